@@ -1,0 +1,3 @@
+module github.com/scalemalnet/scalemalnet
+
+go 1.26

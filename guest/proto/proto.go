@@ -1,0 +1,312 @@
+// Package proto is the framed, versioned protocol between the orchestrator
+// (host) and the guest agent, carried over a virtio-serial port.
+//
+// Every frame is a 12-byte header followed by a payload:
+//
+//	offset size field
+//	0      2    magic 0x53 0x4D ("SM")
+//	2      1    protocol version (Version)
+//	3      1    message type (Type)
+//	4      4    payload length, big endian (at most the reader's MaxPayload)
+//	8      4    CRC-32C (Castagnoli) of the payload, big endian
+//	12     n    payload: JSON for control messages, raw bytes for SampleChunk
+//
+// A session, always started by the host:
+//
+//	host  -> HostHello{Version}
+//	guest <- Hello{agent version, kernel, boot id, runs since boot}
+//	host  -> SetTime{unix ns}                      guest <- Ack
+//	host  -> SampleBegin{name,size,sha256}, SampleChunk..., SampleEnd
+//	                                               guest <- Ack (hash verified)
+//	host  -> Run{timeout, window, budget}          guest <- Ack
+//	guest <- Window... (one or more frames per window, in order)
+//	guest <- Final{trace.Summary}
+//	host  -> Bye
+//
+// Any side may send Error{message} instead of the expected reply; the session
+// then ends. Readers reject bad magic, unknown versions, oversized payloads and
+// checksum mismatches with errors wrapping ErrProtocol, so garbage on the
+// channel ends the session cleanly instead of being misread.
+package proto
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+
+	"github.com/scalemalnet/scalemalnet/guest/trace"
+)
+
+// Version is the protocol version spoken by this build. Peers with another
+// version are refused at the hello.
+const Version = 1
+
+// HeaderSize is the size of a frame header in bytes.
+const HeaderSize = 12
+
+// DefaultMaxPayload bounds a frame's payload unless a reader sets its own.
+const DefaultMaxPayload = 1 << 20
+
+// ChunkSize is the payload size the host uses for SampleChunk frames.
+const ChunkSize = 256 << 10
+
+var magic = [2]byte{'S', 'M'}
+
+// Type identifies a message.
+type Type uint8
+
+const (
+	TypeHostHello   Type = 1  // host -> guest: HostHello
+	TypeHello       Type = 2  // guest -> host: Hello
+	TypeSetTime     Type = 3  // host -> guest: SetTime
+	TypeAck         Type = 4  // guest -> host: Ack
+	TypeSampleBegin Type = 5  // host -> guest: SampleBegin
+	TypeSampleChunk Type = 6  // host -> guest: raw bytes
+	TypeSampleEnd   Type = 7  // host -> guest: empty
+	TypeRun         Type = 8  // host -> guest: Run
+	TypeWindow      Type = 9  // guest -> host: WindowPart
+	TypeFinal       Type = 10 // guest -> host: Final
+	TypeError       Type = 11 // either way: Error
+	TypeBye         Type = 12 // host -> guest: empty, session over
+)
+
+var typeNames = map[Type]string{
+	TypeHostHello: "host-hello", TypeHello: "hello", TypeSetTime: "set-time",
+	TypeAck: "ack", TypeSampleBegin: "sample-begin", TypeSampleChunk: "sample-chunk",
+	TypeSampleEnd: "sample-end", TypeRun: "run", TypeWindow: "window",
+	TypeFinal: "final", TypeError: "error", TypeBye: "bye",
+}
+
+func (t Type) String() string {
+	if s, ok := typeNames[t]; ok {
+		return s
+	}
+	return fmt.Sprintf("type(%d)", uint8(t))
+}
+
+// Valid reports whether t is a known message type.
+func (t Type) Valid() bool { _, ok := typeNames[t]; return ok }
+
+// Error kinds. Every error from this package wraps one of them.
+var (
+	ErrProtocol = errors.New("protocol violation") // garbage, bad header, bad checksum, bad JSON
+	ErrTooLarge = errors.New("frame too large")    // also wraps ErrProtocol
+	ErrVersion  = errors.New("protocol version mismatch")
+	ErrRemote   = errors.New("peer reported an error") // the peer sent an Error frame
+)
+
+// HostHello opens a session.
+type HostHello struct {
+	Version int    `json:"version"`
+	Session string `json:"session"` // host-chosen id, echoed in Hello
+}
+
+// Hello is the agent's answer to HostHello.
+type Hello struct {
+	Version      int    `json:"version"`
+	Session      string `json:"session"`
+	AgentVersion string `json:"agent_version"`
+	Kernel       string `json:"kernel"`  // uname release
+	BootID       string `json:"boot_id"` // /proc/sys/kernel/random/boot_id
+	Runs         int    `json:"runs"`    // samples run since boot; 0 in a clean state
+	UptimeMs     int64  `json:"uptime_ms"`
+	CPUs         int    `json:"cpus"`
+}
+
+// SetTime sets the guest's wall clock (frozen at save time after a restore).
+type SetTime struct {
+	UnixNano int64 `json:"unix_nano"`
+}
+
+// Ack acknowledges SetTime, SampleEnd and Run.
+type Ack struct {
+	For  Type   `json:"for"`
+	Note string `json:"note,omitempty"`
+}
+
+// SampleBegin announces a sample; SampleChunk frames follow, then SampleEnd.
+type SampleBegin struct {
+	Name   string `json:"name"` // display name only; the guest picks the path
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+}
+
+// Run starts the received sample under the tracer.
+type Run struct {
+	TimeoutMs  int64    `json:"timeout_ms"`
+	WindowMs   int64    `json:"window_ms"`
+	Args       []string `json:"args,omitempty"`
+	MaxEvents  int      `json:"max_events"`  // calls kept with details; later ones only counted
+	MaxWindows int      `json:"max_windows"` // windows streamed at most; run is stopped past it
+}
+
+// Limits on Run values the agent accepts.
+const (
+	MinWindowMs = 10
+	MaxTimeout  = 3600_000
+)
+
+// Validate checks a Run request.
+func (r Run) Validate() error {
+	switch {
+	case r.TimeoutMs <= 0 || r.TimeoutMs > MaxTimeout:
+		return fmt.Errorf("%w: timeout %d ms out of range (0, %d]", ErrProtocol, r.TimeoutMs, MaxTimeout)
+	case r.WindowMs < MinWindowMs:
+		return fmt.Errorf("%w: window %d ms below %d", ErrProtocol, r.WindowMs, MinWindowMs)
+	case r.MaxEvents <= 0 || r.MaxWindows <= 0:
+		return fmt.Errorf("%w: budget must be positive", ErrProtocol)
+	}
+	return nil
+}
+
+// WindowPart carries one window, or part of one when its events do not fit a
+// frame: parts of a window share its Index and the last has Last set. Counts
+// and Dropped are sent with the last part.
+type WindowPart struct {
+	trace.Window
+	Last bool `json:"last"`
+}
+
+// Final ends a run.
+type Final struct {
+	Summary trace.Summary `json:"summary"`
+}
+
+// Error reports a failure; the session ends after it.
+type Error struct {
+	Message string `json:"message"`
+}
+
+// Frame is one decoded frame.
+type Frame struct {
+	Type    Type
+	Payload []byte
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// Writer writes frames. It is not safe for concurrent use.
+type Writer struct {
+	w   io.Writer
+	buf []byte
+}
+
+// NewWriter returns a Writer on w.
+func NewWriter(w io.Writer) *Writer { return &Writer{w: w} }
+
+// WriteFrame writes one frame with a raw payload in a single Write call.
+func (w *Writer) WriteFrame(t Type, payload []byte) error {
+	if len(payload) > int(^uint32(0)) {
+		return fmt.Errorf("%w: payload of %d bytes", ErrTooLarge, len(payload))
+	}
+	w.buf = w.buf[:0]
+	w.buf = append(w.buf, magic[0], magic[1], Version, byte(t))
+	w.buf = binary.BigEndian.AppendUint32(w.buf, uint32(len(payload)))
+	w.buf = binary.BigEndian.AppendUint32(w.buf, crc32.Checksum(payload, castagnoli))
+	w.buf = append(w.buf, payload...)
+	_, err := w.w.Write(w.buf)
+	return err
+}
+
+// Send writes a frame whose payload is v encoded as JSON.
+func (w *Writer) Send(t Type, v any) error {
+	var payload []byte
+	if v != nil {
+		var err error
+		if payload, err = json.Marshal(v); err != nil {
+			return fmt.Errorf("encode %s: %w", t, err)
+		}
+	}
+	return w.WriteFrame(t, payload)
+}
+
+// Reader reads frames, rejecting anything not produced by a Writer.
+type Reader struct {
+	r          io.Reader
+	MaxPayload int // payloads above this are refused (ErrTooLarge); DefaultMaxPayload if 0
+	hdr        [HeaderSize]byte
+}
+
+// NewReader returns a Reader on r.
+func NewReader(r io.Reader) *Reader { return &Reader{r: r, MaxPayload: DefaultMaxPayload} }
+
+// ReadFrame reads the next frame. io.EOF is returned only at a clean frame
+// boundary; a frame cut short gives io.ErrUnexpectedEOF.
+func (r *Reader) ReadFrame() (Frame, error) {
+	if _, err := io.ReadFull(r.r, r.hdr[:]); err != nil {
+		return Frame{}, err
+	}
+	h := r.hdr
+	if h[0] != magic[0] || h[1] != magic[1] {
+		return Frame{}, fmt.Errorf("%w: bad magic %#02x%02x", ErrProtocol, h[0], h[1])
+	}
+	if h[2] != Version {
+		return Frame{}, fmt.Errorf("%w: frame version %d, want %d: %w", ErrProtocol, h[2], Version, ErrVersion)
+	}
+	t := Type(h[3])
+	if !t.Valid() {
+		return Frame{}, fmt.Errorf("%w: unknown message type %d", ErrProtocol, h[3])
+	}
+	n := binary.BigEndian.Uint32(h[4:8])
+	limit := r.MaxPayload
+	if limit <= 0 {
+		limit = DefaultMaxPayload
+	}
+	if uint64(n) > uint64(limit) {
+		return Frame{}, fmt.Errorf("%w: %s payload of %d bytes exceeds %d: %w", ErrProtocol, t, n, limit, ErrTooLarge)
+	}
+	payload := make([]byte, n)
+	if _, err := io.ReadFull(r.r, payload); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return Frame{}, fmt.Errorf("read %s payload: %w", t, err)
+	}
+	if sum := binary.BigEndian.Uint32(h[8:12]); sum != crc32.Checksum(payload, castagnoli) {
+		return Frame{}, fmt.Errorf("%w: %s payload checksum mismatch", ErrProtocol, t)
+	}
+	return Frame{Type: t, Payload: payload}, nil
+}
+
+// Decode unmarshals a JSON payload into v, wrapping failures in ErrProtocol.
+// An Error frame is turned into an error wrapping ErrRemote.
+func (f Frame) Decode(v any) error {
+	if f.Type == TypeError {
+		return f.RemoteError()
+	}
+	if err := json.Unmarshal(f.Payload, v); err != nil {
+		return fmt.Errorf("%w: decode %s: %v", ErrProtocol, f.Type, err)
+	}
+	return nil
+}
+
+// RemoteError returns the error carried by an Error frame.
+func (f Frame) RemoteError() error {
+	var e Error
+	if err := json.Unmarshal(f.Payload, &e); err != nil {
+		return fmt.Errorf("%w: undecodable error frame", ErrRemote)
+	}
+	return fmt.Errorf("%w: %s", ErrRemote, e.Message)
+}
+
+// Expect reads the next frame and decodes it into v if it has type t. An
+// Error frame yields ErrRemote; any other type yields ErrProtocol.
+func (r *Reader) Expect(t Type, v any) error {
+	f, err := r.ReadFrame()
+	if err != nil {
+		return err
+	}
+	if f.Type == TypeError {
+		return f.RemoteError()
+	}
+	if f.Type != t {
+		return fmt.Errorf("%w: got %s, want %s", ErrProtocol, f.Type, t)
+	}
+	if v == nil {
+		return nil
+	}
+	return f.Decode(v)
+}

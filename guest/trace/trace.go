@@ -1,0 +1,220 @@
+// Package trace defines the behaviour trace the guest agent records: system
+// calls grouped into timed windows, plus the process table of the traced tree.
+//
+// It is the one format shared by the guest agent (producer), the orchestrator
+// (reports, artifacts) and the featurizers (call sequences). Times are
+// nanoseconds relative to the start of the run, so traces from restored VMs
+// with adjusted clocks stay comparable.
+package trace
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+)
+
+// Event is one completed (or interrupted) system call of a traced thread.
+type Event struct {
+	T    int64  `json:"t"`             // ns since run start, at syscall entry
+	Dur  int64  `json:"dur,omitempty"` // ns from entry to exit stop
+	PID  int    `json:"pid"`           // thread group id (process)
+	TID  int    `json:"tid"`           // thread id
+	Nr   int    `json:"nr"`            // architecture syscall number (x86-64)
+	Name string `json:"name"`          // syscall name, "sys_<nr>" when unknown
+	Ret  int64  `json:"ret"`           // raw return value (negative errno on failure)
+	Err  string `json:"err,omitempty"` // errno name when Ret < 0, e.g. "ENOENT"
+
+	// Decoded key arguments; only those that apply are set.
+	FD    *int     `json:"fd,omitempty"`    // fd argument (read, write, close, connect, ...)
+	Path  string   `json:"path,omitempty"`  // first path argument (open*, stat*, exec*, unlink*, ...)
+	Path2 string   `json:"path2,omitempty"` // second path (rename*, link*, symlink*)
+	Flags string   `json:"flags,omitempty"` // decoded open flags, e.g. "O_WRONLY|O_CREAT"
+	Argv  []string `json:"argv,omitempty"`  // execve/execveat argument vector
+	Addr  string   `json:"addr,omitempty"`  // socket address: "inet 127.0.0.1:22", "inet6 [::1]:22", "unix /run/x"
+	Size  int64    `json:"size,omitempty"`  // byte count argument (read, write, send*, recv*)
+	Child int      `json:"child,omitempty"` // new pid/tid for fork/vfork/clone/clone3
+}
+
+// Failed reports whether the call returned an error.
+func (e Event) Failed() bool { return e.Ret < 0 && e.Ret > -4096 }
+
+// Window is one timed slice of the run. Windows cover the run contiguously
+// from index 0; a window with no calls has empty Events and Counts.
+type Window struct {
+	Index   int            `json:"index"`
+	Start   int64          `json:"start"` // ns since run start, inclusive
+	End     int64          `json:"end"`   // ns since run start, exclusive
+	Counts  map[string]int `json:"counts,omitempty"`
+	Events  []Event        `json:"events,omitempty"`
+	Dropped int            `json:"dropped,omitempty"` // calls counted but not kept (budget)
+}
+
+// Total is the number of calls counted in the window, kept or dropped.
+func (w Window) Total() int {
+	n := 0
+	for _, c := range w.Counts {
+		n += c
+	}
+	return n
+}
+
+// Process is one process (thread group) of the traced tree.
+type Process struct {
+	PID      int      `json:"pid"`
+	PPID     int      `json:"ppid"`             // 0 for the sample's root process
+	Exe      string   `json:"exe,omitempty"`    // last program executed
+	Argv     []string `json:"argv,omitempty"`   // argv of the last execve
+	Start    int64    `json:"start"`            // ns since run start
+	End      int64    `json:"end,omitempty"`    // ns since run start; 0 if still running at the end
+	Exit     *int     `json:"exit,omitempty"`   // exit status if it exited
+	Signal   string   `json:"signal,omitempty"` // terminating signal name, e.g. "SIGSEGV"
+	Threads  int      `json:"threads"`          // threads seen, including the main one
+	Killed   bool     `json:"killed,omitempty"` // killed by the agent at the timeout
+	Syscalls int      `json:"syscalls"`         // calls counted for this process
+}
+
+// Outcome says how a run ended.
+type Outcome string
+
+const (
+	OutcomeExited   Outcome = "exited"   // root process exited by itself
+	OutcomeSignaled Outcome = "signaled" // root process was killed by a signal it got (crash)
+	OutcomeTimeout  Outcome = "timeout"  // the agent killed the tree at the job's timeout
+	OutcomeError    Outcome = "error"    // the sample could not be started or traced
+)
+
+// Summary is what the agent reports when a run ends.
+type Summary struct {
+	Outcome     Outcome   `json:"outcome"`
+	ExitCode    int       `json:"exit_code"`        // root process's exit status (when exited)
+	Signal      string    `json:"signal,omitempty"` // root process's terminating signal (when signaled)
+	Error       string    `json:"error,omitempty"`  // why the run failed (OutcomeError)
+	DurationNs  int64     `json:"duration_ns"`      // run start to last process gone (or kill)
+	Windows     int       `json:"windows"`          // windows streamed
+	Events      int       `json:"events"`           // calls counted
+	Kept        int       `json:"kept"`             // calls kept with their details
+	Truncated   bool      `json:"truncated"`        // budget hit: some calls were counted but not kept
+	Processes   []Process `json:"processes"`
+	Stdout      string    `json:"stdout,omitempty"` // first bytes of the root's stdout+stderr
+	StdoutTrunc bool      `json:"stdout_truncated,omitempty"`
+}
+
+// Trace is a whole recorded run as stored by the orchestrator.
+type Trace struct {
+	Windows []Window `json:"windows"`
+	Summary Summary  `json:"summary"`
+}
+
+// ErrMalformed is returned for traces that cannot be decoded or violate the
+// format's invariants.
+var ErrMalformed = errors.New("malformed trace")
+
+// Validate checks the invariants a consumer relies on: windows in order and
+// non-overlapping, events inside their window, sane process table.
+func (t *Trace) Validate() error {
+	var prevEnd int64
+	for i, w := range t.Windows {
+		if w.Index != i {
+			return fmt.Errorf("%w: window %d has index %d", ErrMalformed, i, w.Index)
+		}
+		if w.End < w.Start || w.Start < prevEnd {
+			return fmt.Errorf("%w: window %d spans [%d,%d) after %d", ErrMalformed, i, w.Start, w.End, prevEnd)
+		}
+		prevEnd = w.End
+		for c, n := range w.Counts {
+			if n < 0 {
+				return fmt.Errorf("%w: window %d negative count for %q", ErrMalformed, i, c)
+			}
+		}
+		if w.Dropped < 0 {
+			return fmt.Errorf("%w: window %d negative dropped count", ErrMalformed, i)
+		}
+	}
+	for _, p := range t.Summary.Processes {
+		if p.PID <= 0 {
+			return fmt.Errorf("%w: process with pid %d", ErrMalformed, p.PID)
+		}
+	}
+	return nil
+}
+
+// Events returns all kept events of the trace in time order.
+func (t *Trace) Events() []Event {
+	var out []Event
+	for _, w := range t.Windows {
+		out = append(out, w.Events...)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].T < out[j].T })
+	return out
+}
+
+// WriteJSONL writes the trace as JSON lines: one {"window":...} line per
+// window and a final {"summary":...} line. This is the on-disk artifact
+// format (gzip-compressed by the orchestrator).
+func (t *Trace) WriteJSONL(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	for i := range t.Windows {
+		if err := enc.Encode(line{Window: &t.Windows[i]}); err != nil {
+			return err
+		}
+	}
+	return enc.Encode(line{Summary: &t.Summary})
+}
+
+type line struct {
+	Window  *Window  `json:"window,omitempty"`
+	Summary *Summary `json:"summary,omitempty"`
+}
+
+// MaxLineBytes bounds one line of a JSONL trace when reading.
+const MaxLineBytes = 64 << 20
+
+// ReadJSONL reads a trace written by WriteJSONL. It rejects lines longer than
+// MaxLineBytes and traces that fail Validate.
+func ReadJSONL(r io.Reader) (*Trace, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), MaxLineBytes)
+	t := &Trace{}
+	sawSummary := false
+	n := 0
+	for sc.Scan() {
+		n++
+		b := sc.Bytes()
+		if len(bytes.TrimSpace(b)) == 0 {
+			continue
+		}
+		var l line
+		if err := json.Unmarshal(b, &l); err != nil {
+			return nil, fmt.Errorf("%w: line %d: %v", ErrMalformed, n, err)
+		}
+		switch {
+		case l.Window != nil:
+			if sawSummary {
+				return nil, fmt.Errorf("%w: line %d: window after summary", ErrMalformed, n)
+			}
+			t.Windows = append(t.Windows, *l.Window)
+		case l.Summary != nil:
+			if sawSummary {
+				return nil, fmt.Errorf("%w: line %d: second summary", ErrMalformed, n)
+			}
+			t.Summary = *l.Summary
+			sawSummary = true
+		default:
+			return nil, fmt.Errorf("%w: line %d: neither window nor summary", ErrMalformed, n)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%w: line %d: %v", ErrMalformed, n+1, err)
+	}
+	if !sawSummary {
+		return nil, fmt.Errorf("%w: no summary line (truncated?)", ErrMalformed)
+	}
+	if err := t.Validate(); err != nil {
+		return nil, err
+	}
+	return t, nil
+}

@@ -1,0 +1,151 @@
+// Package jobs defines an analysis job and its life: states, options and the
+// transitions a job goes through. It holds no storage; see orchestrator/store.
+package jobs
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// State is where a job is in its life. Queued, Restoring, Running and
+// Collecting are active; Done and Failed are final.
+type State string
+
+const (
+	Queued     State = "queued"     // waiting for a VM slot
+	Restoring  State = "restoring"  // slot being put in its clean state, agent handshake
+	Running    State = "running"    // sample pushed and executing under the tracer
+	Collecting State = "collecting" // run over; trace stored, report being built
+	Done       State = "done"       // report stored
+	Failed     State = "failed"     // ended without a report; Error says why
+)
+
+// Final reports whether no further transition can happen.
+func (s State) Final() bool { return s == Done || s == Failed }
+
+// Valid reports whether s is a known state.
+func (s State) Valid() bool {
+	switch s {
+	case Queued, Restoring, Running, Collecting, Done, Failed:
+		return true
+	}
+	return false
+}
+
+// Options are the per-job analysis settings chosen at submission.
+type Options struct {
+	Timeout time.Duration `json:"timeout"` // run time before the tree is killed
+	Window  time.Duration `json:"window"`  // length of one trace window
+	Args    []string      `json:"args,omitempty"`
+}
+
+// Defaults and bounds for Options.
+const (
+	DefaultTimeout = 20 * time.Second
+	DefaultWindow  = time.Second
+	MaxTimeout     = 10 * time.Minute
+	MinWindow      = 10 * time.Millisecond
+	MaxArgs        = 32
+	MaxArgLen      = 1024
+)
+
+// ErrInvalid is wrapped by every validation error of this package.
+var ErrInvalid = errors.New("invalid job")
+
+// Normalize fills defaults and checks bounds.
+func (o *Options) Normalize() error {
+	if o.Timeout == 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.Window == 0 {
+		o.Window = DefaultWindow
+	}
+	switch {
+	case o.Timeout < time.Second || o.Timeout > MaxTimeout:
+		return fmt.Errorf("%w: timeout %s outside [1s, %s]", ErrInvalid, o.Timeout, MaxTimeout)
+	case o.Window < MinWindow || o.Window > o.Timeout:
+		return fmt.Errorf("%w: window %s outside [%s, timeout]", ErrInvalid, o.Window, MinWindow)
+	case len(o.Args) > MaxArgs:
+		return fmt.Errorf("%w: %d arguments, at most %d", ErrInvalid, len(o.Args), MaxArgs)
+	}
+	for _, a := range o.Args {
+		if len(a) > MaxArgLen {
+			return fmt.Errorf("%w: argument longer than %d bytes", ErrInvalid, MaxArgLen)
+		}
+	}
+	return nil
+}
+
+// Sample identifies the submitted file. Name is for display only and never
+// becomes a path.
+type Sample struct {
+	SHA256 string `json:"sha256"`
+	SHA1   string `json:"sha1"`
+	MD5    string `json:"md5"`
+	Size   int64  `json:"size"`
+	Name   string `json:"name"`
+	Type   string `json:"type"` // e.g. "ELF 64-bit LSB executable, x86-64, static"
+}
+
+// Transition is one recorded state change.
+type Transition struct {
+	State State     `json:"state"`
+	At    time.Time `json:"at"`
+	Note  string    `json:"note,omitempty"`
+}
+
+// Job is an analysis request and its progress.
+type Job struct {
+	ID        string       `json:"id"`
+	Sample    Sample       `json:"sample"`
+	Options   Options      `json:"options"`
+	State     State        `json:"state"`
+	Step      string       `json:"step,omitempty"`  // current lifecycle step while active
+	Slot      string       `json:"slot,omitempty"`  // VM slot running it
+	Error     string       `json:"error,omitempty"` // why it failed
+	Attempts  int          `json:"attempts"`        // times it was started on a slot
+	Created   time.Time    `json:"created"`
+	Updated   time.Time    `json:"updated"`
+	History   []Transition `json:"history"`
+	HasReport bool         `json:"has_report"`
+}
+
+// ErrTransition is wrapped when a state change is not allowed.
+var ErrTransition = errors.New("invalid state transition")
+
+// allowed lists legal transitions. Any active state may go back to Queued (a
+// retry after a slot failure or an orchestrator restart) or to Failed.
+var allowed = map[State][]State{
+	Queued:     {Restoring, Failed},
+	Restoring:  {Running, Queued, Failed},
+	Running:    {Collecting, Queued, Failed},
+	Collecting: {Done, Queued, Failed},
+}
+
+// CanMove reports whether from -> to is a legal transition.
+func CanMove(from, to State) bool {
+	for _, s := range allowed[from] {
+		if s == to {
+			return true
+		}
+	}
+	return false
+}
+
+// Move applies a transition, recording it in History.
+func (j *Job) Move(to State, at time.Time, note string) error {
+	if !CanMove(j.State, to) {
+		return fmt.Errorf("%w: job %s %s -> %s", ErrTransition, j.ID, j.State, to)
+	}
+	j.State = to
+	j.Updated = at
+	j.History = append(j.History, Transition{State: to, At: at, Note: note})
+	if to == Failed {
+		j.Error = note
+	}
+	if to.Final() {
+		j.Step = ""
+	}
+	return nil
+}
