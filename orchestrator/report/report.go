@@ -67,6 +67,7 @@ type Behavior struct {
 	Executed     []Exec        `json:"executed"`
 	Connections  []Connection  `json:"connections"`
 	TopCalls     []CallCount   `json:"top_calls"`
+	Omitted      int           `json:"omitted,omitempty"` // list entries left out past MaxListed
 }
 
 // ProcessNode is a process with its children.

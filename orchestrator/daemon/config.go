@@ -1,0 +1,23 @@
+// Package daemon is the orchestrator process: it owns the store, the VM pool
+// and the job workers, and serves the REST API.
+package daemon
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Config is the orchestrator's configuration. Zero values take the defaults
+// documented on each field.
+type Config struct {
+	DataDir    string        // bbolt file, samples, artifacts, token; default DefaultDataDir()
+	Listen     string        // "127.0.0.1:7433" (default) or "unix:/path/to.sock"
+	LibvirtURI string        // default "qemu:///system"
+	Slots      int           // VM pool size; default runtime.NumCPU()
+	ImageDir   string        // guest image (vmlinux, initramfs, manifest.json); default "build/image"
+	Accel      string        // "auto" (default: kvm if /dev/kvm exists), "kvm" or "qemu" (TCG)
+	MemoryMiB  int           // guest memory; default 256
+	MaxSample  int64         // largest accepted sample in bytes; default 64 MiB
+	StepGrace  time.Duration // added to a job's timeout for the run step; default 30s
+	Logger     *slog.Logger  // default slog.Default()
+}
