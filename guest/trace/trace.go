@@ -156,14 +156,27 @@ func (t *Trace) Events() []Event {
 // window and a final {"summary":...} line. This is the on-disk artifact
 // format (gzip-compressed by the orchestrator).
 func (t *Trace) WriteJSONL(w io.Writer) error {
-	enc := json.NewEncoder(w)
+	jw := NewJSONLWriter(w)
 	for i := range t.Windows {
-		if err := enc.Encode(line{Window: &t.Windows[i]}); err != nil {
+		if err := jw.Window(&t.Windows[i]); err != nil {
 			return err
 		}
 	}
-	return enc.Encode(line{Summary: &t.Summary})
+	return jw.Summary(&t.Summary)
 }
+
+// JSONLWriter streams a trace in the JSONL format, window by window, so a
+// whole trace never has to be held in memory.
+type JSONLWriter struct{ enc *json.Encoder }
+
+// NewJSONLWriter returns a JSONLWriter on w.
+func NewJSONLWriter(w io.Writer) *JSONLWriter { return &JSONLWriter{enc: json.NewEncoder(w)} }
+
+// Window writes one window line.
+func (j *JSONLWriter) Window(w *Window) error { return j.enc.Encode(line{Window: w}) }
+
+// Summary writes the final summary line.
+func (j *JSONLWriter) Summary(s *Summary) error { return j.enc.Encode(line{Summary: s}) }
 
 type line struct {
 	Window  *Window  `json:"window,omitempty"`
