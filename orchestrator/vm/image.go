@@ -26,13 +26,17 @@ type Image struct {
 // manifest mirrors the fields of vmimages' manifest.json that the
 // orchestrator uses; unknown fields are ignored.
 type manifest struct {
-	KernelPackage string `json:"kernel_package"`
-	KernelVersion string `json:"kernel_version"`
-	KernelRelease string `json:"kernel_release"`
-	Cmdline       string `json:"cmdline"`
-	VmlinuxSHA256 string `json:"vmlinux_sha256"`
-	InitrdSHA256  string `json:"initramfs_sha256"`
-	Inputs        string `json:"inputs"`
+	Schema int `json:"schema"`
+	Kernel struct {
+		Package       string `json:"package"`
+		Version       string `json:"version"`
+		Release       string `json:"release"`
+		Vmlinux       string `json:"vmlinux"`
+		VmlinuxSHA256 string `json:"vmlinux_sha256"`
+	} `json:"kernel"`
+	Initramfs       string `json:"initramfs"`
+	InitramfsSHA256 string `json:"initramfs_sha256"`
+	Cmdline         string `json:"cmdline"`
 }
 
 // LoadImage reads dir/manifest.json and checks the files it names exist.
@@ -49,18 +53,26 @@ func LoadImage(dir string) (Image, error) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		return Image{}, fmt.Errorf("%w: manifest.json: %v", ErrImage, err)
 	}
+	if m.Schema != 1 {
+		return Image{}, fmt.Errorf("%w: manifest.json schema %d, this build reads 1", ErrImage, m.Schema)
+	}
+	if m.Kernel.VmlinuxSHA256 == "" || m.InitramfsSHA256 == "" || m.Kernel.Vmlinux == "" || m.Initramfs == "" {
+		return Image{}, fmt.Errorf("%w: manifest.json lacks file names or digests", ErrImage)
+	}
+	for _, name := range []string{m.Kernel.Vmlinux, m.Initramfs} {
+		if name != filepath.Base(name) {
+			return Image{}, fmt.Errorf("%w: manifest names a file outside the image dir: %q", ErrImage, name)
+		}
+	}
 	img := Image{
 		Dir:           abs,
-		Kernel:        filepath.Join(abs, "vmlinux"),
-		Initrd:        filepath.Join(abs, "initramfs.cpio.gz"),
+		Kernel:        filepath.Join(abs, m.Kernel.Vmlinux),
+		Initrd:        filepath.Join(abs, m.Initramfs),
 		Cmdline:       m.Cmdline,
-		KernelRelease: m.KernelRelease,
-		KernelPackage: m.KernelPackage,
+		KernelRelease: m.Kernel.Release,
+		KernelPackage: m.Kernel.Package + " " + m.Kernel.Version,
 	}
-	if m.VmlinuxSHA256 == "" || m.InitrdSHA256 == "" {
-		return Image{}, fmt.Errorf("%w: manifest.json lacks file digests", ErrImage)
-	}
-	img.Digest = shortDigest(m.VmlinuxSHA256 + ":" + m.InitrdSHA256 + ":" + m.Cmdline)
+	img.Digest = shortDigest(m.Kernel.VmlinuxSHA256 + ":" + m.InitramfsSHA256 + ":" + m.Cmdline)
 	for _, p := range []string{img.Kernel, img.Initrd} {
 		if st, err := os.Stat(p); err != nil || st.Size() == 0 {
 			return Image{}, fmt.Errorf("%w: %s missing or empty", ErrImage, p)

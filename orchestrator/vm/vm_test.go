@@ -22,9 +22,10 @@ func testImage(t *testing.T) Image {
 			t.Fatal(err)
 		}
 	}
-	m, _ := json.Marshal(map[string]string{
-		"kernel_release": "6.1.0-test", "cmdline": "console=ttyS0",
-		"vmlinux_sha256": "aa", "initramfs_sha256": "bb",
+	m, _ := json.Marshal(map[string]any{
+		"schema": 1, "cmdline": "console=ttyS0",
+		"kernel":    map[string]string{"release": "6.1.0-test", "vmlinux": "vmlinux", "vmlinux_sha256": "aa"},
+		"initramfs": "initramfs.cpio.gz", "initramfs_sha256": "bb",
 	})
 	if err := os.WriteFile(filepath.Join(dir, "manifest.json"), m, 0o644); err != nil {
 		t.Fatal(err)
@@ -103,9 +104,16 @@ func TestLoadImageErrors(t *testing.T) {
 		t.Fatalf("empty dir: %v", err)
 	}
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "manifest.json"), []byte("{not json"), 0o644)
-	if _, err := LoadImage(dir); !errors.Is(err, ErrImage) {
-		t.Fatalf("bad manifest: %v", err)
+	for _, bad := range []string{
+		"{not json",
+		`{"schema": 2}`,
+		`{"schema": 1, "kernel": {"vmlinux": "../../etc/passwd", "vmlinux_sha256": "a"}, "initramfs": "i", "initramfs_sha256": "b"}`,
+		`{"schema": 1, "kernel": {"vmlinux": "vmlinux", "vmlinux_sha256": "a"}, "initramfs": "missing", "initramfs_sha256": "b"}`,
+	} {
+		os.WriteFile(filepath.Join(dir, "manifest.json"), []byte(bad), 0o644)
+		if _, err := LoadImage(dir); !errors.Is(err, ErrImage) {
+			t.Errorf("bad manifest %s: %v", bad, err)
+		}
 	}
 }
 

@@ -1,0 +1,286 @@
+#!/usr/bin/env bash
+# Builds the ScaleMalNet guest image from Debian's packages, reproducibly.
+#
+#   vmimages/build.sh OUTDIR
+#
+# Produces OUTDIR/vmlinux, OUTDIR/initramfs.cpio.gz and OUTDIR/manifest.json.
+# Skips the work ("image up to date") when the inputs digest equals the stamp
+# left in OUTDIR by the previous build. See vmimages/README.md.
+#
+# Environment:
+#   KERNEL_PKG  kernel package (default: what linux-image-amd64 depends on)
+#   CACHE_DIR   download/unpack cache (default: OUTDIR/../cache)
+#   AGENT_BIN   use this prebuilt static binary as /init instead of building
+#               ./guest/cmd/smn-agent (for testing the image machinery only)
+#   CMDLINE     kernel command line recorded in the manifest
+#   FORCE=1     rebuild even when the inputs have not changed
+set -euo pipefail
+export LC_ALL=C
+umask 022
+
+log() { printf '[vmimages] %s\n' "$*" >&2; }
+die() { printf '[vmimages] error: %s\n' "$*" >&2; exit 1; }
+
+(($# == 1)) || die "usage: $0 OUTDIR"
+
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SCRIPT="$SCRIPT_DIR/$(basename "${BASH_SOURCE[0]}")"
+REPO_ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
+mkdir -p "$1"
+OUTDIR=$(cd "$1" && pwd)
+CACHE_DIR=${CACHE_DIR:-$(dirname "$OUTDIR")/cache}
+mkdir -p "$CACHE_DIR"
+CACHE_DIR=$(cd "$CACHE_DIR" && pwd)
+
+# Load order of the virtio modules the agent needs for virtio-serial. The
+# agent reads the same list from /lib/modules/scalemalnet/load-order.
+MODULES=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_console)
+CMDLINE=${CMDLINE:-console=ttyS0 panic=-1 quiet random.trust_cpu=on}
+AGENT_PKG=./guest/cmd/smn-agent
+BUSYBOX=/bin/busybox
+
+for tool in apt-get apt-cache dpkg-deb dpkg-query xz cpio gzip sha256sum modinfo go; do
+  command -v "$tool" >/dev/null || die "missing tool '$tool' (run scripts/setup-host.sh)"
+done
+[[ -x $BUSYBOX ]] || die "$BUSYBOX not found: install busybox-static (scripts/setup-host.sh)"
+
+TMP=$(mktemp -d "$CACHE_DIR/tmp.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+
+# ---------------------------------------------------------------- agent
+# Building the agent is cheap: do it every time and compare hashes.
+if [[ -n ${AGENT_BIN:-} ]]; then
+  [[ -f $AGENT_BIN ]] || die "AGENT_BIN=$AGENT_BIN does not exist"
+  log "using prebuilt agent $AGENT_BIN (AGENT_BIN override)"
+  cp "$AGENT_BIN" "$TMP/agent"
+  AGENT_SRC="override:$(basename "$AGENT_BIN")"
+else
+  [[ -d $REPO_ROOT/${AGENT_PKG#./} ]] || die "guest agent source $AGENT_PKG not found in $REPO_ROOT: the image's /init is built from it (set AGENT_BIN=/path/to/static-binary to test the image build without it)"
+  log "building agent $AGENT_PKG"
+  (cd "$REPO_ROOT" && CGO_ENABLED=0 GOOS=linux GOARCH=amd64 \
+     go build -trimpath -ldflags='-s -w -buildid=' -o "$TMP/agent" "$AGENT_PKG") \
+    || die "go build $AGENT_PKG failed"
+  AGENT_SRC=$AGENT_PKG
+fi
+file_hdr=$(head -c4 "$TMP/agent" | od -An -tx1 | tr -d ' \n')
+[[ $file_hdr == 7f454c46 ]] || die "agent binary is not an ELF file"
+AGENT_SHA=$(sha "$TMP/agent")
+
+# ---------------------------------------------------------------- kernel package
+# (Output is captured before grepping it: `apt-cache ... | grep -q` fails
+# under pipefail when grep exits early and apt-cache gets SIGPIPE.)
+apt_show() { apt-cache show --no-all-versions "$1" 2>/dev/null || true; }
+apt_updated=0
+apt_update() {
+  ((apt_updated)) && return 0
+  log "apt lists do not know $1: running apt-get update"
+  apt-get update -qq || die "apt-get update failed"
+  apt_updated=1
+}
+if [[ -z ${KERNEL_PKG:-} ]]; then
+  meta=$(apt_show linux-image-amd64)
+  if [[ $meta != *$'\nDepends:'* ]]; then
+    apt_update linux-image-amd64
+    meta=$(apt_show linux-image-amd64)
+  fi
+  deps=$(sed -n 's/^Depends: *//p' <<<"$meta" | tr ',' '\n' | sed 's/^ *//; s/[ (].*//')
+  KERNEL_PKG=$(grep '^linux-image-[0-9].*-amd64$' <<<"$deps" | head -n1 || true)
+  [[ -n $KERNEL_PKG ]] || die "cannot resolve the kernel package from linux-image-amd64's Depends (set KERNEL_PKG=linux-image-X-amd64)"
+fi
+kshow=$(apt_show "$KERNEL_PKG")
+if [[ $kshow != *$'\nVersion:'* ]]; then
+  apt_update "$KERNEL_PKG"
+  kshow=$(apt_show "$KERNEL_PKG")
+fi
+KERNEL_VER=$(sed -n 's/^Version: *//p' <<<"$kshow" | head -n1)
+[[ -n $KERNEL_VER ]] || die "package $KERNEL_PKG is unknown to apt (check KERNEL_PKG)"
+BUSYBOX_VER=$(dpkg-query -W -f='${Version}' busybox-static 2>/dev/null || echo unknown)
+BUSYBOX_SHA=$(sha "$BUSYBOX")
+SCRIPT_SHA=$(sha "$SCRIPT")
+
+# ---------------------------------------------------------------- up to date?
+INPUTS=$(printf '%s\n' \
+  "kernel_pkg=$KERNEL_PKG" "kernel_ver=$KERNEL_VER" \
+  "agent_sha256=$AGENT_SHA" \
+  "busybox_ver=$BUSYBOX_VER" "busybox_sha256=$BUSYBOX_SHA" \
+  "modules=${MODULES[*]}" "cmdline=$CMDLINE" "script_sha256=$SCRIPT_SHA" \
+  | sha256sum | cut -d' ' -f1)
+STAMP=$OUTDIR/.inputs
+if [[ ${FORCE:-0} != 1 && -f $STAMP && $(cat "$STAMP") == "$INPUTS" \
+      && -f $OUTDIR/vmlinux && -f $OUTDIR/initramfs.cpio.gz && -f $OUTDIR/manifest.json ]]; then
+  log "image up to date ($OUTDIR, inputs $INPUTS)"
+  echo "image up to date"
+  exit 0
+fi
+log "building image: $KERNEL_PKG $KERNEL_VER, agent $AGENT_SHA"
+
+# ---------------------------------------------------------------- kernel + modules
+# Cached per kernel package version: cache/kernel/<pkg>_<ver>/{vmlinux,release,modules/}.
+KDIR=$CACHE_DIR/kernel/${KERNEL_PKG}_${KERNEL_VER//[:~]/_}
+if [[ ! -f $KDIR/.done ]]; then
+  deb=""
+  for f in "$CACHE_DIR"/"${KERNEL_PKG}"_*.deb; do
+    [[ -f $f ]] && [[ $(dpkg-deb -f "$f" Version) == "$KERNEL_VER" ]] && deb=$f
+  done
+  if [[ -z $deb ]]; then
+    log "downloading $KERNEL_PKG=$KERNEL_VER"
+    # (APT::Sandbox::User=root: the cache dir need not be readable by _apt)
+    dl() { (cd "$CACHE_DIR" && apt-get download -q -o APT::Sandbox::User=root "$KERNEL_PKG=$KERNEL_VER" >&2); }
+    if ! dl; then
+      ((apt_updated)) || { log "apt-get download failed: running apt-get update and retrying"; apt_update "$KERNEL_PKG"; }
+      dl \
+        || die "apt-get download $KERNEL_PKG=$KERNEL_VER failed"
+    fi
+    for f in "$CACHE_DIR"/"${KERNEL_PKG}"_*.deb; do
+      [[ -f $f ]] && [[ $(dpkg-deb -f "$f" Version) == "$KERNEL_VER" ]] && deb=$f
+    done
+    [[ -n $deb ]] || die "downloaded package for $KERNEL_PKG $KERNEL_VER not found in $CACHE_DIR"
+  fi
+  log "unpacking $(basename "$deb")"
+  unpack=$TMP/unpack
+  dpkg-deb -x "$deb" "$unpack" || die "dpkg-deb -x $deb failed"
+  shopt -s nullglob
+  rels=("$unpack"/lib/modules/*/)
+  vmlinuzs=("$unpack"/boot/vmlinuz-*)
+  shopt -u nullglob
+  ((${#rels[@]} == 1)) || die "expected exactly one /lib/modules/<release> in $deb, found ${#rels[@]}"
+  ((${#vmlinuzs[@]} == 1)) || die "expected exactly one /boot/vmlinuz-* in $deb, found ${#vmlinuzs[@]}"
+  release=$(basename "${rels[0]}")
+  vmlinuz=${vmlinuzs[0]}
+
+  # The bzImage carries the kernel as one XZ stream (magic FD 37 7A 58 5A 00).
+  # Try each occurrence of the magic until one decompresses to an ELF file.
+  stage=$TMP/kernel
+  mkdir -p "$stage/modules"
+  found=0
+  while read -r off; do
+    [[ -n $off ]] || continue
+    # (process substitution, not a pipe: xz stops at the stream's end and
+    # tail's SIGPIPE would fail the pipeline under pipefail)
+    if xz -dc --single-stream < <(tail -c "+$((off + 1))" "$vmlinuz") >"$stage/vmlinux" 2>/dev/null \
+       && [[ $(head -c4 "$stage/vmlinux" | od -An -tx1 | tr -d ' \n') == 7f454c46 ]]; then
+      found=1; break
+    fi
+  done < <(grep -obUaP '\xFD7zXZ\x00' "$vmlinuz" | cut -d: -f1)
+  ((found)) || die "no XZ stream holding an ELF kernel found in $(basename "$vmlinuz")"
+  log "extracted vmlinux ($(stat -c %s "$stage/vmlinux") bytes) from $(basename "$vmlinuz") at offset $off"
+
+  for m in "${MODULES[@]}"; do
+    src=$(find "${rels[0]}kernel" \( -name "$m.ko" -o -name "$m.ko.*" \) -print -quit)
+    [[ -n $src ]] || die "module $m not found under /lib/modules/$release/kernel in $deb"
+    case $src in
+      *.ko) cp "$src" "$stage/modules/$m.ko" ;;
+      *.ko.xz) xz -dc "$src" >"$stage/modules/$m.ko" ;;
+      *.ko.gz) gzip -dc "$src" >"$stage/modules/$m.ko" ;;
+      *.ko.zst) command -v zstd >/dev/null || die "module $src is zstd-compressed and zstd is not installed"
+                zstd -qdc "$src" >"$stage/modules/$m.ko" ;;
+      *) die "module $src: unknown compression" ;;
+    esac
+  done
+  printf '%s\n' "$release" >"$stage/release"
+  rm -rf "$KDIR"; mkdir -p "$(dirname "$KDIR")"
+  mv "$stage" "$KDIR"
+  touch "$KDIR/.done"
+  rm -rf "$unpack"
+fi
+RELEASE=$(cat "$KDIR/release")
+
+# Each module's dependencies must come earlier in the load order.
+declare -A loaded=()
+for m in "${MODULES[@]}"; do
+  [[ $(modinfo -F vermagic "$KDIR/modules/$m.ko" | cut -d' ' -f1) == "$RELEASE" ]] \
+    || die "module $m was not built for $RELEASE"
+  for d in $(modinfo -F depends "$KDIR/modules/$m.ko" | tr ',' ' '); do
+    [[ -n ${loaded[$d]:-} ]] || die "module $m depends on $d, which is not loaded before it"
+  done
+  loaded[$m]=1
+done
+
+# ---------------------------------------------------------------- initramfs
+root=$TMP/root
+mkdir -p "$root"
+for d in bin dev etc proc sys tmp run root usr/bin sbin var lib/modules/scalemalnet; do
+  mkdir -p "$root/$d"
+done
+chmod 1777 "$root/tmp"
+chmod 0700 "$root/root"
+install -m 0755 "$TMP/agent" "$root/init"
+install -m 0755 "$BUSYBOX" "$root/bin/busybox"
+applets=$("$BUSYBOX" --list) || die "busybox --list failed"
+for a in $applets; do
+  [[ $a == busybox ]] || ln -s busybox "$root/bin/$a"
+done
+for a in sh ls cat id uname echo sleep ps mkdir rm cp mv; do
+  [[ -L $root/bin/$a ]] || die "busybox has no applet '$a'"
+done
+for m in "${MODULES[@]}"; do
+  install -m 0644 "$KDIR/modules/$m.ko" "$root/lib/modules/scalemalnet/$m.ko"
+done
+printf '%s\n' "${MODULES[@]}" >"$root/lib/modules/scalemalnet/load-order"
+# The kernel opens /dev/console for /init's stdin/stdout/stderr before anything
+# can mount devtmpfs: without this node /init starts with no fds 0-2.
+mknod -m 0600 "$root/dev/console" c 5 1 || die "mknod /dev/console failed (needs root)"
+
+cat >"$root/etc/passwd" <<'PW'
+root:x:0:0:root:/root:/bin/sh
+daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin
+nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin
+PW
+cat >"$root/etc/shadow" <<'SH'
+root:*:19000:0:99999:7:::
+daemon:*:19000:0:99999:7:::
+nobody:*:19000:0:99999:7:::
+SH
+cat >"$root/etc/group" <<'GR'
+root:x:0:
+daemon:x:1:
+shadow:x:42:
+nogroup:x:65534:
+GR
+echo scalemalnet-guest >"$root/etc/hostname"
+chmod 0644 "$root/etc/passwd" "$root/etc/group" "$root/etc/hostname"
+chmod 0640 "$root/etc/shadow"
+
+find "$root" -exec touch -h -d @0 {} +
+(cd "$root" && find . -mindepth 1 -print0 | sort -z \
+   | cpio --null --create --format=newc --reproducible --owner=0:0 --quiet) \
+  | gzip -n -9 >"$TMP/initramfs.cpio.gz"
+
+# ---------------------------------------------------------------- outputs
+install -m 0644 "$KDIR/vmlinux" "$TMP/vmlinux"
+VMLINUX_SHA=$(sha "$TMP/vmlinux")
+INITRAMFS_SHA=$(sha "$TMP/initramfs.cpio.gz")
+json_list() { local out="" x; for x in "$@"; do out+="${out:+, }\"$x\""; done; printf '[%s]' "$out"; }
+cat >"$TMP/manifest.json" <<JSON
+{
+  "schema": 1,
+  "kernel": {
+    "package": "$KERNEL_PKG",
+    "version": "$KERNEL_VER",
+    "release": "$RELEASE",
+    "vmlinux": "vmlinux",
+    "vmlinux_sha256": "$VMLINUX_SHA"
+  },
+  "initramfs": "initramfs.cpio.gz",
+  "initramfs_sha256": "$INITRAMFS_SHA",
+  "agent": {
+    "source": "$AGENT_SRC",
+    "sha256": "$AGENT_SHA"
+  },
+  "busybox": {
+    "version": "$BUSYBOX_VER",
+    "sha256": "$BUSYBOX_SHA"
+  },
+  "modules": $(json_list "${MODULES[@]}"),
+  "modules_dir": "/lib/modules/scalemalnet",
+  "cmdline": "$CMDLINE",
+  "inputs": "$INPUTS"
+}
+JSON
+for f in vmlinux initramfs.cpio.gz manifest.json; do
+  mv -f "$TMP/$f" "$OUTDIR/$f"
+done
+printf '%s\n' "$INPUTS" >"$STAMP"
+log "wrote $OUTDIR: vmlinux $VMLINUX_SHA, initramfs $INITRAMFS_SHA"
