@@ -258,17 +258,37 @@ func (r *Reader) ReadFrame() (Frame, error) {
 	if uint64(n) > uint64(limit) {
 		return Frame{}, fmt.Errorf("%w: %s payload of %d bytes exceeds %d: %w", ErrProtocol, t, n, limit, ErrTooLarge)
 	}
-	payload := make([]byte, n)
-	if _, err := io.ReadFull(r.r, payload); err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
+	payload, err := readPayload(r.r, int(n))
+	if err != nil {
 		return Frame{}, fmt.Errorf("read %s payload: %w", t, err)
 	}
 	if sum := binary.BigEndian.Uint32(h[8:12]); sum != crc32.Checksum(payload, castagnoli) {
 		return Frame{}, fmt.Errorf("%w: %s payload checksum mismatch", ErrProtocol, t)
 	}
 	return Frame{Type: t, Payload: payload}, nil
+}
+
+// eagerAlloc is the payload size allocated up front; larger payloads grow
+// as their bytes arrive, so a header announcing a large payload that never
+// comes costs no large allocation.
+const eagerAlloc = 64 << 10
+
+func readPayload(r io.Reader, n int) ([]byte, error) {
+	if n <= eagerAlloc {
+		p := make([]byte, n)
+		if _, err := io.ReadFull(r, p); err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+		return p, nil
+	}
+	p, err := io.ReadAll(io.LimitReader(r, int64(n)))
+	if err == nil && len(p) < n {
+		err = io.ErrUnexpectedEOF
+	}
+	return p, err
 }
 
 // Decode unmarshals a JSON payload into v, wrapping failures in ErrProtocol.

@@ -2,10 +2,255 @@ package daemon
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/scalemalnet/scalemalnet/orchestrator/api"
+	"github.com/scalemalnet/scalemalnet/orchestrator/defaults"
+	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
+	"github.com/scalemalnet/scalemalnet/orchestrator/store"
+	"github.com/scalemalnet/scalemalnet/orchestrator/vm"
 )
+
+// Version of the orchestrator, reported by the health endpoint.
+const Version = "0.1.0"
+
+// MaxAttempts is how often a job is started on a slot before it fails for
+// infrastructure reasons (restore or agent failures, orchestrator restarts).
+const MaxAttempts = 3
+
+// Daemon is a running orchestrator.
+type Daemon struct {
+	cfg      Config
+	log      *slog.Logger
+	store    *store.Store
+	hv       vm.Hypervisor
+	img      vm.Image
+	accel    string
+	instance string // short id of this instance, from its data directory
+	token    string
+	slots    []*slotState
+	wake     chan struct{}
+	timeouts StepTimeouts
+}
+
+func (c *Config) setDefaults() error {
+	if c.DataDir == "" {
+		c.DataDir = defaults.DataDir()
+	}
+	abs, err := filepath.Abs(c.DataDir)
+	if err != nil {
+		return err
+	}
+	c.DataDir = abs
+	if c.Listen == "" {
+		c.Listen = defaults.Listen
+	}
+	if c.LibvirtURI == "" {
+		c.LibvirtURI = "qemu:///system"
+	}
+	if c.Slots <= 0 {
+		c.Slots = runtime.NumCPU()
+	}
+	if c.ImageDir == "" {
+		c.ImageDir = filepath.Join("build", "image")
+	}
+	if c.MemoryMiB == 0 {
+		c.MemoryMiB = 256
+	}
+	if c.MaxSample == 0 {
+		c.MaxSample = 64 << 20
+	}
+	if c.StepGrace == 0 {
+		c.StepGrace = 30 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return nil
+}
+
+// New opens the store, the guest image and libvirt, and defines the pool's
+// slots. It starts nothing; see Serve.
+func New(ctx context.Context, cfg Config) (*Daemon, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	d := &Daemon{cfg: cfg, log: cfg.Logger, wake: make(chan struct{}, 1), timeouts: DefaultStepTimeouts}
+	h := sha256.Sum256([]byte(cfg.DataDir))
+	d.instance = hex.EncodeToString(h[:4])
+
+	var err error
+	if d.token, err = api.LoadOrCreateToken(filepath.Join(cfg.DataDir, "token")); err != nil {
+		return nil, err
+	}
+	if d.img, err = vm.LoadImage(cfg.ImageDir); err != nil {
+		return nil, err
+	}
+	if d.accel, err = vm.DetectAccel(cfg.Accel); err != nil {
+		return nil, err
+	}
+	if d.store, err = store.Open(cfg.DataDir, store.Options{}); err != nil {
+		return nil, err
+	}
+	if d.hv, err = vm.OpenLibvirt(ctx, cfg.LibvirtURI); err != nil {
+		d.store.Close()
+		return nil, err
+	}
+	runDir := filepath.Join(os.TempDir(), "scalemalnet-"+d.instance)
+	if st, err := os.Stat("/run"); err == nil && st.IsDir() && os.Geteuid() == 0 {
+		runDir = filepath.Join("/run", "scalemalnet", d.instance)
+	}
+	for i := 0; i < cfg.Slots; i++ {
+		id := fmt.Sprintf("slot%d", i)
+		name := d.domainPrefix() + id
+		dir := filepath.Join(cfg.DataDir, "vms", id)
+		spec := vm.Spec{
+			Name: name, UUID: vm.StableUUID(name), Accel: d.accel,
+			MemoryMiB: uint(cfg.MemoryMiB), VCPUs: 1, Image: d.img,
+			ChannelPath: filepath.Join(runDir, id+".sock"),
+			ConsolePath: filepath.Join(dir, "console.log"),
+		}
+		slot, err := vm.NewSlot(id, spec, d.hv, dir, d.log)
+		if err != nil {
+			d.Close()
+			return nil, err
+		}
+		d.slots = append(d.slots, &slotState{Slot: slot, state: SlotIdle})
+	}
+	d.log.Info("orchestrator configured", "data_dir", cfg.DataDir, "instance", d.instance,
+		"hypervisor", d.hv.Describe(), "accel", d.accel, "slots", cfg.Slots,
+		"image", d.img.Digest, "kernel", d.img.KernelRelease)
+	return d, nil
+}
+
+// domainPrefix names this instance's domains, so several orchestrators with
+// their own data directories can share one libvirtd.
+func (d *Daemon) domainPrefix() string { return "smn-" + d.instance + "-" }
+
+// Token is the API bearer token.
+func (d *Daemon) Token() string { return d.token }
+
+// Close releases the store and the libvirt connection.
+func (d *Daemon) Close() error {
+	var errs []error
+	if d.hv != nil {
+		errs = append(errs, d.hv.Close())
+	}
+	if d.store != nil {
+		errs = append(errs, d.store.Close())
+	}
+	return errors.Join(errs...)
+}
 
 // Run starts the orchestrator and blocks until ctx is cancelled.
 func Run(ctx context.Context, cfg Config) error {
-	return errors.New("daemon: not implemented yet")
+	d, err := New(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Serve(ctx)
+}
+
+// Serve recovers from a previous run, starts the slot workers and the API,
+// and blocks until ctx ends; then it stops accepting work, puts jobs in
+// progress back in the queue and destroys their VMs.
+func (d *Daemon) Serve(ctx context.Context) error {
+	if err := d.recover(ctx); err != nil {
+		return err
+	}
+	ln, err := api.Listen(d.cfg.Listen)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           api.NewHandler(d, d.token, api.HandlerOptions{MaxSample: d.cfg.MaxSample, Logger: d.log}),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	var wg sync.WaitGroup
+	workCtx, stopWork := context.WithCancel(ctx)
+	defer stopWork()
+	for _, s := range d.slots {
+		wg.Add(1)
+		go func(s *slotState) {
+			defer wg.Done()
+			d.worker(workCtx, s)
+		}(s)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	d.log.Info("orchestrator serving", "listen", ln.Addr().String())
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+		d.log.Error("api server stopped", "err", err)
+	}
+	stopWork()
+	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(shutCtx)
+	wg.Wait()
+	d.log.Info("orchestrator stopped")
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// recover brings the instance back to a consistent state after a previous
+// run ended, cleanly or not: VMs left running are destroyed, and jobs that
+// were in progress go back to the queue (or fail after MaxAttempts).
+func (d *Daemon) recover(ctx context.Context) error {
+	names, err := d.hv.Domains(ctx, d.domainPrefix())
+	if err != nil {
+		return fmt.Errorf("list leftover VMs: %w", err)
+	}
+	for _, n := range names {
+		d.log.Warn("destroying VM left over from a previous run", "domain", n)
+		if err := d.hv.Destroy(ctx, n); err != nil && !errors.Is(err, vm.ErrNoDomain) {
+			return fmt.Errorf("destroy leftover %s: %w", n, err)
+		}
+	}
+	active, err := d.store.ActiveJobs()
+	if err != nil {
+		return err
+	}
+	now := time.Now().UTC()
+	for _, j := range active {
+		if j.State == jobs.Queued {
+			continue
+		}
+		_, err := d.store.UpdateJob(j.ID, func(j *jobs.Job) error {
+			if j.Attempts >= MaxAttempts {
+				return j.Move(jobs.Failed, now, fmt.Sprintf("orchestrator restarted while %s (step %s); %d attempts made", j.State, j.Step, j.Attempts))
+			}
+			return j.Move(jobs.Queued, now, fmt.Sprintf("orchestrator restarted while %s (step %s); re-queued", j.State, j.Step))
+		})
+		if err != nil {
+			return fmt.Errorf("recover job %s: %w", j.ID, err)
+		}
+		d.log.Warn("recovered interrupted job", "job", j.ID, "was", j.State)
+	}
+	return nil
+}
+
+// notify wakes idle workers after a submission.
+func (d *Daemon) notify() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
 }

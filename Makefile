@@ -1,0 +1,47 @@
+# ScaleMalNet — the two commands a user needs:
+#   make demo   set up the host, build everything, analyse the bundled samples in real VMs
+#   make test   run the whole test suite (unit, fuzz seeds, real-VM integration tests)
+# Everything else here is a step of those two.
+
+SHELL      := /bin/bash
+export PATH := $(PATH):/usr/local/go/bin
+GO         ?= go
+BUILD      ?= build
+IMAGE_DIR  := $(BUILD)/image
+SAMPLES_DIR:= $(BUILD)/samples
+BIN        := $(BUILD)/bin/scalemalnet
+TEST_FLAGS ?= -count=1 -timeout 60m
+
+.PHONY: all setup build agent image samples demo test unit bench fuzz clean
+
+all: build
+
+setup:            ## install and start what the host needs (apt packages, libvirtd, Go modules)
+	scripts/setup-host.sh
+	$(GO) mod download
+
+build:            ## the scalemalnet binary (CLI + orchestrator)
+	$(GO) build -o $(BIN) ./cmd/scalemalnet
+
+image: setup      ## the guest image: Debian kernel + initramfs with the agent as /init
+	vmimages/build.sh $(IMAGE_DIR)
+
+samples:          ## the bundled harmless sample programs, built for the guest
+	samples/build.sh $(SAMPLES_DIR)
+
+demo: setup build image samples   ## analyse every bundled sample end to end
+	scripts/demo.sh
+
+test: setup image samples   ## the whole suite; CI runs exactly this
+	SCALEMALNET_IMAGE_DIR=$(abspath $(IMAGE_DIR)) SCALEMALNET_SAMPLES_DIR=$(abspath $(SAMPLES_DIR)) \
+	  $(GO) test $(TEST_FLAGS) ./...
+
+unit:             ## unit tests only (no VMs)
+	$(GO) test -count=1 -short ./...
+
+bench: setup image samples   ## benchmarks (VM lifecycle, tracer vs strace); see docs/benchmarks.md
+	SCALEMALNET_IMAGE_DIR=$(abspath $(IMAGE_DIR)) SCALEMALNET_SAMPLES_DIR=$(abspath $(SAMPLES_DIR)) \
+	  $(GO) test -run '^$$' -bench . -benchtime 5x -timeout 60m ./...
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,245 @@
+// Package cli implements the scalemalnet command line: the serve command
+// (through an injected function, so this package does not depend on the
+// daemon) and the client commands talking to the orchestrator's API.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/scalemalnet/scalemalnet/orchestrator/client"
+	"github.com/scalemalnet/scalemalnet/orchestrator/defaults"
+)
+
+// ServeOptions are the serve command's settings; main turns them into a
+// daemon.Config.
+type ServeOptions struct {
+	DataDir    string
+	Listen     string
+	Slots      int
+	ImageDir   string
+	LibvirtURI string
+	Accel      string
+	MaxSample  int64
+	Logger     *slog.Logger
+}
+
+// Env is what the commands use from the outside world.
+type Env struct {
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+	// Serve runs the orchestrator until ctx ends.
+	Serve func(ctx context.Context, o ServeOptions) error
+	// PollInterval is how often submit --wait polls; default 500ms.
+	PollInterval time.Duration
+}
+
+// Exit statuses.
+const (
+	ExitOK          = 0
+	ExitFailure     = 1   // an error, or the job failed
+	ExitUsage       = 2   // bad command line
+	ExitInterrupted = 130 // interrupted while waiting
+)
+
+type command struct {
+	name    string
+	summary string
+	usage   string // synopsis after "scalemalnet "
+	run     func(ctx context.Context, e *Env, args []string) int
+}
+
+var commands []command
+
+func init() {
+	commands = []command{
+		{"serve", "run the orchestrator (API, VM pool, job workers)", "serve [--data-dir DIR] [--listen ADDR] [--slots N] [--image DIR] [--libvirt URI] [--accel auto|kvm|qemu]", runServe},
+		{"submit", "submit a sample for analysis", "submit FILE [--timeout 20s] [--window 1s] [--arg X]... [--wait] [--json]", runSubmit},
+		{"status", "show a job's state and history", "status ID [--json]", runStatus},
+		{"report", "show a finished job's report", "report ID [--json]", runReport},
+		{"trace", "download a job's call trace (gzip JSON lines)", "trace ID [-o FILE]", runTrace},
+		{"jobs", "list jobs, newest first", "jobs [--state S] [--limit N] [--json]", runJobs},
+		{"health", "show the orchestrator's health", "health [--json]", runHealth},
+	}
+}
+
+// Run executes the command line args (without the program name) and
+// returns the exit status.
+func Run(ctx context.Context, args []string, e Env) int {
+	if e.Getenv == nil {
+		e.Getenv = os.Getenv
+	}
+	if e.Stdout == nil {
+		e.Stdout = os.Stdout
+	}
+	if e.Stderr == nil {
+		e.Stderr = os.Stderr
+	}
+	if e.PollInterval <= 0 {
+		e.PollInterval = 500 * time.Millisecond
+	}
+	if len(args) == 0 {
+		usage(e.Stderr)
+		return ExitUsage
+	}
+	switch args[0] {
+	case "help", "-h", "-help", "--help":
+		if len(args) > 1 {
+			for _, c := range commands {
+				if c.name == args[1] {
+					c.run(ctx, &e, []string{"-h"})
+					return ExitOK
+				}
+			}
+		}
+		usage(e.Stdout)
+		return ExitOK
+	}
+	for _, c := range commands {
+		if c.name == args[0] {
+			return c.run(ctx, &e, args[1:])
+		}
+	}
+	fmt.Fprintf(e.Stderr, "scalemalnet: unknown command %q\n\n", args[0])
+	usage(e.Stderr)
+	return ExitUsage
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintf(w, `scalemalnet - run Linux samples in disposable VMs and report what they do
+
+Usage:
+  scalemalnet COMMAND [ARGS] [FLAGS]
+
+Commands:
+`)
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(w, `  help     show this text, or "help COMMAND" for a command's flags
+
+Client commands find the server with --addr, else $%s, else %s
+(or "unix:/path" for a Unix socket), and authenticate with --token, else
+$%s, else the file DATA_DIR/%s written by "serve", where DATA_DIR
+is --data-dir, else $%s, else %s.
+
+Examples:
+  scalemalnet serve --slots 2
+  scalemalnet submit ./a.out --timeout 30s --arg -v --wait
+  scalemalnet jobs --state done
+  scalemalnet trace 20261124T014000Z-0k3f9q2w -o trace.jsonl.gz
+`, defaults.EnvAddr, defaults.Listen, defaults.EnvToken, defaults.TokenFile, defaults.EnvDataDir, defaults.DataDir())
+}
+
+// newFlags returns a flag set printing the command's usage on -h.
+func newFlags(e *Env, name string) *flag.FlagSet {
+	fs := flag.NewFlagSet("scalemalnet "+name, flag.ContinueOnError)
+	fs.SetOutput(e.Stderr)
+	var c command
+	for _, x := range commands {
+		if x.name == name {
+			c = x
+		}
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "%s\n\nUsage:\n  scalemalnet %s\n\nFlags:\n", c.summary, c.usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses flags that may come before or after positional arguments
+// ("submit FILE --wait" as well as "submit --wait FILE"); everything after
+// "--" is positional. It returns the positional arguments, or an exit
+// status when parsing ends the command (-h or an error).
+func parse(fs *flag.FlagSet, args []string, npos int) ([]string, int, bool) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, ExitOK, false
+			}
+			return nil, ExitUsage, false
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if consumed := args[:len(args)-len(rest)]; len(consumed) > 0 && consumed[len(consumed)-1] == "--" {
+			pos = append(pos, rest...)
+			break
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+	if len(pos) != npos {
+		if npos == 0 {
+			fmt.Fprintf(fs.Output(), "%s: unexpected argument %q\n", fs.Name(), pos[0])
+		} else {
+			fmt.Fprintf(fs.Output(), "%s: want %d argument(s), got %d\n", fs.Name(), npos, len(pos))
+		}
+		fs.Usage()
+		return nil, ExitUsage, false
+	}
+	return pos, 0, true
+}
+
+// conn holds the flags that locate and authenticate to the server.
+type conn struct {
+	addr, token, dataDir string
+}
+
+func (c *conn) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.addr, "addr", "", "API address: host:port, http(s)://host:port or unix:/path (default $"+defaults.EnvAddr+" or "+defaults.Listen+")")
+	fs.StringVar(&c.token, "token", "", "API token (default $"+defaults.EnvToken+" or the data directory's token file)")
+	fs.StringVar(&c.dataDir, "data-dir", "", "data directory holding the token file (default $"+defaults.EnvDataDir+" or "+defaults.DataDir()+")")
+}
+
+// client resolves the address and token and returns an API client.
+func (c *conn) client(e *Env) (*client.Client, error) {
+	addr := firstNonEmpty(c.addr, e.Getenv(defaults.EnvAddr), defaults.Listen)
+	tok := firstNonEmpty(c.token, e.Getenv(defaults.EnvToken))
+	if tok == "" {
+		dir := firstNonEmpty(c.dataDir, e.Getenv(defaults.EnvDataDir), defaults.DataDir())
+		path := filepath.Join(dir, defaults.TokenFile)
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("no API token: pass --token, set $%s, or make %s readable (%w)", defaults.EnvToken, path, err)
+		}
+		tok = strings.TrimSpace(string(b))
+	}
+	return client.New(addr, tok), nil
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
+}
+
+// fail prints err and returns ExitFailure.
+func fail(e *Env, err error) int {
+	fmt.Fprintf(e.Stderr, "scalemalnet: %v\n", err)
+	var ce *client.Error
+	if errors.As(err, &ce) && errors.Is(err, client.ErrUnauthorized) {
+		fmt.Fprintf(e.Stderr, "hint: the token must match the server's %s file\n", defaults.TokenFile)
+	}
+	return ExitFailure
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, " ") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }

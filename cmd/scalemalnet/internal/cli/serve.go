@@ -1,0 +1,54 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os/signal"
+	"syscall"
+
+	"github.com/scalemalnet/scalemalnet/orchestrator/defaults"
+)
+
+// runServe runs the orchestrator until SIGINT or SIGTERM.
+func runServe(ctx context.Context, e *Env, args []string) int {
+	fs := newFlags(e, "serve")
+	var o ServeOptions
+	var maxMiB int64
+	var level slog.Level
+	fs.StringVar(&o.DataDir, "data-dir", "", "data directory: database, samples, artifacts, token (default $"+defaults.EnvDataDir+" or "+defaults.DataDir()+")")
+	fs.StringVar(&o.Listen, "listen", "", "API address: host:port or unix:/path (default $"+defaults.EnvAddr+" or "+defaults.Listen+")")
+	fs.IntVar(&o.Slots, "slots", 0, "number of VM slots (default: number of CPUs)")
+	fs.StringVar(&o.ImageDir, "image", "", "guest image directory (default build/image)")
+	fs.StringVar(&o.LibvirtURI, "libvirt", "", "libvirt connection URI (default qemu:///system)")
+	fs.StringVar(&o.Accel, "accel", "auto", "accelerator: auto (kvm if /dev/kvm exists), kvm or qemu (TCG)")
+	fs.Int64Var(&maxMiB, "max-sample-mib", 0, "largest accepted sample in MiB (default 64)")
+	fs.TextVar(&level, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
+	if _, code, ok := parse(fs, args, 0); !ok {
+		return code
+	}
+	switch o.Accel {
+	case "auto", "kvm", "qemu":
+	default:
+		fmt.Fprintf(e.Stderr, "scalemalnet serve: --accel %q: want auto, kvm or qemu\n", o.Accel)
+		return ExitUsage
+	}
+	if o.Slots < 0 || maxMiB < 0 {
+		fmt.Fprintln(e.Stderr, "scalemalnet serve: --slots and --max-sample-mib must not be negative")
+		return ExitUsage
+	}
+	o.MaxSample = maxMiB << 20
+	o.DataDir = firstNonEmpty(o.DataDir, e.Getenv(defaults.EnvDataDir), defaults.DataDir())
+	o.Listen = firstNonEmpty(o.Listen, e.Getenv(defaults.EnvAddr), defaults.Listen)
+	o.Logger = slog.New(slog.NewTextHandler(e.Stderr, &slog.HandlerOptions{Level: level}))
+	if e.Serve == nil {
+		return fail(e, fmt.Errorf("serve: not available in this build"))
+	}
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := e.Serve(ctx, o); err != nil {
+		o.Logger.Error("orchestrator failed", "err", err)
+		return ExitFailure
+	}
+	return ExitOK
+}

@@ -1,0 +1,257 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/scalemalnet/scalemalnet/orchestrator/client"
+	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
+	"github.com/scalemalnet/scalemalnet/orchestrator/report"
+	"github.com/scalemalnet/scalemalnet/orchestrator/store"
+)
+
+const timeLayout = "2006-01-02 15:04:05"
+
+// runStatus prints one job.
+func runStatus(ctx context.Context, e *Env, args []string) int {
+	fs := newFlags(e, "status")
+	var cn conn
+	cn.register(fs)
+	asJSON := fs.Bool("json", false, "print the job as JSON")
+	pos, code, ok := parse(fs, args, 1)
+	if !ok {
+		return code
+	}
+	c, err := cn.client(e)
+	if err != nil {
+		return fail(e, err)
+	}
+	j, err := c.Job(ctx, pos[0])
+	if err != nil {
+		return fail(e, err)
+	}
+	if *asJSON {
+		return printJSON(e, j)
+	}
+	printJob(e.Stdout, j)
+	return ExitOK
+}
+
+func printJob(w io.Writer, j jobs.Job) {
+	state := string(j.State)
+	if j.Step != "" {
+		state += " (step " + j.Step + ")"
+	}
+	if j.Slot != "" && !j.State.Final() {
+		state += " on " + j.Slot
+	}
+	fmt.Fprintf(w, "Job       %s\n", j.ID)
+	fmt.Fprintf(w, "State     %s\n", state)
+	if j.Error != "" {
+		fmt.Fprintf(w, "Error     %s\n", j.Error)
+	}
+	fmt.Fprintf(w, "Sample    %s, %d bytes, %s\n", j.Sample.Name, j.Sample.Size, j.Sample.Type)
+	fmt.Fprintf(w, "  sha256  %s\n", j.Sample.SHA256)
+	fmt.Fprintf(w, "Options   timeout %s, window %s", j.Options.Timeout, j.Options.Window)
+	if len(j.Options.Args) > 0 {
+		fmt.Fprintf(w, ", args %q", j.Options.Args)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "Created   %s\n", j.Created.Local().Format(timeLayout))
+	fmt.Fprintf(w, "Updated   %s (%s after creation)\n", j.Updated.Local().Format(timeLayout), j.Updated.Sub(j.Created).Round(time.Millisecond))
+	fmt.Fprintf(w, "Attempts  %d, report: %v\n", j.Attempts, j.HasReport)
+	if len(j.History) > 0 {
+		fmt.Fprintln(w, "History")
+		p := progress{w: w}
+		p.update(jobs.Job{History: j.History, Created: j.Created, State: j.State})
+	}
+}
+
+// runReport prints a finished job's report.
+func runReport(ctx context.Context, e *Env, args []string) int {
+	fs := newFlags(e, "report")
+	var cn conn
+	cn.register(fs)
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	pos, code, ok := parse(fs, args, 1)
+	if !ok {
+		return code
+	}
+	c, err := cn.client(e)
+	if err != nil {
+		return fail(e, err)
+	}
+	r, err := c.Report(ctx, pos[0])
+	if err != nil {
+		if errors.Is(err, client.ErrNotReady) {
+			return fail(e, fmt.Errorf("report of %s not ready yet: %w", pos[0], err))
+		}
+		return fail(e, err)
+	}
+	if *asJSON {
+		return printJSON(e, r)
+	}
+	if err := report.Render(e.Stdout, r); err != nil {
+		return fail(e, err)
+	}
+	return ExitOK
+}
+
+// runTrace downloads a job's trace artifact.
+func runTrace(ctx context.Context, e *Env, args []string) int {
+	fs := newFlags(e, "trace")
+	var cn conn
+	cn.register(fs)
+	out := fs.String("o", "", `output file (default ID.jsonl.gz; "-" for standard output)`)
+	pos, code, ok := parse(fs, args, 1)
+	if !ok {
+		return code
+	}
+	c, err := cn.client(e)
+	if err != nil {
+		return fail(e, err)
+	}
+	rc, err := c.Trace(ctx, pos[0])
+	if err != nil {
+		return fail(e, err)
+	}
+	defer rc.Close()
+	if *out == "-" {
+		if _, err := io.Copy(e.Stdout, rc); err != nil {
+			return fail(e, err)
+		}
+		return ExitOK
+	}
+	path := *out
+	if path == "" {
+		path = safeName(pos[0]) + ".jsonl.gz"
+	}
+	n, err := writeFileAtomic(path, rc)
+	if err != nil {
+		return fail(e, err)
+	}
+	fmt.Fprintf(e.Stderr, "wrote %s (%d bytes, gzip-compressed JSON lines)\n", path, n)
+	return ExitOK
+}
+
+// writeFileAtomic writes r to a temporary file beside path and renames it,
+// so an interrupted download never leaves a partial file under path.
+func writeFileAtomic(path string, r io.Reader) (int64, error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".part-*")
+	if err != nil {
+		return 0, err
+	}
+	n, err := io.Copy(tmp, r)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return 0, fmt.Errorf("write %s: %w", path, err)
+	}
+	return n, nil
+}
+
+func safeName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
+			return r
+		}
+		return '_'
+	}, s)
+}
+
+// runJobs prints a table of jobs.
+func runJobs(ctx context.Context, e *Env, args []string) int {
+	fs := newFlags(e, "jobs")
+	var cn conn
+	cn.register(fs)
+	var q store.ListQuery
+	state := fs.String("state", "", "only jobs in this state: queued, restoring, running, collecting, done or failed")
+	fs.IntVar(&q.Limit, "limit", 20, fmt.Sprintf("at most this many jobs (1..%d)", store.MaxListLimit))
+	fs.StringVar(&q.Before, "before", "", "only jobs older than this job id (paging)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if _, code, ok := parse(fs, args, 0); !ok {
+		return code
+	}
+	q.State = jobs.State(*state)
+	if q.State != "" && !q.State.Valid() {
+		fmt.Fprintf(e.Stderr, "scalemalnet jobs: unknown state %q\n", *state)
+		return ExitUsage
+	}
+	c, err := cn.client(e)
+	if err != nil {
+		return fail(e, err)
+	}
+	js, err := c.Jobs(ctx, q)
+	if err != nil {
+		return fail(e, err)
+	}
+	if *asJSON {
+		return printJSON(e, js)
+	}
+	printJobs(e.Stdout, js, time.Now())
+	return ExitOK
+}
+
+func printJobs(w io.Writer, js []jobs.Job, now time.Time) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSTATE\tNAME\tSHA256\tCREATED\tDURATION")
+	for _, j := range js {
+		end := now
+		if j.State.Final() {
+			end = j.Updated
+		}
+		name := j.Sample.Name
+		if len([]rune(name)) > 32 {
+			name = string([]rune(name)[:31]) + "…"
+		}
+		name = strings.Map(func(r rune) rune {
+			if r == '\t' {
+				return ' '
+			}
+			return r
+		}, name)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", j.ID, j.State, name, short(j.Sample.SHA256, 12),
+			j.Created.Local().Format(timeLayout), end.Sub(j.Created).Round(100*time.Millisecond))
+	}
+	tw.Flush()
+}
+
+// runHealth prints the orchestrator's health.
+func runHealth(ctx context.Context, e *Env, args []string) int {
+	fs := newFlags(e, "health")
+	var cn conn
+	cn.register(fs)
+	asJSON := fs.Bool("json", false, "print JSON")
+	if _, code, ok := parse(fs, args, 0); !ok {
+		return code
+	}
+	c, err := cn.client(e)
+	if err != nil {
+		return fail(e, err)
+	}
+	h, err := c.Health(ctx)
+	if err != nil {
+		return fail(e, err)
+	}
+	if *asJSON {
+		return printJSON(e, h)
+	}
+	fmt.Fprintf(e.Stdout, "Status      %s (version %s)\nHypervisor  %s\nSlots       %d idle of %d\nQueued      %d\n",
+		h.Status, h.Version, h.Hypervisor, h.SlotsIdle, h.SlotsTotal, h.Queued)
+	return ExitOK
+}

@@ -1,0 +1,77 @@
+// Package api serves the orchestrator's REST API over HTTP. Every route
+// requires "Authorization: Bearer <token>". Routes:
+//
+//	POST /api/v1/jobs                 submit a sample (raw body or multipart "file" part)
+//	GET  /api/v1/jobs                 list jobs, newest first (?state=&limit=&before=)
+//	GET  /api/v1/jobs/{id}            one job
+//	GET  /api/v1/jobs/{id}/report     its report (409 while not ready)
+//	GET  /api/v1/jobs/{id}/trace      its trace artifact, gzip-compressed JSON lines
+//	GET  /api/v1/health               orchestrator health
+//
+// Errors are JSON: {"error": "...", "kind": "not_found"}; see Kind.
+package api
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
+	"github.com/scalemalnet/scalemalnet/orchestrator/report"
+	"github.com/scalemalnet/scalemalnet/orchestrator/store"
+)
+
+// Service is what the API serves; the daemon implements it. Errors should
+// wrap the sentinels the handler maps to statuses: store.ErrNotFound (404),
+// store.ErrTooLarge (413), jobs.ErrInvalid or store.ErrInvalid (400),
+// ErrNotReady (409) and ErrUnavailable (503).
+type Service interface {
+	Submit(ctx context.Context, name string, body io.Reader, opts jobs.Options) (jobs.Job, error)
+	Job(ctx context.Context, id string) (jobs.Job, error)
+	Jobs(ctx context.Context, q store.ListQuery) ([]jobs.Job, error)
+	Report(ctx context.Context, id string) (*report.Report, error)
+	OpenTrace(ctx context.Context, id string) (io.ReadCloser, error)
+	Health(ctx context.Context) Health
+}
+
+// Health is the orchestrator's state as served by GET /api/v1/health.
+type Health struct {
+	Status     string `json:"status"` // "ok" or "degraded"
+	Version    string `json:"version"`
+	SlotsTotal int    `json:"slots_total"`
+	SlotsIdle  int    `json:"slots_idle"`
+	Queued     int    `json:"queued"`
+	Hypervisor string `json:"hypervisor"` // e.g. "kvm", "qemu (TCG)"
+}
+
+// Errors a Service wraps for the statuses they map to.
+var (
+	// ErrNotReady: the resource exists but is not produced yet (a report or
+	// trace of a job still in progress). 409; the body carries the job state.
+	ErrNotReady = errors.New("not ready")
+	// ErrUnavailable: the orchestrator cannot take the request now (disk
+	// full, shutting down). 503.
+	ErrUnavailable = errors.New("service unavailable")
+)
+
+// Kind classifies an API error in its JSON body.
+type Kind string
+
+// Error kinds, one per status the API returns.
+const (
+	KindInvalid      Kind = "invalid"      // 400
+	KindUnauthorized Kind = "unauthorized" // 401
+	KindNotFound     Kind = "not_found"    // 404
+	KindNotAllowed   Kind = "not_allowed"  // 405
+	KindNotReady     Kind = "not_ready"    // 409
+	KindTooLarge     Kind = "too_large"    // 413
+	KindInternal     Kind = "internal"     // 500
+	KindUnavailable  Kind = "unavailable"  // 503
+)
+
+// ErrorBody is the JSON body of every error response.
+type ErrorBody struct {
+	Error string     `json:"error"`
+	Kind  Kind       `json:"kind"`
+	State jobs.State `json:"state,omitempty"` // job state, with KindNotReady
+}

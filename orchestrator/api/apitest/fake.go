@@ -1,0 +1,162 @@
+// Package apitest provides an in-memory api.Service for tests of the API,
+// the client and the CLI.
+package apitest
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/scalemalnet/scalemalnet/orchestrator/api"
+	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
+	"github.com/scalemalnet/scalemalnet/orchestrator/report"
+	"github.com/scalemalnet/scalemalnet/orchestrator/store"
+)
+
+// Fake is an in-memory Service. Its fields may be set before use; the
+// methods are safe for concurrent use.
+type Fake struct {
+	MaxSample int64 // default 1 MiB
+	SubmitErr error // returned by Submit when set
+	HealthVal api.Health
+
+	mu      sync.Mutex
+	n       int
+	jobs    map[string]*jobs.Job
+	reports map[string]*report.Report
+	traces  map[string][]byte
+	samples map[string][]byte
+}
+
+// NewFake returns an empty Fake.
+func NewFake() *Fake {
+	return &Fake{MaxSample: 1 << 20, HealthVal: api.Health{Status: "ok", Version: "test", SlotsTotal: 2, SlotsIdle: 2, Hypervisor: "qemu (TCG)"},
+		jobs: map[string]*jobs.Job{}, reports: map[string]*report.Report{}, traces: map[string][]byte{}, samples: map[string][]byte{}}
+}
+
+// Submit stores the sample in memory and queues a job.
+func (f *Fake) Submit(ctx context.Context, name string, body io.Reader, opts jobs.Options) (jobs.Job, error) {
+	if f.SubmitErr != nil {
+		return jobs.Job{}, f.SubmitErr
+	}
+	b, err := io.ReadAll(io.LimitReader(body, f.MaxSample+1))
+	if err != nil {
+		return jobs.Job{}, err
+	}
+	if int64(len(b)) > f.MaxSample {
+		return jobs.Job{}, fmt.Errorf("sample: %w", store.ErrTooLarge)
+	}
+	if err := opts.Normalize(); err != nil {
+		return jobs.Job{}, err
+	}
+	sum := sha256.Sum256(b)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.n++
+	now := time.Date(2026, 11, 24, 1, 40, f.n, 0, time.UTC)
+	j := &jobs.Job{
+		ID:      fmt.Sprintf("20261124T0140%02dZ-%08d", f.n%60, f.n),
+		Sample:  jobs.Sample{SHA256: hex.EncodeToString(sum[:]), Size: int64(len(b)), Name: store.SanitizeName(name), Type: "data"},
+		Options: opts, State: jobs.Queued, Created: now, Updated: now,
+		History: []jobs.Transition{{State: jobs.Queued, At: now}},
+	}
+	f.jobs[j.ID] = j
+	f.samples[j.ID] = b
+	return *j, nil
+}
+
+// SampleOf returns the bytes submitted for a job.
+func (f *Fake) SampleOf(id string) []byte {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.samples[id]
+}
+
+// Update changes a job; it panics if the job does not exist.
+func (f *Fake) Update(id string, fn func(*jobs.Job)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fn(f.jobs[id])
+}
+
+// Finish moves a job to Done with a report and trace.
+func (f *Fake) Finish(id string, r *report.Report, trace []byte) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	j := f.jobs[id]
+	j.State, j.HasReport, j.Step = jobs.Done, r != nil, ""
+	j.History = append(j.History, jobs.Transition{State: jobs.Done, At: j.Created.Add(5 * time.Second)})
+	j.Updated = j.Created.Add(5 * time.Second)
+	if r != nil {
+		f.reports[id] = r
+	}
+	if trace != nil {
+		f.traces[id] = trace
+	}
+}
+
+// Job returns a job or store.ErrNotFound.
+func (f *Fake) Job(ctx context.Context, id string) (jobs.Job, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	j, ok := f.jobs[id]
+	if !ok {
+		return jobs.Job{}, fmt.Errorf("job %q: %w", id, store.ErrNotFound)
+	}
+	return *j, nil
+}
+
+// Jobs lists jobs newest first.
+func (f *Fake) Jobs(ctx context.Context, q store.ListQuery) ([]jobs.Job, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []jobs.Job
+	for _, j := range f.jobs {
+		if (q.State == "" || j.State == q.State) && (q.Before == "" || j.ID < q.Before) {
+			out = append(out, *j)
+		}
+	}
+	slices.SortFunc(out, func(a, b jobs.Job) int { return -bytes.Compare([]byte(a.ID), []byte(b.ID)) })
+	if q.Limit > 0 && len(out) > q.Limit {
+		out = out[:q.Limit]
+	}
+	return out, nil
+}
+
+// Report returns a stored report, api.ErrNotReady while the job is active.
+func (f *Fake) Report(ctx context.Context, id string) (*report.Report, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	j, ok := f.jobs[id]
+	if !ok {
+		return nil, fmt.Errorf("job %q: %w", id, store.ErrNotFound)
+	}
+	if r, ok := f.reports[id]; ok {
+		return r, nil
+	}
+	if !j.State.Final() {
+		return nil, fmt.Errorf("report of %s: %w", id, api.ErrNotReady)
+	}
+	return nil, fmt.Errorf("report of %s: %w", id, store.ErrNotFound)
+}
+
+// OpenTrace returns a stored trace; store.ErrNotFound if there is none
+// (the handler turns that into not-ready while the job is active).
+func (f *Fake) OpenTrace(ctx context.Context, id string) (io.ReadCloser, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	t, ok := f.traces[id]
+	if !ok {
+		return nil, fmt.Errorf("trace of %q: %w", id, store.ErrNotFound)
+	}
+	return io.NopCloser(bytes.NewReader(t)), nil
+}
+
+// Health returns HealthVal.
+func (f *Fake) Health(ctx context.Context) api.Health { return f.HealthVal }

@@ -1,0 +1,288 @@
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
+	"github.com/scalemalnet/scalemalnet/orchestrator/store"
+)
+
+// HandlerOptions tune NewHandler.
+type HandlerOptions struct {
+	MaxSample int64        // largest sample accepted; default 64 MiB
+	Logger    *slog.Logger // request log; default slog.Default()
+}
+
+// uploadSlack is what a request body may carry beyond the sample itself
+// (multipart boundaries and form fields).
+const uploadSlack = 1 << 20
+
+type handler struct {
+	svc       Service
+	tokenHash [32]byte
+	noToken   bool
+	maxSample int64
+	log       *slog.Logger
+	mux       *http.ServeMux
+}
+
+// NewHandler returns the API's HTTP handler. Requests without the bearer
+// token get 401; an empty token refuses every request.
+func NewHandler(svc Service, token string, opts HandlerOptions) http.Handler {
+	if opts.MaxSample <= 0 {
+		opts.MaxSample = 64 << 20
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	h := &handler{svc: svc, tokenHash: sha256.Sum256([]byte(token)), noToken: token == "",
+		maxSample: opts.MaxSample, log: opts.Logger, mux: http.NewServeMux()}
+	h.mux.HandleFunc("POST /api/v1/jobs", h.submit)
+	h.mux.HandleFunc("GET /api/v1/jobs", h.list)
+	h.mux.HandleFunc("GET /api/v1/jobs/{id}", h.job)
+	h.mux.HandleFunc("GET /api/v1/jobs/{id}/report", h.report)
+	h.mux.HandleFunc("GET /api/v1/jobs/{id}/trace", h.trace)
+	h.mux.HandleFunc("GET /api/v1/health", h.health)
+	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, KindNotFound, "no such route: "+r.Method+" "+r.URL.Path, "")
+	})
+	return h
+}
+
+// ServeHTTP authenticates, routes and logs a request.
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+	if h.authorized(r) {
+		h.mux.ServeHTTP(rec, r)
+	} else {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="scalemalnet"`)
+		writeError(rec, http.StatusUnauthorized, KindUnauthorized, "missing or wrong bearer token", "")
+	}
+	level := slog.LevelInfo
+	if rec.status >= 500 {
+		level = slog.LevelError
+	}
+	h.log.Log(r.Context(), level, "api request", "method", r.Method, "path", r.URL.Path,
+		"status", rec.status, "bytes", rec.bytes, "duration", time.Since(start).Round(time.Microsecond),
+		"remote", r.RemoteAddr)
+}
+
+// authorized compares the bearer token in constant time (of equal-length
+// hashes, so the token's length does not leak either).
+func (h *handler) authorized(r *http.Request) bool {
+	auth := r.Header.Get("Authorization")
+	const prefix = "bearer "
+	if h.noToken || len(auth) < len(prefix) || !strings.EqualFold(auth[:len(prefix)], prefix) {
+		return false
+	}
+	got := sha256.Sum256([]byte(strings.TrimSpace(auth[len(prefix):])))
+	return subtle.ConstantTimeCompare(got[:], h.tokenHash[:]) == 1
+}
+
+// recorder remembers the status and size of a response for the log.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+	wrote  bool
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if !r.wrote {
+		r.status, r.wrote = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(p []byte) (int, error) {
+	r.wrote = true
+	n, err := r.ResponseWriter.Write(p)
+	r.bytes += int64(n)
+	return n, err
+}
+
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, kind Kind, msg string, state jobs.State) {
+	writeJSON(w, status, ErrorBody{Error: msg, Kind: kind, State: state})
+}
+
+// classify maps an error to its status and kind.
+func classify(err error) (int, Kind) {
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe), errors.Is(err, store.ErrTooLarge):
+		return http.StatusRequestEntityTooLarge, KindTooLarge
+	case errors.Is(err, store.ErrNotFound):
+		return http.StatusNotFound, KindNotFound
+	case errors.Is(err, jobs.ErrInvalid), errors.Is(err, store.ErrInvalid):
+		return http.StatusBadRequest, KindInvalid
+	case errors.Is(err, ErrNotReady):
+		return http.StatusConflict, KindNotReady
+	case errors.Is(err, ErrUnavailable), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return http.StatusServiceUnavailable, KindUnavailable
+	}
+	return http.StatusInternalServerError, KindInternal
+}
+
+// fail writes err as a JSON error. For not-ready errors on a job's
+// resources it adds the job's state.
+func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status, kind := classify(err)
+	var state jobs.State
+	if kind == KindNotReady {
+		if id := r.PathValue("id"); id != "" {
+			if j, jerr := h.svc.Job(r.Context(), id); jerr == nil {
+				state = j.State
+			}
+		}
+	}
+	if status == http.StatusInternalServerError {
+		h.log.Error("api internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	writeError(w, status, kind, err.Error(), state)
+}
+
+func (h *handler) job(w http.ResponseWriter, r *http.Request) {
+	j, err := h.svc.Job(r.Context(), r.PathValue("id"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, j)
+}
+
+// JobList is the body of GET /api/v1/jobs.
+type JobList struct {
+	Jobs []jobs.Job `json:"jobs"`
+}
+
+func (h *handler) list(w http.ResponseWriter, r *http.Request) {
+	q, err := parseListQuery(r.URL.Query())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	js, err := h.svc.Jobs(r.Context(), q)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if js == nil {
+		js = []jobs.Job{}
+	}
+	writeJSON(w, http.StatusOK, JobList{Jobs: js})
+}
+
+// parseListQuery reads ?state=&limit=&before=.
+func parseListQuery(v map[string][]string) (store.ListQuery, error) {
+	var q store.ListQuery
+	for k, vals := range v {
+		if len(vals) != 1 {
+			return q, fmt.Errorf("%w: parameter %q given %d times", jobs.ErrInvalid, k, len(vals))
+		}
+		val := vals[0]
+		switch k {
+		case "state":
+			q.State = jobs.State(val)
+			if !q.State.Valid() {
+				return q, fmt.Errorf("%w: unknown state %q", jobs.ErrInvalid, val)
+			}
+		case "limit":
+			n, err := strconv.Atoi(val)
+			if err != nil || n < 1 || n > store.MaxListLimit {
+				return q, fmt.Errorf("%w: limit %q: want an integer in [1, %d]", jobs.ErrInvalid, val, store.MaxListLimit)
+			}
+			q.Limit = n
+		case "before":
+			q.Before = val
+		default:
+			return q, fmt.Errorf("%w: unknown parameter %q", jobs.ErrInvalid, k)
+		}
+	}
+	return q, nil
+}
+
+// notReady turns a store.ErrNotFound for a job's resource into ErrNotReady
+// when the job exists but has not finished, so clients can tell "wait"
+// from "no such job".
+func (h *handler) notReady(ctx context.Context, id string, err error) error {
+	if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	j, jerr := h.svc.Job(ctx, id)
+	if jerr != nil {
+		return jerr
+	}
+	if !j.State.Final() {
+		return fmt.Errorf("%w: job %s is %s", ErrNotReady, id, j.State)
+	}
+	return err
+}
+
+func (h *handler) report(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	rep, err := h.svc.Report(r.Context(), id)
+	if err != nil {
+		h.fail(w, r, h.notReady(r.Context(), id, err))
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
+}
+
+func (h *handler) trace(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	rc, err := h.svc.OpenTrace(r.Context(), id)
+	if err != nil {
+		h.fail(w, r, h.notReady(r.Context(), id, err))
+		return
+	}
+	defer rc.Close()
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", safeFileName(id)+".jsonl.gz"))
+	if f, ok := rc.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+			w.Header().Set("Content-Length", strconv.FormatInt(st.Size(), 10))
+		}
+	}
+	w.WriteHeader(http.StatusOK)
+	if _, err := io.Copy(w, rc); err != nil {
+		h.log.Warn("trace download interrupted", "job", id, "err", err)
+	}
+}
+
+// safeFileName keeps [A-Za-z0-9._-] of s for a Content-Disposition name.
+func safeFileName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
+			return r
+		}
+		return '_'
+	}, s)
+}
+
+func (h *handler) health(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, h.svc.Health(r.Context()))
+}

@@ -1,0 +1,265 @@
+// Package client is a Go client of the orchestrator's REST API (see package
+// api), used by the scalemalnet CLI.
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/scalemalnet/scalemalnet/orchestrator/api"
+	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
+	"github.com/scalemalnet/scalemalnet/orchestrator/report"
+	"github.com/scalemalnet/scalemalnet/orchestrator/store"
+)
+
+// Client talks to one orchestrator. It is safe for concurrent use.
+type Client struct {
+	base  string // e.g. "http://127.0.0.1:7433"
+	token string
+	http  *http.Client
+}
+
+// New returns a client for addr: "http://host:port", "https://host:port",
+// "host:port" (plain HTTP) or "unix:/path/to.sock".
+func New(addr, token string) *Client {
+	c := &Client{token: token, http: &http.Client{}}
+	switch {
+	case strings.HasPrefix(addr, api.UnixPrefix):
+		path := strings.TrimPrefix(addr, api.UnixPrefix)
+		c.base = "http://unix"
+		c.http.Transport = &http.Transport{
+			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+				var d net.Dialer
+				return d.DialContext(ctx, "unix", path)
+			},
+		}
+	case strings.HasPrefix(addr, "http://"), strings.HasPrefix(addr, "https://"):
+		c.base = strings.TrimRight(addr, "/")
+	default:
+		c.base = "http://" + addr
+	}
+	return c
+}
+
+// Base is the URL requests go to ("http://unix" for a Unix socket).
+func (c *Client) Base() string { return c.base }
+
+// Sentinel errors matched (with errors.Is) by *Error according to the kind
+// the server reported.
+var (
+	ErrInvalid      = errors.New("invalid request")
+	ErrUnauthorized = errors.New("unauthorized")
+	ErrNotFound     = errors.New("not found")
+	ErrNotReady     = errors.New("not ready")
+	ErrTooLarge     = errors.New("too large")
+	ErrUnavailable  = errors.New("service unavailable")
+	ErrInternal     = errors.New("internal server error")
+)
+
+var kindErrors = map[api.Kind]error{
+	api.KindInvalid: ErrInvalid, api.KindUnauthorized: ErrUnauthorized, api.KindNotFound: ErrNotFound,
+	api.KindNotReady: ErrNotReady, api.KindTooLarge: ErrTooLarge, api.KindUnavailable: ErrUnavailable,
+	api.KindInternal: ErrInternal,
+}
+
+// Error is an error response from the server.
+type Error struct {
+	Status  int        // HTTP status
+	Kind    api.Kind   // server's classification
+	Message string     // server's message
+	State   jobs.State // job state, for not-ready errors
+}
+
+func (e *Error) Error() string {
+	msg := e.Message
+	if msg == "" {
+		msg = http.StatusText(e.Status)
+	}
+	if e.State != "" {
+		return fmt.Sprintf("%s (job is %s)", msg, e.State)
+	}
+	return msg
+}
+
+// Is matches the client sentinel for the error's kind.
+func (e *Error) Is(target error) bool {
+	s, ok := kindErrors[e.Kind]
+	return ok && s == target
+}
+
+// do sends a request and decodes a JSON response into out (unless nil).
+// On success with out == nil the caller owns resp.Body.
+func (c *Client) do(ctx context.Context, method, path string, q url.Values, body io.Reader, ctype string, out any) (*http.Response, error) {
+	u := c.base + path
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	if resp.StatusCode >= 300 {
+		defer resp.Body.Close()
+		return nil, decodeError(resp)
+	}
+	if out == nil {
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 256<<20)).Decode(out); err != nil {
+		return nil, fmt.Errorf("%s %s: decode response: %w", method, path, err)
+	}
+	return resp, nil
+}
+
+func decodeError(resp *http.Response) error {
+	e := &Error{Status: resp.StatusCode}
+	var body api.ErrorBody
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if json.Unmarshal(b, &body) == nil && body.Kind != "" {
+		e.Kind, e.Message, e.State = body.Kind, body.Error, body.State
+		return e
+	}
+	e.Message = strings.TrimSpace(string(b))
+	switch resp.StatusCode {
+	case http.StatusBadRequest:
+		e.Kind = api.KindInvalid
+	case http.StatusUnauthorized:
+		e.Kind = api.KindUnauthorized
+	case http.StatusNotFound:
+		e.Kind = api.KindNotFound
+	case http.StatusConflict:
+		e.Kind = api.KindNotReady
+	case http.StatusRequestEntityTooLarge:
+		e.Kind = api.KindTooLarge
+	case http.StatusServiceUnavailable:
+		e.Kind = api.KindUnavailable
+	default:
+		e.Kind = api.KindInternal
+	}
+	return e
+}
+
+// Submit uploads a sample as the raw request body and returns its queued
+// job. Zero option fields take the server's defaults.
+func (c *Client) Submit(ctx context.Context, name string, body io.Reader, opts jobs.Options) (jobs.Job, error) {
+	q := url.Values{}
+	if name != "" {
+		q.Set(api.ParamName, name)
+	}
+	if opts.Timeout != 0 {
+		q.Set(api.ParamTimeout, opts.Timeout.String())
+	}
+	if opts.Window != 0 {
+		q.Set(api.ParamWindow, opts.Window.String())
+	}
+	for _, a := range opts.Args {
+		q.Add(api.ParamArg, a)
+	}
+	var j jobs.Job
+	_, err := c.do(ctx, http.MethodPost, "/api/v1/jobs", q, body, "application/octet-stream", &j)
+	return j, err
+}
+
+// Job returns a job's status.
+func (c *Client) Job(ctx context.Context, id string) (jobs.Job, error) {
+	var j jobs.Job
+	_, err := c.do(ctx, http.MethodGet, "/api/v1/jobs/"+url.PathEscape(id), nil, nil, "", &j)
+	return j, err
+}
+
+// Jobs lists jobs, newest first.
+func (c *Client) Jobs(ctx context.Context, q store.ListQuery) ([]jobs.Job, error) {
+	v := url.Values{}
+	if q.State != "" {
+		v.Set("state", string(q.State))
+	}
+	if q.Limit > 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	if q.Before != "" {
+		v.Set("before", q.Before)
+	}
+	var l api.JobList
+	_, err := c.do(ctx, http.MethodGet, "/api/v1/jobs", v, nil, "", &l)
+	return l.Jobs, err
+}
+
+// Report returns a finished job's report; ErrNotReady (with Error.State)
+// while the job is still active.
+func (c *Client) Report(ctx context.Context, id string) (*report.Report, error) {
+	var r report.Report
+	if _, err := c.do(ctx, http.MethodGet, "/api/v1/jobs/"+url.PathEscape(id)+"/report", nil, nil, "", &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// Trace opens a job's trace artifact: gzip-compressed JSON lines, returned
+// as stored (not decompressed). The caller closes it.
+func (c *Client) Trace(ctx context.Context, id string) (io.ReadCloser, error) {
+	resp, err := c.do(ctx, http.MethodGet, "/api/v1/jobs/"+url.PathEscape(id)+"/trace", nil, nil, "", nil)
+	if err != nil {
+		return nil, err
+	}
+	return resp.Body, nil
+}
+
+// Health returns the orchestrator's health.
+func (c *Client) Health(ctx context.Context) (api.Health, error) {
+	var h api.Health
+	_, err := c.do(ctx, http.MethodGet, "/api/v1/health", nil, nil, "", &h)
+	return h, err
+}
+
+// Watch polls a job every interval, calling fn (if not nil) on the first
+// poll and whenever its state or step changes, until the job reaches a
+// final state (returned) or ctx ends. Transient errors (unavailable) are
+// retried.
+func (c *Client) Watch(ctx context.Context, id string, interval time.Duration, fn func(jobs.Job)) (jobs.Job, error) {
+	if interval <= 0 {
+		interval = 500 * time.Millisecond
+	}
+	var last jobs.Job
+	first := true
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		j, err := c.Job(ctx, id)
+		switch {
+		case err == nil:
+			if fn != nil && (first || j.State != last.State || j.Step != last.Step) {
+				fn(j)
+			}
+			first, last = false, j
+			if j.State.Final() {
+				return j, nil
+			}
+		case errors.Is(err, ErrUnavailable):
+		default:
+			return last, err
+		}
+		select {
+		case <-ctx.Done():
+			return last, ctx.Err()
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,84 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/scalemalnet/scalemalnet/orchestrator/api"
+	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
+	"github.com/scalemalnet/scalemalnet/orchestrator/report"
+	"github.com/scalemalnet/scalemalnet/orchestrator/store"
+)
+
+// The Daemon is the API's Service.
+var _ api.Service = (*Daemon)(nil)
+
+// Submit stores the sample and queues a job for it.
+func (d *Daemon) Submit(ctx context.Context, name string, body io.Reader, opts jobs.Options) (jobs.Job, error) {
+	if err := opts.Normalize(); err != nil {
+		return jobs.Job{}, err
+	}
+	sample, err := d.store.PutSample(ctx, body, name, d.cfg.MaxSample)
+	if err != nil {
+		return jobs.Job{}, err
+	}
+	job, err := d.store.CreateJob(ctx, sample, opts)
+	if err != nil {
+		return jobs.Job{}, err
+	}
+	d.log.Info("job queued", "job", job.ID, "sample", sample.Name, "sha256", sample.SHA256, "size", sample.Size)
+	d.notify()
+	return job, nil
+}
+
+// Job returns one job.
+func (d *Daemon) Job(ctx context.Context, id string) (jobs.Job, error) { return d.store.Job(id) }
+
+// Jobs lists jobs, newest first.
+func (d *Daemon) Jobs(ctx context.Context, q store.ListQuery) ([]jobs.Job, error) {
+	return d.store.ListJobs(q)
+}
+
+// Report returns a finished job's report.
+func (d *Daemon) Report(ctx context.Context, id string) (*report.Report, error) {
+	j, err := d.store.Job(id)
+	if err != nil {
+		return nil, err
+	}
+	if !j.HasReport {
+		if j.State == jobs.Failed {
+			return nil, fmt.Errorf("%w: job %s failed: %s", api.ErrNotReady, id, j.Error)
+		}
+		return nil, fmt.Errorf("%w: job %s is %s", api.ErrNotReady, id, j.State)
+	}
+	return d.store.Report(id)
+}
+
+// OpenTrace opens a finished job's trace artifact (gzip JSONL).
+func (d *Daemon) OpenTrace(ctx context.Context, id string) (io.ReadCloser, error) {
+	j, err := d.store.Job(id)
+	if err != nil {
+		return nil, err
+	}
+	if !j.HasReport {
+		return nil, fmt.Errorf("%w: job %s is %s", api.ErrNotReady, id, j.State)
+	}
+	return d.store.OpenArtifact(id, "trace.jsonl.gz")
+}
+
+// Health summarises the orchestrator's state.
+func (d *Daemon) Health(ctx context.Context) api.Health {
+	h := api.Health{Status: "ok", Version: Version, Hypervisor: d.hv.Describe() + " (" + d.accel + ")", SlotsTotal: len(d.slots)}
+	for _, s := range d.slots {
+		s.mu.Lock()
+		if s.state == SlotIdle {
+			h.SlotsIdle++
+		}
+		s.mu.Unlock()
+	}
+	if q, err := d.store.ListJobs(store.ListQuery{State: jobs.Queued, Limit: 100000}); err == nil {
+		h.Queued = len(q)
+	}
+	return h
+}

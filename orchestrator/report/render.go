@@ -1,0 +1,377 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/scalemalnet/scalemalnet/guest/trace"
+)
+
+// Limits of the human rendering; the JSON report has everything.
+const (
+	renderListMax  = 20  // entries shown per list
+	renderTreeMax  = 100 // processes shown in the tree
+	renderSparkMax = 100 // columns of the per-window row
+	renderTopMax   = 10  // calls shown in "Top calls"
+	renderOutMax   = 800 // bytes of the sample's output shown
+)
+
+// Render writes r for a terminal: sample, machine, outcome, step timings,
+// process tree, files written, programs executed, connections, top calls
+// and a per-window activity row. Strings from the sample (paths, argv,
+// output) are escaped, so a hostile sample cannot inject terminal control
+// sequences.
+func Render(w io.Writer, r *Report) error {
+	bw := bufio.NewWriter(w)
+	p := &printer{w: bw}
+	p.header(r)
+	p.processes(r.Behavior.Processes)
+	p.lists(&r.Behavior)
+	p.calls(r)
+	if r.Outcome.Output != "" {
+		p.section("Output", "")
+		out := r.Outcome.Output
+		if len(out) > renderOutMax {
+			out = out[:renderOutMax]
+		}
+		for _, line := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
+			p.f("  | %s\n", clean(line))
+		}
+	}
+	if r.Trace.Path != "" {
+		p.f("\nTrace      %s (%s, %d bytes)\n", clean(r.Trace.Path), clean(r.Trace.Format), r.Trace.Size)
+	}
+	return bw.Flush()
+}
+
+type printer struct{ w *bufio.Writer }
+
+func (p *printer) f(format string, a ...any) { fmt.Fprintf(p.w, format, a...) }
+
+func (p *printer) section(title, note string) {
+	if note != "" {
+		p.f("\n%s (%s)\n", title, note)
+	} else {
+		p.f("\n%s\n", title)
+	}
+}
+
+func (p *printer) header(r *Report) {
+	p.f("Job        %s", clean(r.JobID))
+	if !r.Created.IsZero() {
+		p.f("  (reported %s)", r.Created.UTC().Format("2006-01-02 15:04:05 UTC"))
+	}
+	p.f("\n")
+	s := r.Sample
+	p.f("Sample     %s\n", clean(s.Name))
+	p.f("  sha256   %s\n", s.SHA256)
+	p.f("  size     %s\n", size(s.Size))
+	p.f("  type     %s\n", clean(s.Type))
+	m := r.Machine
+	p.f("Machine    %s", orDash(clean(m.Slot)))
+	if m.Hypervisor != "" {
+		p.f(" on %s", clean(m.Hypervisor))
+	}
+	if m.Kernel != "" {
+		p.f(", kernel %s", clean(m.Kernel))
+	}
+	if m.AgentVersion != "" {
+		p.f(", agent %s", clean(m.AgentVersion))
+	}
+	p.f("\n")
+	p.f("Options    timeout %s, window %s", r.Options.Timeout, r.Options.Window)
+	if len(r.Options.Args) > 0 {
+		p.f(", args %s", argv(r.Options.Args))
+	}
+	p.f("\n")
+	p.f("Outcome    %s\n", outcome(r.Outcome))
+	if len(r.Steps) > 0 {
+		var parts []string
+		var total time.Duration
+		for _, st := range r.Steps {
+			part := st.Name + " " + dur(st.Duration)
+			if st.Error != "" {
+				part += " FAILED"
+			}
+			parts = append(parts, part)
+			total += st.Duration
+		}
+		p.f("Steps      %s  (total %s)\n", strings.Join(parts, " · "), dur(total))
+		for _, st := range r.Steps {
+			if st.Error != "" {
+				p.f("           %s: %s\n", st.Name, clean(st.Error))
+			}
+		}
+	}
+}
+
+// outcome is one line on how the run ended.
+func outcome(o Outcome) string {
+	var s string
+	d := dur(time.Duration(o.DurationNs))
+	switch o.Status {
+	case trace.OutcomeExited:
+		s = fmt.Sprintf("exited with code %d after %s", o.ExitCode, d)
+	case trace.OutcomeSignaled:
+		s = fmt.Sprintf("killed by %s after %s", orDash(clean(o.Signal)), d)
+	case trace.OutcomeTimeout:
+		s = fmt.Sprintf("timed out after %s; process tree killed", d)
+	case trace.OutcomeError:
+		s = "error: " + clean(o.Error)
+	default:
+		s = orDash(clean(string(o.Status)))
+	}
+	s += fmt.Sprintf(", %d calls", o.Events)
+	if o.Truncated {
+		s += fmt.Sprintf(" (truncated: %d kept in the trace)", o.Kept)
+	}
+	if o.Error != "" && o.Status != trace.OutcomeError {
+		s += "; " + clean(o.Error)
+	}
+	return s
+}
+
+func (p *printer) processes(roots []ProcessNode) {
+	n := countProcs(roots)
+	if n == 0 {
+		return
+	}
+	p.section("Processes", strconv.Itoa(n))
+	shown := 0
+	var walk func(nodes []ProcessNode, prefix string, top bool)
+	walk = func(nodes []ProcessNode, prefix string, top bool) {
+		for i, nd := range nodes {
+			if shown == renderTreeMax {
+				return
+			}
+			shown++
+			branch, indent := "├─ ", "│  "
+			if i == len(nodes)-1 {
+				branch, indent = "└─ ", "   "
+			}
+			if top {
+				branch, indent = "", ""
+			}
+			p.f("  %s%s%s\n", prefix, branch, procLine(nd.Process))
+			walk(nd.Children, prefix+indent, false)
+		}
+	}
+	walk(roots, "", true)
+	if shown < n {
+		p.f("  … %d more processes\n", n-shown)
+	}
+}
+
+func countProcs(nodes []ProcessNode) int {
+	n := len(nodes)
+	for _, nd := range nodes {
+		n += countProcs(nd.Children)
+	}
+	return n
+}
+
+func procLine(pr trace.Process) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d %s", pr.PID, orDash(clean(pr.Exe)))
+	if len(pr.Argv) > 0 {
+		b.WriteString(" " + argv(pr.Argv))
+	}
+	switch {
+	case pr.Killed:
+		b.WriteString("  killed at timeout")
+	case pr.Signal != "":
+		b.WriteString("  " + clean(pr.Signal))
+	case pr.Exit != nil:
+		fmt.Fprintf(&b, "  exit %d", *pr.Exit)
+	default:
+		b.WriteString("  running at end")
+	}
+	if pr.Threads > 1 {
+		fmt.Fprintf(&b, ", %d threads", pr.Threads)
+	}
+	fmt.Fprintf(&b, ", %d calls", pr.Syscalls)
+	return b.String()
+}
+
+func (p *printer) lists(b *Behavior) {
+	p.strList("Files written", b.FilesWritten)
+	p.strList("Files deleted", b.FilesDeleted)
+	if len(b.Executed) > 0 {
+		p.section("Programs executed", strconv.Itoa(len(b.Executed)))
+		for i, e := range b.Executed {
+			if i == renderListMax {
+				p.f("  … %d more\n", len(b.Executed)-i)
+				break
+			}
+			mark := ""
+			if !e.OK {
+				mark = "  (failed)"
+			}
+			args := ""
+			if len(e.Argv) > 0 {
+				args = " " + argv(e.Argv)
+			}
+			p.f("  %-6d %s%s%s\n", e.PID, clean(e.Path), args, mark)
+		}
+	}
+	if len(b.Connections) > 0 {
+		p.section("Network connections", strconv.Itoa(len(b.Connections)))
+		for i, c := range b.Connections {
+			if i == renderListMax {
+				p.f("  … %d more\n", len(b.Connections)-i)
+				break
+			}
+			p.f("  %-6d %s  %d attempt%s, %d ok", c.PID, clean(c.Addr), c.Attempts, plural(c.Attempts), c.OK)
+			if c.Error != "" {
+				p.f(", %s", clean(c.Error))
+			}
+			p.f("\n")
+		}
+	}
+	if n := len(b.FilesOpened); n > 0 {
+		p.f("\nFiles opened: %d (see the JSON report)\n", n)
+	}
+	if b.Omitted > 0 {
+		p.f("(%d list entries omitted from the report)\n", b.Omitted)
+	}
+}
+
+func (p *printer) strList(title string, items []string) {
+	if len(items) == 0 {
+		return
+	}
+	p.section(title, strconv.Itoa(len(items)))
+	for i, s := range items {
+		if i == renderListMax {
+			p.f("  … %d more\n", len(items)-i)
+			return
+		}
+		p.f("  %s\n", clean(s))
+	}
+}
+
+func (p *printer) calls(r *Report) {
+	if len(r.Behavior.TopCalls) > 0 {
+		var parts []string
+		for i, c := range r.Behavior.TopCalls {
+			if i == renderTopMax {
+				break
+			}
+			parts = append(parts, fmt.Sprintf("%s %d", clean(c.Name), c.Count))
+		}
+		p.section("Top calls", "")
+		p.f("  %s\n", strings.Join(parts, "  "))
+	}
+	if len(r.Windows) > 0 {
+		cols, peak, total := spark(r.Windows, renderSparkMax)
+		per := "window"
+		if len(r.Windows) > renderSparkMax {
+			per = fmt.Sprintf("%d windows", (len(r.Windows)+renderSparkMax-1)/renderSparkMax)
+		}
+		p.section("Calls per window", fmt.Sprintf("%d × %s, peak %d per %s, %d in all", len(r.Windows), r.Options.Window, peak, per, total))
+		p.f("  |%s|\n", cols)
+	}
+}
+
+// sparkBars are the levels of the activity row; an idle column is '·'.
+var sparkBars = []rune("▁▂▃▄▅▆▇█")
+
+// spark renders window totals as one row of at most width columns, summing
+// consecutive windows when there are more.
+func spark(ws []WindowStat, width int) (row string, peak, total int) {
+	per := (len(ws) + width - 1) / width
+	var cols []int
+	for i := 0; i < len(ws); i += per {
+		sum := 0
+		for _, w := range ws[i:min(i+per, len(ws))] {
+			sum += w.Total
+		}
+		cols = append(cols, sum)
+		peak = max(peak, sum)
+		total += sum
+	}
+	var b strings.Builder
+	for _, c := range cols {
+		switch {
+		case c == 0:
+			b.WriteRune('·')
+		default:
+			lvl := (c*len(sparkBars) - 1) / peak
+			b.WriteRune(sparkBars[min(lvl, len(sparkBars)-1)])
+		}
+	}
+	return b.String(), peak, total
+}
+
+// clean escapes what a terminal would interpret: control characters,
+// invalid UTF-8 and other non-printable runes become Go escapes.
+func clean(s string) string {
+	ok := true
+	for _, r := range s {
+		if r == utf8.RuneError || !unicode.IsPrint(r) {
+			ok = false
+			break
+		}
+	}
+	if ok {
+		return s
+	}
+	q := strconv.QuoteToGraphic(s)
+	return q[1 : len(q)-1]
+}
+
+// argv renders an argument vector in brackets, quoting arguments that are
+// empty or contain spaces or non-printable characters.
+func argv(args []string) string {
+	parts := make([]string, len(args))
+	for i, a := range args {
+		if a == "" || strings.ContainsAny(a, " \t\"'") || clean(a) != a {
+			parts[i] = strconv.QuoteToGraphic(a)
+		} else {
+			parts[i] = a
+		}
+	}
+	return "[" + strings.Join(parts, " ") + "]"
+}
+
+func dur(d time.Duration) string {
+	switch {
+	case d >= time.Minute:
+		return d.Round(time.Second).String()
+	case d >= time.Second:
+		return d.Round(10 * time.Millisecond).String()
+	case d >= time.Millisecond:
+		return d.Round(time.Millisecond).String()
+	}
+	return d.Round(time.Microsecond).String()
+}
+
+func size(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB (%d bytes)", float64(n)/(1<<20), n)
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB (%d bytes)", float64(n)/(1<<10), n)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}

@@ -1,0 +1,107 @@
+package report
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/scalemalnet/scalemalnet/guest/trace"
+	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
+)
+
+func intp(i int) *int { return &i }
+
+func sampleReport() *Report {
+	return &Report{
+		Schema: SchemaVersion, JobID: "20261124T014000Z-0k3f9q2w",
+		Sample: jobs.Sample{Name: "dropper", SHA256: strings.Repeat("ab", 32), Size: 12600,
+			Type: "ELF 64-bit LSB executable, x86-64, static"},
+		Options: jobs.Options{Timeout: 20 * time.Second, Window: time.Second, Args: []string{"-v", "two words"}},
+		Machine: Machine{Slot: "slot0", Hypervisor: "qemu (TCG)", Kernel: "6.1.0-smn", AgentVersion: "0.1.0"},
+		Steps: []Step{
+			{Name: "restore", Duration: 1200 * time.Millisecond}, {Name: "wait-agent", Duration: 300 * time.Millisecond},
+			{Name: "run", Duration: 4 * time.Second}, {Name: "collect", Duration: 40 * time.Millisecond},
+		},
+		Outcome: Outcome{Status: trace.OutcomeSignaled, Signal: "SIGSEGV", DurationNs: int64(3500 * time.Millisecond),
+			Events: 5000, Kept: 1200, Truncated: true, Output: "hello\n\x1b[31mred\n"},
+		Behavior: Behavior{
+			Processes: []ProcessNode{{
+				Process: trace.Process{PID: 100, Exe: "/tmp/dropper", Argv: []string{"dropper", "-v"}, Signal: "SIGSEGV", Threads: 1, Syscalls: 300},
+				Children: []ProcessNode{
+					{Process: trace.Process{PID: 101, Exe: "/bin/sh", Argv: []string{"sh", "-c", "ls /"}, Exit: intp(0), Threads: 1, Syscalls: 40},
+						Children: []ProcessNode{{Process: trace.Process{PID: 103, Exe: "/bin/ls", Argv: []string{"ls", "/"}, Exit: intp(0), Syscalls: 30}}}},
+					{Process: trace.Process{PID: 102, Exe: "/tmp/.x\x1b]0;pwned\x07", Killed: true, Threads: 4, Syscalls: 4000}},
+				},
+			}},
+			FilesOpened:  []string{"/etc/passwd", "/tmp/.x"},
+			FilesWritten: []string{"/tmp/.x"},
+			Executed:     []Exec{{PID: 101, Path: "/bin/sh", Argv: []string{"sh", "-c", "ls /"}, OK: true}, {PID: 104, Path: "/nope", OK: false}},
+			Connections:  []Connection{{PID: 102, Addr: "inet 203.0.113.7:443", Attempts: 3, OK: 0, Error: "ECONNREFUSED"}},
+			TopCalls:     []CallCount{{"read", 2000}, {"write", 1500}, {"mmap", 300}},
+		},
+		Windows: []WindowStat{{Index: 0, Total: 100}, {Index: 1, Total: 0}, {Index: 2, Total: 800}, {Index: 3, Total: 4100}},
+		Trace:   TraceRef{Path: "artifacts/20261124T014000Z-0k3f9q2w/trace.jsonl.gz", Format: "jsonl+gzip", Size: 2048},
+		Created: time.Date(2026, 11, 24, 1, 40, 9, 0, time.UTC),
+	}
+}
+
+func TestRender(t *testing.T) {
+	var buf bytes.Buffer
+	if err := Render(&buf, sampleReport()); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	t.Log("\n" + out)
+	for _, want := range []string{
+		"Job        20261124T014000Z-0k3f9q2w  (reported 2026-11-24 01:40:09 UTC)",
+		"Sample     dropper",
+		"size     12.3 KiB (12600 bytes)",
+		"type     ELF 64-bit LSB executable, x86-64, static",
+		"Machine    slot0 on qemu (TCG), kernel 6.1.0-smn, agent 0.1.0",
+		`args [-v "two words"]`,
+		"Outcome    killed by SIGSEGV after 3.5s, 5000 calls (truncated: 1200 kept in the trace)",
+		"Steps      restore 1.2s · wait-agent 300ms · run 4s · collect 40ms  (total 5.54s)",
+		"Processes (4)",
+		"  100 /tmp/dropper [dropper -v]  SIGSEGV, 300 calls",
+		"  ├─ 101 /bin/sh [sh -c \"ls /\"]  exit 0, 40 calls",
+		"  │  └─ 103 /bin/ls [ls /]  exit 0, 30 calls",
+		`  └─ 102 /tmp/.x\x1b]0;pwned\a  killed at timeout, 4 threads, 4000 calls`,
+		"Files written (1)\n  /tmp/.x\n",
+		"104    /nope  (failed)",
+		"inet 203.0.113.7:443  3 attempts, 0 ok, ECONNREFUSED",
+		"read 2000  write 1500  mmap 300",
+		"Calls per window (4 × 1s, peak 4100 per window, 5000 in all)",
+		"  |▁·▂█|",
+		`  | \x1b[31mred`,
+		"Files opened: 2",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q", want)
+		}
+	}
+	if strings.ContainsAny(out, "\x1b\x07") {
+		t.Error("output contains raw control characters")
+	}
+}
+
+func TestRenderMinimal(t *testing.T) {
+	var buf bytes.Buffer
+	if err := Render(&buf, &Report{JobID: "x", Outcome: Outcome{Status: trace.OutcomeError, Error: "exec format error"}}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "Outcome    error: exec format error") || strings.Contains(buf.String(), "Processes") {
+		t.Fatalf("%s", buf.String())
+	}
+}
+
+func TestSpark(t *testing.T) {
+	ws := make([]WindowStat, 250)
+	for i := range ws {
+		ws[i].Total = i
+	}
+	row, peak, total := spark(ws, 100)
+	if n := len([]rune(row)); n != 84 || peak != 246+247+248 || total != 249*250/2 {
+		t.Fatalf("row %d cols, peak %d, total %d", n, peak, total)
+	}
+}

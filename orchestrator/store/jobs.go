@@ -1,0 +1,264 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
+)
+
+// ListQuery selects jobs for ListJobs.
+type ListQuery struct {
+	State  jobs.State `json:"state,omitempty"`  // only jobs in this state; "" for all
+	Limit  int        `json:"limit,omitempty"`  // at most this many; <= 0 means DefaultListLimit
+	Before string     `json:"before,omitempty"` // only jobs created before this id (paging)
+}
+
+// Limits of ListJobs.
+const (
+	DefaultListLimit = 50
+	MaxListLimit     = 1000
+)
+
+var activeStates = []jobs.State{jobs.Queued, jobs.Restoring, jobs.Running, jobs.Collecting}
+
+// now is the store's clock, in UTC; replaced in tests.
+var now = func() time.Time { return time.Now().UTC() }
+
+func getJob(tx *bolt.Tx, id string) (jobs.Job, error) {
+	var j jobs.Job
+	v := tx.Bucket(bktJobs).Get([]byte(id))
+	if v == nil {
+		return j, fmt.Errorf("store: job %q: %w", printable(id, 64), ErrNotFound)
+	}
+	if err := json.Unmarshal(v, &j); err != nil {
+		return j, fmt.Errorf("store: decode job %s: %w", id, err)
+	}
+	return j, nil
+}
+
+// putJob writes j and moves it in the state index from old ("" for a new job).
+func putJob(tx *bolt.Tx, j *jobs.Job, old jobs.State) error {
+	if !j.State.Valid() {
+		return fmt.Errorf("store: job %s: %w: state %q", j.ID, ErrInvalid, j.State)
+	}
+	v, err := json.Marshal(j)
+	if err != nil {
+		return fmt.Errorf("store: encode job %s: %w", j.ID, err)
+	}
+	if err := tx.Bucket(bktJobs).Put([]byte(j.ID), v); err != nil {
+		return err
+	}
+	if old == j.State {
+		return nil
+	}
+	states := tx.Bucket(bktStates)
+	if old != "" {
+		if b := states.Bucket([]byte(old)); b != nil {
+			if err := b.Delete([]byte(j.ID)); err != nil {
+				return err
+			}
+		}
+	}
+	b, err := states.CreateBucketIfNotExists([]byte(j.State))
+	if err != nil {
+		return err
+	}
+	return b.Put([]byte(j.ID), nil)
+}
+
+// CreateJob records a new queued job for a stored sample.
+func (s *Store) CreateJob(ctx context.Context, sample jobs.Sample, opts jobs.Options) (jobs.Job, error) {
+	if err := ctx.Err(); err != nil {
+		return jobs.Job{}, err
+	}
+	if err := validSHA256(sample.SHA256); err != nil {
+		return jobs.Job{}, err
+	}
+	if err := opts.Normalize(); err != nil {
+		return jobs.Job{}, err
+	}
+	var j jobs.Job
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		if tx.Bucket(bktSamples).Get([]byte(sample.SHA256)) == nil {
+			return fmt.Errorf("store: sample %s: %w", sample.SHA256, ErrNotFound)
+		}
+		last, _ := tx.Bucket(bktJobs).Cursor().Last()
+		t := now()
+		id, err := newID(t, string(last))
+		if err != nil {
+			return err
+		}
+		j = jobs.Job{
+			ID: id, Sample: sample, Options: opts, State: jobs.Queued,
+			Created: t, Updated: t,
+			History: []jobs.Transition{{State: jobs.Queued, At: t}},
+		}
+		return putJob(tx, &j, "")
+	})
+	if err != nil {
+		return jobs.Job{}, fmt.Errorf("store: create job: %w", err)
+	}
+	return j, nil
+}
+
+// Job returns a job by id.
+func (s *Store) Job(id string) (jobs.Job, error) {
+	var j jobs.Job
+	err := s.db.View(func(tx *bolt.Tx) (err error) {
+		j, err = getJob(tx, id)
+		return err
+	})
+	return j, err
+}
+
+// ListJobs returns jobs newest first.
+func (s *Store) ListJobs(q ListQuery) ([]jobs.Job, error) {
+	if q.State != "" && !q.State.Valid() {
+		return nil, fmt.Errorf("store: %w: state %q", ErrInvalid, printable(string(q.State), 32))
+	}
+	if q.Limit <= 0 {
+		q.Limit = DefaultListLimit
+	}
+	q.Limit = min(q.Limit, MaxListLimit)
+	out := []jobs.Job{}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		idx := tx.Bucket(bktJobs)
+		if q.State != "" {
+			idx = tx.Bucket(bktStates).Bucket([]byte(q.State))
+			if idx == nil {
+				return nil
+			}
+		}
+		c := idx.Cursor()
+		var k []byte
+		if q.Before == "" {
+			k, _ = c.Last()
+		} else {
+			// Seek lands on the first key >= Before; step back from there.
+			if k, _ = c.Seek([]byte(q.Before)); k == nil {
+				k, _ = c.Last()
+			}
+			for k != nil && bytes.Compare(k, []byte(q.Before)) >= 0 {
+				k, _ = c.Prev()
+			}
+		}
+		for ; k != nil && len(out) < q.Limit; k, _ = c.Prev() {
+			j, err := getJob(tx, string(k))
+			if err != nil {
+				return err
+			}
+			out = append(out, j)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Count returns how many jobs are in a state.
+func (s *Store) Count(state jobs.State) (int, error) {
+	n := 0
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bktStates).Bucket([]byte(state)); b != nil {
+			n = b.Stats().KeyN
+		}
+		return nil
+	})
+	return n, err
+}
+
+// UpdateJob applies fn to a job in one transaction and stores the result,
+// keeping the state index consistent. fn should change state with Job.Move;
+// a direct change must still be a legal transition (jobs.ErrTransition
+// otherwise). If fn returns an error nothing is written. Updated is set to
+// the current time.
+func (s *Store) UpdateJob(id string, fn func(*jobs.Job) error) (jobs.Job, error) {
+	var j jobs.Job
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		var err error
+		if j, err = getJob(tx, id); err != nil {
+			return err
+		}
+		old := j.State
+		if err := fn(&j); err != nil {
+			return err
+		}
+		if j.ID != id {
+			return fmt.Errorf("store: job %s: %w: id changed to %q", id, ErrInvalid, j.ID)
+		}
+		if j.State != old && !jobs.CanMove(old, j.State) {
+			return fmt.Errorf("store: %w: job %s %s -> %s", jobs.ErrTransition, id, old, j.State)
+		}
+		j.Updated = now()
+		return putJob(tx, &j, old)
+	})
+	if err != nil {
+		return jobs.Job{}, err
+	}
+	return j, nil
+}
+
+// ClaimNext atomically takes the oldest queued job for slot: it moves to
+// Restoring with Slot set and Attempts incremented. ok is false when the
+// queue is empty.
+func (s *Store) ClaimNext(slot string) (j jobs.Job, ok bool, err error) {
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		q := tx.Bucket(bktStates).Bucket([]byte(jobs.Queued))
+		if q == nil {
+			return nil
+		}
+		k, _ := q.Cursor().First()
+		if k == nil {
+			return nil
+		}
+		if j, err = getJob(tx, string(k)); err != nil {
+			return err
+		}
+		t := now()
+		if err := j.Move(jobs.Restoring, t, "claimed by "+slot); err != nil {
+			return err
+		}
+		j.Slot = slot
+		j.Step = ""
+		j.Attempts++
+		ok = true
+		return putJob(tx, &j, jobs.Queued)
+	})
+	if err != nil {
+		return jobs.Job{}, false, fmt.Errorf("store: claim: %w", err)
+	}
+	return j, ok, nil
+}
+
+// ActiveJobs returns the jobs in non-final states, oldest first.
+func (s *Store) ActiveJobs() ([]jobs.Job, error) {
+	var out []jobs.Job
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var ids []string
+		for _, st := range activeStates {
+			b := tx.Bucket(bktStates).Bucket([]byte(st))
+			if b == nil {
+				continue
+			}
+			if err := b.ForEach(func(k, _ []byte) error { ids = append(ids, string(k)); return nil }); err != nil {
+				return err
+			}
+		}
+		slices.Sort(ids)
+		for _, id := range ids {
+			j, err := getJob(tx, id)
+			if err != nil {
+				return err
+			}
+			out = append(out, j)
+		}
+		return nil
+	})
+	return out, err
+}

@@ -1,0 +1,210 @@
+// Package store keeps the orchestrator's state: job and sample metadata in a
+// bbolt database, and large files (samples, artifacts) on disk beside it.
+//
+// Data directory layout:
+//
+//	<dir>/
+//	  scalemalnet.db                bbolt database, schema below
+//	  samples/ab/cd/<sha256>        sample content, addressed by SHA-256, mode 0444
+//	  artifacts/<job-id>/<name>     per-job artifacts, e.g. trace.jsonl.gz
+//	  tmp/                          files being written; renamed into place when complete
+//
+// Database schema (version 1). Keys are strings unless noted; values are JSON
+// unless noted:
+//
+//	meta/
+//	  version                 -> uint64 big-endian, the schema version (SchemaVersion)
+//	  created                 -> RFC 3339 time the database was initialised (text)
+//	samples/
+//	  <sha256>                -> sampleRecord (jobs.Sample as first seen, first-seen time)
+//	jobs/
+//	  <job-id>                -> jobs.Job
+//	states/                   index of jobs by state, kept consistent with jobs/ in
+//	  <state>/                every transaction that writes a job
+//	    <job-id>              -> empty; ids sort by creation time, so
+//	                             states/queued/ is the FIFO queue
+//	reports/
+//	  <job-id>                -> report.Report
+//	artifacts/
+//	  <job-id>/
+//	    <name>                -> Artifact
+//
+// Job ids are time-ordered (see newID), so iterating a bucket of ids in key
+// order is creation order. The sample and artifact files are written to tmp/,
+// synced and renamed, so a crash never leaves a partial file under its final
+// name; a crash between the rename and the database update leaves at worst an
+// unreferenced file.
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+)
+
+// SchemaVersion is the database schema version this code reads and writes.
+const SchemaVersion = 1
+
+// DBFile is the database file's name in the data directory.
+const DBFile = "scalemalnet.db"
+
+// Sentinel errors; every error returned by the package that falls in one of
+// these kinds wraps it.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrTooLarge = errors.New("too large")
+	ErrLocked   = errors.New("database locked by another process")
+	ErrSchema   = errors.New("unsupported database schema")
+	ErrInvalid  = errors.New("invalid argument")
+)
+
+// Bucket names.
+var (
+	bktMeta      = []byte("meta")
+	bktSamples   = []byte("samples")
+	bktJobs      = []byte("jobs")
+	bktStates    = []byte("states")
+	bktReports   = []byte("reports")
+	bktArtifacts = []byte("artifacts")
+
+	keyVersion = []byte("version")
+	keyCreated = []byte("created")
+)
+
+// Options tune Open. The zero value is fine.
+type Options struct {
+	// LockTimeout is how long Open waits for the database lock held by
+	// another process before failing with ErrLocked. Default 1s.
+	LockTimeout time.Duration
+	// Logger receives warnings; default slog.Default().
+	Logger *slog.Logger
+}
+
+// Store is an open data directory. It is safe for concurrent use.
+type Store struct {
+	dir string
+	db  *bolt.DB
+	log *slog.Logger
+}
+
+// Open opens (creating if needed) the data directory dir and its database.
+// It fails with ErrLocked if another process has the database open, and
+// with ErrSchema if the database was written by a newer version.
+func Open(dir string, opts Options) (*Store, error) {
+	if opts.LockTimeout <= 0 {
+		opts.LockTimeout = time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("store: data dir %q: %w", dir, err)
+	}
+	for _, d := range []string{abs, filepath.Join(abs, "samples"), filepath.Join(abs, "artifacts"), filepath.Join(abs, "tmp")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, fmt.Errorf("store: %w", err)
+		}
+	}
+	path := filepath.Join(abs, DBFile)
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.LockTimeout})
+	if err != nil {
+		if errors.Is(err, bolterrors.ErrTimeout) {
+			return nil, fmt.Errorf("store: %s: %w (waited %s)", path, ErrLocked, opts.LockTimeout)
+		}
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	s := &Store{dir: abs, db: db, log: opts.Logger}
+	if err := s.init(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.cleanTmp()
+	return s, nil
+}
+
+// init creates the buckets of a new database, or checks the schema version
+// of an existing one.
+func (s *Store) init() error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bktMeta)
+		if meta != nil {
+			v := meta.Get(keyVersion)
+			if len(v) != 8 {
+				return fmt.Errorf("store: %w: missing or malformed version key", ErrSchema)
+			}
+			ver := binary.BigEndian.Uint64(v)
+			if ver > SchemaVersion {
+				return fmt.Errorf("store: %w: database schema is version %d, this program supports up to %d; upgrade scalemalnet",
+					ErrSchema, ver, SchemaVersion)
+			}
+			if ver < 1 {
+				return fmt.Errorf("store: %w: database schema version %d", ErrSchema, ver)
+			}
+			// Future migrations from ver to SchemaVersion go here.
+		}
+		var err error
+		if meta == nil {
+			if meta, err = tx.CreateBucket(bktMeta); err != nil {
+				return err
+			}
+			var v [8]byte
+			binary.BigEndian.PutUint64(v[:], SchemaVersion)
+			if err := meta.Put(keyVersion, v[:]); err != nil {
+				return err
+			}
+			if err := meta.Put(keyCreated, []byte(time.Now().UTC().Format(time.RFC3339))); err != nil {
+				return err
+			}
+		}
+		for _, b := range [][]byte{bktSamples, bktJobs, bktStates, bktReports, bktArtifacts} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return fmt.Errorf("store: create bucket %s: %w", b, err)
+			}
+		}
+		return nil
+	})
+}
+
+// cleanTmp removes temporary files left by a crash. Only one process can
+// hold the database, so nothing else is writing there.
+func (s *Store) cleanTmp() {
+	tmp := filepath.Join(s.dir, "tmp")
+	ents, err := os.ReadDir(tmp)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if err := os.RemoveAll(filepath.Join(tmp, e.Name())); err == nil {
+			s.log.Warn("removed leftover temporary file", "path", filepath.Join(tmp, e.Name()))
+		}
+	}
+}
+
+// Dir is the absolute data directory.
+func (s *Store) Dir() string { return s.dir }
+
+// Close closes the database. Open files returned by the store stay valid.
+func (s *Store) Close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("store: close: %w", err)
+	}
+	return nil
+}
+
+// syncDir fsyncs a directory so a rename into it is durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

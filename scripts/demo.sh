@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Runs the orchestrator with its defaults, analyses each bundled sample
+# program in a real VM and prints what it did. Called by `make demo` after the
+# host, the binary, the guest image and the samples are built.
+#
+#   KEEP=1 make demo    leave the orchestrator running afterwards
+#   DEMO_SAMPLES="fork-exec test-miner" make demo   analyse only these
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BIN=build/bin/scalemalnet
+DATA=${SCALEMALNET_DATA_DIR:-build/demo-data}
+ADDR=${SCALEMALNET_ADDR:-127.0.0.1:7433}
+SAMPLES=${DEMO_SAMPLES:-benign-reader fork-exec test-adduser test-bruteforce test-revshell test-miner}
+export SCALEMALNET_ADDR=$ADDR SCALEMALNET_DATA_DIR=$DATA
+mkdir -p "$DATA"
+
+log() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+started=
+if $BIN jobs --limit 1 >/dev/null 2>&1; then
+  log "using the orchestrator already running at $ADDR"
+else
+  log "starting the orchestrator (data in $DATA, API on $ADDR, log in $DATA/serve.log)"
+  $BIN serve --data-dir "$DATA" --listen "$ADDR" --image build/image >>"$DATA/serve.log" 2>&1 &
+  echo $! >"$DATA/serve.pid"
+  started=$!
+  for _ in $(seq 1 150); do
+    $BIN jobs --limit 1 >/dev/null 2>&1 && break
+    kill -0 "$started" 2>/dev/null || { tail -20 "$DATA/serve.log"; echo "orchestrator exited" >&2; exit 1; }
+    sleep 0.2
+  done
+fi
+stop() {
+  if [[ -n $started && -z ${KEEP:-} ]]; then
+    kill "$started" 2>/dev/null || true
+    wait "$started" 2>/dev/null || true
+  fi
+}
+trap stop EXIT
+
+t0=$(date +%s)
+failed=0
+for s in $SAMPLES; do
+  log "analysing $s"
+  if ! $BIN submit "build/samples/$s" --timeout 20s --window 1s --wait; then
+    failed=$((failed + 1))
+  fi
+done
+log "analysed $(wc -w <<<"$SAMPLES") samples in $(( $(date +%s) - t0 )) s; $failed failed"
+$BIN jobs --limit 20
+if [[ -n $started && -n ${KEEP:-} ]]; then
+  echo "orchestrator still running (pid $started, stop with: kill \$(cat $DATA/serve.pid))"
+fi
+exit $((failed > 0))
