@@ -14,6 +14,7 @@ package api
 import (
 	"context"
 	"errors"
+	"github.com/scalemalnet/scalemalnet/plugins/host"
 	"io"
 
 	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
@@ -32,6 +33,7 @@ type Service interface {
 	Report(ctx context.Context, id string) (*report.Report, error)
 	OpenTrace(ctx context.Context, id string) (io.ReadCloser, error)
 	Health(ctx context.Context) Health
+	Plugins(ctx context.Context) []host.Status
 }
 
 // Health is the orchestrator's state as served by GET /api/v1/health.

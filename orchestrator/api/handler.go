@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/scalemalnet/scalemalnet/plugins/host"
 	"io"
 	"log/slog"
 	"net/http"
@@ -55,6 +56,7 @@ func NewHandler(svc Service, token string, opts HandlerOptions) http.Handler {
 	h.mux.HandleFunc("GET /api/v1/jobs/{id}/report", h.report)
 	h.mux.HandleFunc("GET /api/v1/jobs/{id}/trace", h.trace)
 	h.mux.HandleFunc("GET /api/v1/health", h.health)
+	h.mux.HandleFunc("GET /api/v1/plugins", h.plugins)
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, KindNotFound, "no such route: "+r.Method+" "+r.URL.Path, "")
 	})
@@ -285,4 +287,13 @@ func safeFileName(s string) string {
 
 func (h *handler) health(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, h.svc.Health(r.Context()))
+}
+
+// PluginList is the body of GET /api/v1/plugins.
+type PluginList struct {
+	Plugins []host.Status `json:"plugins"`
+}
+
+func (h *handler) plugins(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, PluginList{Plugins: h.svc.Plugins(r.Context())})
 }

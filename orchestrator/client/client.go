@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/scalemalnet/scalemalnet/plugins/host"
 	"io"
 	"net"
 	"net/http"
@@ -227,6 +228,13 @@ func (c *Client) Health(ctx context.Context) (api.Health, error) {
 	var h api.Health
 	_, err := c.do(ctx, http.MethodGet, "/api/v1/health", nil, nil, "", &h)
 	return h, err
+}
+
+// Plugins lists the orchestrator's plugins and their health.
+func (c *Client) Plugins(ctx context.Context) ([]host.Status, error) {
+	var l api.PluginList
+	_, err := c.do(ctx, http.MethodGet, "/api/v1/plugins", nil, nil, "", &l)
+	return l.Plugins, err
 }
 
 // Watch polls a job every interval, calling fn (if not nil) on the first

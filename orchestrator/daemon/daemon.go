@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/scalemalnet/scalemalnet/plugins/host"
 	"log/slog"
 	"net/http"
 	"os"
@@ -41,6 +42,7 @@ type Daemon struct {
 	slots    []*slotState
 	wake     chan struct{}
 	timeouts StepTimeouts
+	plugins  *host.Manager // nil until plugins are wired in
 }
 
 func (c *Config) setDefaults() error {

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"github.com/scalemalnet/scalemalnet/plugins/host"
 	"io"
 
 	"github.com/scalemalnet/scalemalnet/orchestrator/api"
@@ -81,4 +82,12 @@ func (d *Daemon) Health(ctx context.Context) api.Health {
 		h.Queued = len(q)
 	}
 	return h
+}
+
+// Plugins lists the plugins and their health.
+func (d *Daemon) Plugins(ctx context.Context) []host.Status {
+	if d.plugins == nil {
+		return []host.Status{}
+	}
+	return d.plugins.List()
 }

@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/scalemalnet/scalemalnet/plugins/host"
 	"io"
 	"slices"
 	"sync"
@@ -22,9 +23,10 @@ import (
 // Fake is an in-memory Service. Its fields may be set before use; the
 // methods are safe for concurrent use.
 type Fake struct {
-	MaxSample int64 // default 1 MiB
-	SubmitErr error // returned by Submit when set
-	HealthVal api.Health
+	MaxSample  int64 // default 1 MiB
+	SubmitErr  error // returned by Submit when set
+	HealthVal  api.Health
+	PluginsVal []host.Status
 
 	mu      sync.Mutex
 	n       int
@@ -157,6 +159,9 @@ func (f *Fake) OpenTrace(ctx context.Context, id string) (io.ReadCloser, error) 
 	}
 	return io.NopCloser(bytes.NewReader(t)), nil
 }
+
+// Plugins returns PluginsVal.
+func (f *Fake) Plugins(ctx context.Context) []host.Status { return f.PluginsVal }
 
 // Health returns HealthVal.
 func (f *Fake) Health(ctx context.Context) api.Health { return f.HealthVal }
