@@ -1,17 +1,30 @@
 // Command scalemalnet is the ScaleMalNet orchestrator and its client: "serve"
 // runs the orchestrator; the other commands talk to its REST API. Run
 // "scalemalnet help" for usage.
+//
+// `scalemalnet plugin serve NAME` is how the orchestrator runs a built-in
+// plugin: as a separate process of this same binary, through the plugin
+// contract external plugins use (see docs/plugins.md).
 package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 
 	"github.com/scalemalnet/scalemalnet/cmd/scalemalnet/internal/cli"
 	"github.com/scalemalnet/scalemalnet/orchestrator/daemon"
+	"github.com/scalemalnet/scalemalnet/plugins/builtin"
 )
 
 func main() {
+	if len(os.Args) == 4 && os.Args[1] == "plugin" && os.Args[2] == "serve" {
+		if err := builtin.Serve(os.Args[3]); err != nil {
+			fmt.Fprintln(os.Stderr, "scalemalnet plugin serve:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	os.Exit(cli.Run(context.Background(), os.Args[1:], cli.Env{Serve: serve}))
 }
 

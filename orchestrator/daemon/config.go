@@ -20,4 +20,12 @@ type Config struct {
 	MaxSample  int64         // largest accepted sample in bytes; default 64 MiB
 	StepGrace  time.Duration // added to a job's timeout for the run step; default 30s
 	Logger     *slog.Logger  // default slog.Default()
+
+	// PluginDir holds external plugins and their plugins.json registry;
+	// default <DataDir>/plugins.
+	PluginDir string
+	// PluginBinary is the scalemalnet binary that serves the built-in
+	// plugins (`PluginBinary plugin serve NAME`); default this executable.
+	// "none" disables the built-in plugins.
+	PluginBinary string
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/scalemalnet/scalemalnet/plugins/builtin"
 	"github.com/scalemalnet/scalemalnet/plugins/host"
 	"log/slog"
 	"net/http"
@@ -78,6 +79,9 @@ func (c *Config) setDefaults() error {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.PluginDir == "" {
+		c.PluginDir = filepath.Join(c.DataDir, "plugins")
+	}
 	return nil
 }
 
@@ -109,6 +113,10 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 	}
 	if d.hv, err = vm.OpenLibvirt(ctx, cfg.LibvirtURI); err != nil {
 		d.store.Close()
+		return nil, err
+	}
+	if d.plugins, err = newPluginManager(cfg); err != nil {
+		d.Close()
 		return nil, err
 	}
 	runDir := filepath.Join(os.TempDir(), "scalemalnet-"+d.instance)
@@ -174,6 +182,11 @@ func (d *Daemon) Serve(ctx context.Context) error {
 	if err := d.recover(ctx); err != nil {
 		return err
 	}
+	if err := d.plugins.Start(ctx); err != nil {
+		return err
+	}
+	defer d.plugins.Close()
+	go d.plugins.Watch(ctx, 10*time.Second)
 	ln, err := api.Listen(d.cfg.Listen)
 	if err != nil {
 		return err
@@ -255,4 +268,31 @@ func (d *Daemon) notify() {
 	case d.wake <- struct{}{}:
 	default:
 	}
+}
+
+// newPluginManager prepares the built-in and external plugins (started by
+// Serve).
+func newPluginManager(cfg Config) (*host.Manager, error) {
+	if err := os.MkdirAll(cfg.PluginDir, 0o700); err != nil {
+		return nil, fmt.Errorf("plugin dir: %w", err)
+	}
+	var srcs []host.Source
+	if cfg.PluginBinary != "none" {
+		bin := cfg.PluginBinary
+		if bin == "" {
+			exe, err := os.Executable()
+			if err != nil {
+				return nil, err
+			}
+			bin = exe
+		}
+		sum, err := host.FileSHA256(bin)
+		if err != nil {
+			return nil, fmt.Errorf("built-in plugins: %w", err)
+		}
+		for _, name := range builtin.Names() {
+			srcs = append(srcs, host.Source{Name: name, Path: bin, Args: []string{"plugin", "serve", name}, SHA256: sum, Builtin: true})
+		}
+	}
+	return host.New(host.Config{Builtins: srcs, Dir: cfg.PluginDir, Logger: cfg.Logger}), nil
 }

@@ -8,10 +8,13 @@ package daemon
 import (
 	"compress/gzip"
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -50,6 +53,34 @@ func needVMs(tb testing.TB) (imageDir, samplesDir string) {
 	return imageDir, samplesDir
 }
 
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// scalemalnetBinary builds the scalemalnet binary once per test run: the
+// daemon re-executes it to serve the built-in plugins, as in production.
+func scalemalnetBinary(tb testing.TB) string {
+	tb.Helper()
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "smn-bin-")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "scalemalnet")
+		out, err := exec.Command("go", "build", "-o", binPath, "github.com/scalemalnet/scalemalnet/cmd/scalemalnet").CombinedOutput()
+		if err != nil {
+			binErr = fmt.Errorf("go build scalemalnet: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		tb.Fatal(binErr)
+	}
+	return binPath
+}
+
 type testDaemon struct {
 	*Daemon
 	cancel context.CancelFunc
@@ -63,7 +94,7 @@ func startDaemon(tb testing.TB, imageDir string, slots int) *testDaemon {
 	dataDir := tb.TempDir()
 	cfg := Config{
 		DataDir: dataDir, Listen: "unix:" + filepath.Join(dataDir, "api.sock"),
-		Slots: slots, ImageDir: imageDir, Accel: "auto",
+		Slots: slots, ImageDir: imageDir, Accel: "auto", PluginBinary: scalemalnetBinary(tb),
 		Logger: slog.New(slog.NewTextHandler(testWriter{tb}, &slog.HandlerOptions{Level: slog.LevelInfo})),
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -203,8 +234,23 @@ func TestAnalysisEndToEnd(t *testing.T) {
 	for _, s := range rep.Steps {
 		names = append(names, s.Name)
 	}
-	if got := strings.Join(names, ","); got != "restore,wait-agent,set-time,push-sample,run,collect,destroy" {
+	if got := strings.Join(names, ","); got != "restore,wait-agent,set-time,push-sample,run,collect,destroy,featurize,classify" {
 		t.Errorf("lifecycle steps: %s", got)
+	}
+	// The built-in featurizers ran as plugin subprocesses: the ELF header
+	// and byte-image sets exist, the PE header featurizer abstained.
+	got := map[string]report.Feature{}
+	for _, f := range rep.Features {
+		got[f.Featurizer+"/"+f.Set] = f
+	}
+	if f, ok := got["elf-header/elf-header"]; !ok || f.Size == 0 || f.Error != "" {
+		t.Errorf("elf-header set missing: %+v", rep.Features)
+	}
+	if f, ok := got["byteimage/byteimage-32"]; !ok || f.Size != 32*32 {
+		t.Errorf("byteimage-32 set missing: %+v", rep.Features)
+	}
+	if f, ok := got["pe-header/"]; !ok || !f.NotApplicable {
+		t.Errorf("pe-header should not apply to an ELF sample: %+v", rep.Features)
 	}
 	if rep.Machine.Kernel == "" || rep.Machine.Slot != "slot0" || rep.Sample.SHA256 != job.Sample.SHA256 {
 		t.Errorf("machine/sample: %+v %+v", rep.Machine, rep.Sample)

@@ -26,6 +26,7 @@ const (
 // The run step's bound is the job's timeout plus Config.StepGrace.
 type StepTimeouts struct {
 	Restore, WaitAgent, SetTime, PushSample, Collect, Destroy, Report time.Duration
+	Featurize, Classify                                               time.Duration // all plugins of the kind together
 }
 
 // DefaultStepTimeouts suit TCG on a loaded 2-core host; KVM hosts finish far
@@ -38,6 +39,8 @@ var DefaultStepTimeouts = StepTimeouts{
 	Collect:    30 * time.Second,
 	Destroy:    30 * time.Second,
 	Report:     30 * time.Second,
+	Featurize:  5 * time.Minute,
+	Classify:   5 * time.Minute,
 }
 
 // ErrStepTimeout is wrapped when a step exceeds its bound.

@@ -132,6 +132,9 @@ type jobRun struct {
 	summary  trace.Summary
 	traceRef report.TraceRef
 	artifact *store.ArtifactWriter // trace being written; aborted unless committed
+	sets     map[string]*setOutcome
+	features []report.Feature
+	votes    []report.Vote
 	zw       *gzip.Writer
 	jw       *trace.JSONLWriter
 }
@@ -159,6 +162,11 @@ func (d *Daemon) runJob(ctx context.Context, s *slotState, job jobs.Job) {
 		return s.Destroy(ctx)
 	}); derr != nil && err == nil {
 		err = derr
+	}
+	if err == nil && d.plugins != nil {
+		// Plugin failures are recorded in the report; they never fail the job.
+		_ = r.steps.do(StepFeaturize, d.timeouts.Featurize, r.featurize)
+		_ = r.steps.do(StepClassify, d.timeouts.Classify, r.classify)
 	}
 	if err == nil {
 		err = r.steps.do(StepReport, d.timeouts.Report, r.storeReport)
@@ -333,6 +341,8 @@ func (r *jobRun) storeReport(ctx context.Context) error {
 		Behavior: r.builder.Behavior(r.summary),
 		Windows:  r.builder.Windows(),
 		Trace:    r.traceRef,
+		Features: r.features,
+		Votes:    r.votes,
 		Created:  time.Now().UTC(),
 	}
 	return r.d.store.PutReport(r.job.ID, rep)

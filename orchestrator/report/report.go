@@ -24,6 +24,8 @@ type Report struct {
 	Behavior Behavior     `json:"behavior"` // summary of what it did
 	Windows  []WindowStat `json:"windows"`  // per-window call counts
 	Trace    TraceRef     `json:"trace"`    // where the full call trace is
+	Features []Feature    `json:"features"` // what each featurizer produced (or why not)
+	Votes    []Vote       `json:"votes"`    // every classifier's vote, failed or abstained ones included
 	Created  time.Time    `json:"created"`
 }
 
@@ -114,4 +116,40 @@ type TraceRef struct {
 	Format string `json:"format"` // "jsonl+gzip"
 	Size   int64  `json:"size"`
 	SHA256 string `json:"sha256"`
+}
+
+// Feature records one feature set a featurizer plugin produced, or why it
+// produced none.
+type Feature struct {
+	Featurizer    string        `json:"featurizer"`
+	Set           string        `json:"set,omitempty"` // feature set name
+	Version       string        `json:"version,omitempty"`
+	Kind          string        `json:"kind,omitempty"`
+	Size          int           `json:"size,omitempty"` // values, tokens or pixels
+	NotApplicable bool          `json:"not_applicable,omitempty"`
+	Error         string        `json:"error,omitempty"`
+	Duration      time.Duration `json:"duration_ns"`
+}
+
+// Vote is one classifier plugin's vote on the sample.
+type Vote struct {
+	Classifier   string        `json:"classifier"`
+	Version      string        `json:"version,omitempty"`
+	Stage        string        `json:"stage,omitempty"`  // detection or family
+	Inputs       []string      `json:"inputs,omitempty"` // input kinds it used: static, dynamic, image
+	Scores       []ClassScore  `json:"scores,omitempty"`
+	Label        string        `json:"label,omitempty"`
+	Model        string        `json:"model,omitempty"`
+	ModelVersion string        `json:"model_version,omitempty"`
+	Abstained    bool          `json:"abstained,omitempty"` // its input kind does not apply
+	Reason       string        `json:"reason,omitempty"`    // why it abstained
+	Error        string        `json:"error,omitempty"`     // why it failed (crash, deadline, bad vote)
+	Explanation  string        `json:"explanation,omitempty"`
+	Duration     time.Duration `json:"duration_ns"`
+}
+
+// ClassScore is one class's score in a vote.
+type ClassScore struct {
+	Class string  `json:"class"`
+	Score float64 `json:"score"`
 }

@@ -1,0 +1,176 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/scalemalnet/scalemalnet/featurizers/features"
+	"github.com/scalemalnet/scalemalnet/orchestrator/report"
+	"github.com/scalemalnet/scalemalnet/plugins"
+)
+
+// Step names of the analysis that follows the run (the VM is gone by then).
+const (
+	StepFeaturize = "featurize" // featurizer plugins turn the sample and its trace into feature sets
+	StepClassify  = "classify"  // classifier plugins vote
+)
+
+// setOutcome is what happened to one named feature set.
+type setOutcome struct {
+	set           *features.Set
+	featurizer    string
+	notApplicable bool
+	err           string
+}
+
+// featurize runs every featurizer plugin. A featurizer that fails or does
+// not apply is recorded; it never fails the job.
+func (r *jobRun) featurize(ctx context.Context) error {
+	r.sets = map[string]*setOutcome{}
+	fzs := r.d.plugins.Plugins(plugins.KindFeaturizer)
+	if len(fzs) == 0 {
+		return nil
+	}
+	in := plugins.FeaturizeInput{Sample: r.pluginSample()}
+	var contentErr, traceErr error
+	loaded := map[plugins.Input]bool{}
+	for _, p := range fzs {
+		info := p.Info()
+		if (info.Needs(plugins.InputStatic) || info.Needs(plugins.InputImage)) && !loaded[plugins.InputStatic] {
+			loaded[plugins.InputStatic] = true
+			in.Content, contentErr = r.readSample()
+		}
+		if info.Needs(plugins.InputDynamic) && !loaded[plugins.InputDynamic] {
+			loaded[plugins.InputDynamic] = true
+			in.TraceGz, traceErr = r.readTrace()
+		}
+		start := time.Now()
+		var sets []*features.Set
+		err := errors.Join(contentErr, traceErr)
+		if err == nil {
+			sets, err = p.Featurize(ctx, in)
+		}
+		dur := time.Since(start)
+		na := errors.Is(err, plugins.ErrNotApplicable)
+		if err != nil {
+			for _, name := range info.Produces {
+				r.sets[name] = &setOutcome{featurizer: p.Name(), notApplicable: na, err: err.Error()}
+			}
+			f := report.Feature{Featurizer: p.Name(), Duration: dur, NotApplicable: na}
+			if na {
+				f.Error = err.Error()
+			} else {
+				f.Error = err.Error()
+				r.d.log.Warn("featurizer failed", "job", r.job.ID, "plugin", p.Name(), "err", err)
+			}
+			r.features = append(r.features, f)
+			continue
+		}
+		for _, s := range sets {
+			r.sets[s.Name] = &setOutcome{set: s, featurizer: p.Name()}
+			r.features = append(r.features, report.Feature{Featurizer: p.Name(), Set: s.Name, Version: s.Version,
+				Kind: string(s.Kind), Size: setSize(s), Duration: dur})
+		}
+	}
+	return nil
+}
+
+// classify asks every classifier plugin for its vote. Missing inputs give an
+// abstention (input kind not applicable) or a failed vote (featurizer
+// failed); a crashed, hung or misbehaving classifier gives a failed vote.
+func (r *jobRun) classify(ctx context.Context) error {
+	for _, p := range r.d.plugins.Plugins(plugins.KindClassifier) {
+		info := p.Info()
+		v := report.Vote{Classifier: p.Name(), Version: info.Version, Stage: string(info.Stage)}
+		for _, in := range info.Inputs {
+			v.Inputs = append(v.Inputs, string(in))
+		}
+		var sets []*features.Set
+		for _, name := range info.Consumes {
+			o := r.sets[name]
+			switch {
+			case o == nil:
+				v.Error = fmt.Sprintf("input %q: no featurizer produces it", name)
+			case o.notApplicable:
+				v.Abstained, v.Reason = true, fmt.Sprintf("input %q does not apply: %s", name, o.err)
+			case o.set == nil:
+				v.Error = fmt.Sprintf("input %q unavailable: featurizer %s failed: %s", name, o.featurizer, o.err)
+			default:
+				sets = append(sets, o.set)
+			}
+		}
+		if v.Error == "" && !v.Abstained {
+			start := time.Now()
+			pv, err := p.Classify(ctx, r.pluginSample(), sets)
+			v.Duration = time.Since(start)
+			if err != nil {
+				v.Error = err.Error()
+				r.d.log.Warn("classifier failed", "job", r.job.ID, "plugin", p.Name(), "err", err)
+			} else {
+				v.Label, v.Model, v.ModelVersion = pv.Label, pv.Model, pv.ModelVersion
+				v.Abstained, v.Reason, v.Explanation = pv.Abstained, pv.Reason, pv.Explanation
+				for _, s := range pv.Scores {
+					v.Scores = append(v.Scores, report.ClassScore{Class: s.Class, Score: s.Score})
+				}
+			}
+		}
+		r.votes = append(r.votes, v)
+	}
+	return nil
+}
+
+func (r *jobRun) pluginSample() plugins.Sample {
+	s := r.job.Sample
+	return plugins.Sample{SHA256: s.SHA256, Name: s.Name, Size: s.Size, Type: s.Type}
+}
+
+func (r *jobRun) readSample() ([]byte, error) {
+	f, err := r.d.store.OpenSample(r.job.Sample.SHA256)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return readBounded(f, plugins.MaxMessageBytes/2, "sample")
+}
+
+func (r *jobRun) readTrace() ([]byte, error) {
+	if r.traceRef.Path == "" {
+		return nil, fmt.Errorf("%w: the run left no trace", plugins.ErrNotApplicable)
+	}
+	f, err := r.d.store.OpenArtifact(r.job.ID, "trace.jsonl.gz")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return readBounded(f, plugins.MaxMessageBytes/2, "trace")
+}
+
+// readBounded reads at most limit bytes, failing beyond.
+func readBounded(f *os.File, limit int64, what string) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s larger than %d bytes: too large to send to plugins", what, limit)
+	}
+	return b, nil
+}
+
+func setSize(s *features.Set) int {
+	switch s.Kind {
+	case features.KindVector:
+		return len(s.Vector)
+	case features.KindSequence:
+		return len(s.Tokens)
+	case features.KindImage:
+		if s.Image != nil {
+			return len(s.Image.Pix)
+		}
+	}
+	return 0
+}
