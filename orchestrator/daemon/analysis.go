@@ -11,6 +11,7 @@ import (
 	"github.com/scalemalnet/scalemalnet/featurizers/features"
 	"github.com/scalemalnet/scalemalnet/orchestrator/report"
 	"github.com/scalemalnet/scalemalnet/plugins"
+	"github.com/scalemalnet/scalemalnet/plugins/host"
 )
 
 // Step names of the analysis that follows the run (the VM is gone by then).
@@ -121,6 +122,18 @@ func (r *jobRun) classify(ctx context.Context) error {
 		r.votes = append(r.votes, v)
 	}
 	return nil
+}
+
+// pluginProblems lists plugins that are refused or failed: they are in no
+// featurizer or classifier list, so this is where the report says why.
+func (r *jobRun) pluginProblems() []report.PluginProblem {
+	var out []report.PluginProblem
+	for _, st := range r.d.plugins.List() {
+		if st.State == host.StateRefused || st.State == host.StateFailed {
+			out = append(out, report.PluginProblem{Plugin: st.Name, Kind: string(st.Info.Kind), State: st.State, Error: st.LastError})
+		}
+	}
+	return out
 }
 
 func (r *jobRun) pluginSample() plugins.Sample {

@@ -345,6 +345,9 @@ func (r *jobRun) storeReport(ctx context.Context) error {
 		Votes:    r.votes,
 		Created:  time.Now().UTC(),
 	}
+	if r.d.plugins != nil {
+		rep.PluginProblems = r.pluginProblems()
+	}
 	return r.d.store.PutReport(r.job.ID, rep)
 }
 

@@ -31,6 +31,7 @@ func Render(w io.Writer, r *Report) error {
 	bw := bufio.NewWriter(w)
 	p := &printer{w: bw}
 	p.header(r)
+	p.votes(r)
 	p.processes(r.Behavior.Processes)
 	p.lists(&r.Behavior)
 	p.calls(r)
@@ -51,6 +52,52 @@ func Render(w io.Writer, r *Report) error {
 }
 
 type printer struct{ w *bufio.Writer }
+
+// votes shows each classifier's vote, abstention or failure, the feature
+// sets that fed them, and plugins that could not take part.
+func (p *printer) votes(r *Report) {
+	if len(r.Votes) > 0 {
+		p.section("Votes", strconv.Itoa(len(r.Votes)))
+		for _, v := range r.Votes {
+			name := clean(v.Classifier)
+			switch {
+			case v.Error != "":
+				p.f("  %-22s FAILED: %s\n", name, clean(v.Error))
+			case v.Abstained:
+				p.f("  %-22s abstained: %s\n", name, clean(v.Reason))
+			default:
+				top := 0.0
+				for _, s := range v.Scores {
+					if s.Class == v.Label {
+						top = s.Score
+					}
+				}
+				p.f("  %-22s %-9s %-10s %.3f  (%s, %s)\n", name, clean(v.Stage), clean(v.Label), top,
+					strings.Join(v.Inputs, "+"), v.Duration.Round(time.Millisecond))
+			}
+		}
+	}
+	if len(r.PluginProblems) > 0 {
+		p.section("Plugins unavailable", strconv.Itoa(len(r.PluginProblems)))
+		for _, pp := range r.PluginProblems {
+			p.f("  %-22s %s: %s\n", clean(pp.Plugin), clean(pp.State), clean(pp.Error))
+		}
+	}
+	if len(r.Features) > 0 {
+		var parts []string
+		for _, f := range r.Features {
+			switch {
+			case f.NotApplicable:
+				parts = append(parts, clean(f.Featurizer)+" n/a")
+			case f.Error != "":
+				parts = append(parts, clean(f.Featurizer)+" FAILED")
+			default:
+				parts = append(parts, fmt.Sprintf("%s[%d]", clean(f.Set), f.Size))
+			}
+		}
+		p.f("\nFeatures   %s\n", strings.Join(parts, " · "))
+	}
+}
 
 func (p *printer) f(format string, a ...any) { fmt.Fprintf(p.w, format, a...) }
 

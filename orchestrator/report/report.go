@@ -26,7 +26,11 @@ type Report struct {
 	Trace    TraceRef     `json:"trace"`    // where the full call trace is
 	Features []Feature    `json:"features"` // what each featurizer produced (or why not)
 	Votes    []Vote       `json:"votes"`    // every classifier's vote, failed or abstained ones included
-	Created  time.Time    `json:"created"`
+	// PluginProblems lists plugins that could take no part in this
+	// analysis at all (refused: checksum, API version, not registered;
+	// failed: restarted too often), with the reason.
+	PluginProblems []PluginProblem `json:"plugin_problems,omitempty"`
+	Created        time.Time       `json:"created"`
 }
 
 // Machine describes where the sample ran.
@@ -152,4 +156,12 @@ type Vote struct {
 type ClassScore struct {
 	Class string  `json:"class"`
 	Score float64 `json:"score"`
+}
+
+// PluginProblem is a plugin that was not available for an analysis.
+type PluginProblem struct {
+	Plugin string `json:"plugin"`
+	Kind   string `json:"kind,omitempty"` // unknown when it never started
+	State  string `json:"state"`
+	Error  string `json:"error"`
 }
