@@ -28,6 +28,7 @@ var featurizers = map[string]func() plugins.Featurizer{
 	"pe-header":  func() plugins.Featurizer { return peHeader{} },
 	"elf-header": func() plugins.Featurizer { return elfHeader{} },
 	"byteimage":  func() plugins.Featurizer { return byteImage{} },
+	"callseq":    newCallSeq,
 }
 
 var classifiers = map[string]func() plugins.Classifier{}
