@@ -20,8 +20,9 @@ setup:            ## install and start what the host needs (apt packages, libvir
 	scripts/setup-host.sh
 	$(GO) mod download
 
-build:            ## the scalemalnet binary (CLI + orchestrator)
+build:            ## the scalemalnet binary (CLI + orchestrator + built-in plugins) and the example external plugin
 	$(GO) build -o $(BIN) ./cmd/scalemalnet
+	$(GO) build -o $(BUILD)/plugins/syscall-heuristic ./plugins/examples/syscall-heuristic
 
 image: setup      ## the guest image: Debian kernel + initramfs with the agent as /init
 	vmimages/build.sh $(IMAGE_DIR)

@@ -89,10 +89,19 @@ var (
 	ErrNotApplicable = features.ErrNotApplicable
 )
 
+// ValidName checks a plugin name: 1 to 63 lower-case letters, digits and
+// dashes, not starting with a dash. The error wraps ErrInvalidInfo.
+func ValidName(name string) error {
+	if !nameRE.MatchString(name) {
+		return fmt.Errorf("%w: name %q must be 1-63 lower-case letters, digits and dashes, not starting with a dash", ErrInvalidInfo, name)
+	}
+	return nil
+}
+
 // Validate checks Info for the kind it claims.
 func (i Info) Validate() error {
-	if !nameRE.MatchString(i.Name) {
-		return fmt.Errorf("%w: name %q must match %s", ErrInvalidInfo, i.Name, nameRE)
+	if err := ValidName(i.Name); err != nil {
+		return err
 	}
 	if i.Version == "" {
 		return fmt.Errorf("%w: %s has no version", ErrInvalidInfo, i.Name)

@@ -17,6 +17,12 @@ mkdir -p "$DATA"
 
 log() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
+# The example external plugin, registered with its SHA-256 like any
+# third-party plugin (docs/plugins.md).
+mkdir -p "$DATA/plugins"
+install -m 0755 build/plugins/syscall-heuristic "$DATA/plugins/syscall-heuristic"
+$BIN plugins register "$DATA/plugins/syscall-heuristic" --dir "$DATA/plugins" >/dev/null
+
 started=
 if $BIN jobs --limit 1 >/dev/null 2>&1; then
   log "using the orchestrator already running at $ADDR"

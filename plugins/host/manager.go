@@ -1,7 +1,6 @@
 package host
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -13,9 +12,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -287,6 +288,12 @@ func (p *Plugin) start(ctx context.Context) error {
 	if p.state == StateRefused {
 		return fmt.Errorf("%w: %s", ErrRefused, p.lastErr)
 	}
+	if p.state == StateFailed {
+		return fmt.Errorf("%w: %s is failed: %s", ErrUnavailable, p.src.Name, p.lastErr)
+	}
+	if p.state == StateRunning && p.client != nil && !p.client.Exited() {
+		return nil // restarted meanwhile by a concurrent call or the health loop
+	}
 	now := time.Now()
 	var recent []time.Time
 	for _, t := range p.restarts {
@@ -301,7 +308,7 @@ func (p *Plugin) start(ctx context.Context) error {
 	}
 	p.restarts = append(recent, now)
 	if p.client != nil {
-		p.client.Kill()
+		hardKill(p.client)
 		p.client = nil
 	}
 	err := p.launch(ctx)
@@ -346,9 +353,11 @@ func (p *Plugin) launch(ctx context.Context) error {
 		client.Kill()
 		switch {
 		case errors.Is(err, plugin.ErrChecksumsDoNotMatch):
-			return fmt.Errorf("%w: %s: binary %s does not match its registered SHA-256 %s…: %v", ErrRefused, p.src.Name, p.src.Path, p.src.SHA256[:12], err)
-		case strings.Contains(err.Error(), "Incompatible API version") || strings.Contains(p.stderr.String(), "Incompatible API version"):
-			return fmt.Errorf("%w: %s: %w: host speaks API version %d: %v", ErrRefused, p.src.Name, plugins.ErrAPIVersion, plugins.APIVersion, err)
+			return fmt.Errorf("%w: %s: checksum mismatch: binary %s does not match its registered SHA-256 %s… (re-register it if you rebuilt it)",
+				ErrRefused, p.src.Name, p.src.Path, p.src.SHA256[:min(12, len(p.src.SHA256))])
+		case isAPIVersionMismatch(err):
+			return fmt.Errorf("%w: %s: %w: the plugin speaks version %s, this host speaks %d (rebuild it against this SDK)",
+				ErrRefused, p.src.Name, plugins.ErrAPIVersion, pluginVersionOf(err), plugins.APIVersion)
 		}
 		return fmt.Errorf("%w: start %s: %v%s", ErrUnavailable, p.src.Name, err, p.stderrTail())
 	}
@@ -428,7 +437,7 @@ func (p *Plugin) callFailed(ctx context.Context, timeout time.Duration, err erro
 	switch {
 	case ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
 		if p.client != nil {
-			p.client.Kill()
+			hardKill(p.client)
 		}
 		p.state = StateDead
 		p.lastErr = fmt.Sprintf("no answer within %s; process killed", timeout)
@@ -453,6 +462,32 @@ func (p *Plugin) callFailed(ctx context.Context, timeout time.Duration, err erro
 	}
 	p.lastErr = err.Error()
 	return fmt.Errorf("%s: %w", p.src.Name, err)
+}
+
+// hardKill ends a plugin process at once with SIGKILL (a hung plugin may
+// not honour go-plugin's graceful shutdown, which would cost 2s more), then
+// lets go-plugin reap it and clean up.
+func hardKill(c *plugin.Client) {
+	if rc := c.ReattachConfig(); rc != nil && rc.Pid > 0 && !c.Exited() {
+		_ = syscall.Kill(rc.Pid, syscall.SIGKILL)
+	}
+	c.Kill()
+}
+
+// apiVersionRE finds the plugin's version in go-plugin's handshake error
+// ("incompatible API version with plugin. Plugin version: 2, Client
+// versions: [1]").
+var apiVersionRE = regexp.MustCompile(`(?i)plugin version: (\d+)`)
+
+func isAPIVersionMismatch(err error) bool {
+	return strings.Contains(strings.ToLower(err.Error()), "incompatible api version")
+}
+
+func pluginVersionOf(err error) string {
+	if m := apiVersionRE.FindStringSubmatch(err.Error()); m != nil {
+		return m[1]
+	}
+	return "unknown"
 }
 
 func isTransport(err error) bool {
@@ -522,51 +557,6 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// stderrTail formats the end of the plugin's stderr for error messages; p.mu held.
-func (p *Plugin) stderrTail() string {
-	s := strings.TrimSpace(p.stderr.String())
-	if s == "" {
-		return ""
-	}
-	return "; stderr ends: " + s
-}
-
-// tail keeps the last n bytes written to it.
-type tail struct {
-	mu  sync.Mutex
-	n   int
-	buf []byte
-}
-
-func newTail(n int) *tail { return &tail{n: n} }
-
-func (t *tail) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf = append(t.buf, p...)
-	if len(t.buf) > t.n {
-		t.buf = append([]byte{}, t.buf[len(t.buf)-t.n:]...)
-	}
-	return len(p), nil
-}
-
-func (t *tail) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	// Keep the last few lines only.
-	lines := bytes.Split(bytes.TrimSpace(t.buf), []byte("\n"))
-	if len(lines) > 8 {
-		lines = lines[len(lines)-8:]
-	}
-	return string(bytes.Join(lines, []byte(" | ")))
-}
-
-func (t *tail) reset() {
-	t.mu.Lock()
-	t.buf = nil
-	t.mu.Unlock()
 }
 
 // hclogFor routes go-plugin's logging to slog at debug level.

@@ -19,6 +19,10 @@ import (
 	"strings"
 )
 
+// DirName is the external plugin directory's name inside the orchestrator's
+// data directory: DATA_DIR/plugins.
+const DirName = "plugins"
+
 // ManifestFile is the registry of external plugins in the plugin directory:
 // only binaries listed there with their SHA-256 are ever started.
 const ManifestFile = "plugins.json"

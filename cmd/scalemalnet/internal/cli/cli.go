@@ -68,6 +68,7 @@ func init() {
 		{"trace", "download a job's call trace (gzip JSON lines)", "trace ID [-o FILE]", runTrace},
 		{"jobs", "list jobs, newest first", "jobs [--state S] [--limit N] [--json]", runJobs},
 		{"health", "show the orchestrator's health", "health [--json]", runHealth},
+		{"plugins", "list, register or create plugins", "plugins list|register|new ...", runPlugins},
 	}
 }
 
@@ -136,6 +137,9 @@ Examples:
   scalemalnet submit ./a.out --timeout 30s --arg -v --wait
   scalemalnet jobs --state done
   scalemalnet trace 20261124T014000Z-0k3f9q2w -o trace.jsonl.gz
+  scalemalnet plugins list
+  scalemalnet plugins new classifier my-classifier --sdk ~/src/scalemalnet
+  scalemalnet plugins register ./my-classifier
 `, defaults.EnvAddr, defaults.Listen, defaults.EnvToken, defaults.TokenFile, defaults.EnvDataDir, defaults.DataDir())
 }
 
