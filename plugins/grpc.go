@@ -233,7 +233,7 @@ func (c *featurizerClient) Featurize(ctx context.Context, in FeaturizeInput) ([]
 		return nil, fromStatus(err)
 	}
 	if r.GetNotApplicable() {
-		return nil, fmt.Errorf("%w: %s", ErrNotApplicable, r.GetReason())
+		return nil, notApplicable(r.GetReason())
 	}
 	var sets []*features.Set
 	for _, fs := range r.GetSets() {
@@ -258,6 +258,19 @@ func (c *classifierClient) Classify(ctx context.Context, s Sample, sets []*featu
 	}
 	return voteFromPB(v), nil
 }
+
+// notApplicable is an abstention carried over the wire: its text is the
+// plugin's reason, and it matches ErrNotApplicable.
+type notApplicable string
+
+func (n notApplicable) Error() string {
+	if n == "" {
+		return ErrNotApplicable.Error()
+	}
+	return string(n)
+}
+
+func (n notApplicable) Is(target error) bool { return target == ErrNotApplicable }
 
 // ---- conversions
 

@@ -184,7 +184,7 @@ func parse(fs *flag.FlagSet, args []string, npos int) ([]string, int, bool) {
 		pos = append(pos, rest[0])
 		args = rest[1:]
 	}
-	if len(pos) != npos {
+	if npos >= 0 && len(pos) != npos { // npos < 0: any number, checked by the caller
 		if npos == 0 {
 			fmt.Fprintf(fs.Output(), "%s: unexpected argument %q\n", fs.Name(), pos[0])
 		} else {
