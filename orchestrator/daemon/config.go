@@ -28,4 +28,8 @@ type Config struct {
 	// plugins (`PluginBinary plugin serve NAME`); default this executable.
 	// "none" disables the built-in plugins.
 	PluginBinary string
+	// PluginCallTimeout bounds one classifier call (featurizer calls get
+	// three times as long); default 20s. A plugin that misses it is killed
+	// and its vote recorded as failed.
+	PluginCallTimeout time.Duration
 }

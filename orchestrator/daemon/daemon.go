@@ -294,5 +294,9 @@ func newPluginManager(cfg Config) (*host.Manager, error) {
 			srcs = append(srcs, host.Source{Name: name, Path: bin, Args: []string{"plugin", "serve", name}, SHA256: sum, Builtin: true})
 		}
 	}
-	return host.New(host.Config{Builtins: srcs, Dir: cfg.PluginDir, Logger: cfg.Logger}), nil
+	hc := host.Config{Builtins: srcs, Dir: cfg.PluginDir, Logger: cfg.Logger}
+	if cfg.PluginCallTimeout > 0 {
+		hc.ClassifyTimeout, hc.FeaturizeTimeout = cfg.PluginCallTimeout, 3*cfg.PluginCallTimeout
+	}
+	return host.New(hc), nil
 }

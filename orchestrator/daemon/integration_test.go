@@ -91,11 +91,20 @@ type testDaemon struct {
 // socket, so it never collides with another instance on the host.
 func startDaemon(tb testing.TB, imageDir string, slots int) *testDaemon {
 	tb.Helper()
+	return startDaemonWith(tb, imageDir, slots, nil)
+}
+
+// startDaemonWith is startDaemon with a hook to adjust the configuration.
+func startDaemonWith(tb testing.TB, imageDir string, slots int, adjust func(*Config)) *testDaemon {
+	tb.Helper()
 	dataDir := tb.TempDir()
 	cfg := Config{
 		DataDir: dataDir, Listen: "unix:" + filepath.Join(dataDir, "api.sock"),
 		Slots: slots, ImageDir: imageDir, Accel: "auto", PluginBinary: scalemalnetBinary(tb),
 		Logger: slog.New(slog.NewTextHandler(testWriter{tb}, &slog.HandlerOptions{Level: slog.LevelInfo})),
+	}
+	if adjust != nil {
+		adjust(&cfg)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	d, err := New(ctx, cfg)
