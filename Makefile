@@ -12,7 +12,7 @@ SAMPLES_DIR:= $(BUILD)/samples
 BIN        := $(BUILD)/bin/scalemalnet
 TEST_FLAGS ?= -count=1 -timeout 60m
 
-.PHONY: all setup build agent image samples demo test unit bench fuzz clean
+.PHONY: all setup build agent image samples models demo test unit bench fuzz clean
 
 all: build
 
@@ -30,7 +30,10 @@ image: setup      ## the guest image: Debian kernel + initramfs with the agent a
 samples:          ## the bundled harmless sample programs, built for the guest
 	samples/build.sh $(SAMPLES_DIR)
 
-demo: setup build image samples   ## analyse every bundled sample end to end
+models: build     ## train the default models from ../shared/datasets (build/models)
+	scripts/models.sh build/models
+
+demo: setup build image samples models   ## analyse every bundled sample end to end
 	scripts/demo.sh
 
 test: setup image samples   ## the whole suite; CI runs exactly this

@@ -4,7 +4,8 @@
 //
 // `scalemalnet plugin serve NAME` is how the orchestrator runs a built-in
 // plugin: as a separate process of this same binary, through the plugin
-// contract external plugins use (see docs/plugins.md).
+// contract external plugins use (see docs/plugins.md); `scalemalnet plugin
+// serve-model FILE` serves a trained model file as a classifier plugin.
 package main
 
 import (
@@ -18,8 +19,12 @@ import (
 )
 
 func main() {
-	if len(os.Args) == 4 && os.Args[1] == "plugin" && os.Args[2] == "serve" {
-		if err := builtin.Serve(os.Args[3]); err != nil {
+	if len(os.Args) == 4 && os.Args[1] == "plugin" && (os.Args[2] == "serve" || os.Args[2] == "serve-model") {
+		serve := builtin.Serve
+		if os.Args[2] == "serve-model" {
+			serve = builtin.ServeModel
+		}
+		if err := serve(os.Args[3]); err != nil {
 			fmt.Fprintln(os.Stderr, "scalemalnet plugin serve:", err)
 			os.Exit(1)
 		}
@@ -39,5 +44,6 @@ func serve(ctx context.Context, o cli.ServeOptions) error {
 		Accel:      o.Accel,
 		MaxSample:  o.MaxSample,
 		Logger:     o.Logger,
+		ModelDir:   o.ModelDir,
 	})
 }

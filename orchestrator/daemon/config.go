@@ -32,4 +32,7 @@ type Config struct {
 	// three times as long); default 20s. A plugin that misses it is killed
 	// and its vote recorded as failed.
 	PluginCallTimeout time.Duration
+	// ModelDir holds trained model files (*.smnmodel), each served as a
+	// built-in classifier plugin; default "build/models" (`make models`).
+	ModelDir string
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/scalemalnet/scalemalnet/classifiers/modelfile"
 	"github.com/scalemalnet/scalemalnet/plugins/builtin"
 	"github.com/scalemalnet/scalemalnet/plugins/host"
 	"log/slog"
@@ -293,10 +294,52 @@ func newPluginManager(cfg Config) (*host.Manager, error) {
 		for _, name := range builtin.Names() {
 			srcs = append(srcs, host.Source{Name: name, Path: bin, Args: []string{"plugin", "serve", name}, SHA256: sum, Builtin: true})
 		}
+		models, err := modelSources(cfg, bin, sum)
+		if err != nil {
+			return nil, err
+		}
+		srcs = append(srcs, models...)
 	}
 	hc := host.Config{Builtins: srcs, Dir: cfg.PluginDir, Logger: cfg.Logger}
 	if cfg.PluginCallTimeout > 0 {
 		hc.ClassifyTimeout, hc.FeaturizeTimeout = cfg.PluginCallTimeout, 3*cfg.PluginCallTimeout
 	}
 	return host.New(hc), nil
+}
+
+// modelSources finds the model files in cfg.ModelDir; each becomes a
+// classifier plugin served by the scalemalnet binary. A model file that
+// cannot be read is logged and skipped.
+func modelSources(cfg Config, bin, sum string) ([]host.Source, error) {
+	dir := cfg.ModelDir
+	if dir == "" {
+		dir = filepath.Join("build", "models")
+	}
+	paths, err := filepath.Glob(filepath.Join(dir, "*.smnmodel"))
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]string{}
+	var out []host.Source
+	for _, p := range paths {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return nil, err
+		}
+		h, _, err := modelfile.ReadFile(abs)
+		if err != nil {
+			cfg.Logger.Warn("model file skipped", "file", abs, "err", err)
+			continue
+		}
+		if other, dup := seen[h.Name]; dup {
+			cfg.Logger.Warn("model file skipped: name already used", "file", abs, "name", h.Name, "by", other)
+			continue
+		}
+		seen[h.Name] = abs
+		out = append(out, host.Source{Name: h.Name, Path: bin, Args: []string{"plugin", "serve-model", abs}, SHA256: sum, Builtin: true})
+	}
+	if len(paths) > 0 {
+		cfg.Logger.Info("model files found", "dir", dir, "models", len(out))
+	}
+	return out, nil
 }

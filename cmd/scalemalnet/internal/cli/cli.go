@@ -29,6 +29,7 @@ type ServeOptions struct {
 	LibvirtURI string
 	Accel      string
 	MaxSample  int64
+	ModelDir   string
 	Logger     *slog.Logger
 }
 

@@ -1,0 +1,206 @@
+// Package modelfile is the versioned file a trained model is shipped in:
+// everything needed to use the model on new input (model type and its
+// configuration, the input it expects — columns, vocabulary, sequence length
+// — class names, stage) and to know where it came from (training data
+// digest, seed, cross-validated metrics), followed by the weights.
+//
+// Layout:
+//
+//	"SMNMODEL"                 8 bytes magic
+//	uint32 big endian          header length n (at most MaxHeader)
+//	n bytes                    Header as JSON
+//	rest                       weights, as the model's Save wrote them
+//
+// The header carries the SHA-256 of the weights, checked on read. No
+// timestamps are written: the same training command gives the same file.
+package modelfile
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+)
+
+// Format is the current file format version.
+const Format = 1
+
+// Limits on what Read accepts.
+const (
+	MaxHeader  = 64 << 20
+	MaxWeights = 1 << 30
+)
+
+var magic = []byte("SMNMODEL")
+
+// Input kinds a model reads.
+const (
+	InputVector   = "vector"
+	InputSequence = "sequence"
+	InputImage    = "image"
+)
+
+// ErrFormat is wrapped by every error about a malformed or incompatible file.
+var ErrFormat = errors.New("invalid model file")
+
+// Data describes the training data.
+type Data struct {
+	Source      string         `json:"source"`       // dataset and task, e.g. "fhids (normal vs attack)"
+	Path        string         `json:"path"`         // base name of the file or folder trained on
+	SHA256      string         `json:"sha256"`       // digest of the raw data read
+	Records     int            `json:"records"`      // before deduplication
+	Examples    int            `json:"examples"`     // after deduplication (what was trained on)
+	Duplicates  int            `json:"duplicates"`   // removed
+	Conflicts   int            `json:"conflicts"`    // identical inputs with different labels, removed
+	ClassCounts map[string]int `json:"class_counts"` // after deduplication
+}
+
+// Header is everything but the weights.
+type Header struct {
+	Format     int             `json:"format"`
+	Name       string          `json:"name"`        // the classifier's name, e.g. "fhids-cnn-lstm"
+	Model      string          `json:"model"`       // model type, e.g. "cnn-lstm"
+	Task       string          `json:"task"`        // e.g. "fhids", "clamp-integrated"
+	Stage      string          `json:"stage"`       // "detection" or "family"
+	Input      string          `json:"input"`       // vector, sequence or image
+	FeatureSet string          `json:"feature_set"` // the feature set it consumes at inference
+	InputKind  string          `json:"input_kind"`  // plugin input kind: static, dynamic or image
+	Classes    []string        `json:"classes"`
+	Columns    []string        `json:"columns,omitempty"`     // vector: names of the vector's entries, in order
+	Vocab      []string        `json:"vocab,omitempty"`       // sequence: token names by id (0 pad, 1 unknown)
+	VocabJSON  json.RawMessage `json:"vocab_model,omitempty"` // sequence: the fitted vocabulary with its digest
+	NGram      json.RawMessage `json:"ngram,omitempty"`       // n-gram vector: the fitted n-gram model
+	SeqLen     int             `json:"seq_len,omitempty"`
+	Width      int             `json:"width,omitempty"` // image input size
+	Height     int             `json:"height,omitempty"`
+	Config     json.RawMessage `json:"config,omitempty"` // model hyperparameters
+	Seed       int64           `json:"seed"`
+	Data       Data            `json:"data"`
+	CV         json.RawMessage `json:"cv,omitempty"` // cross-validation report
+	Command    string          `json:"command"`      // the command that produced the file
+	Weights    string          `json:"weights_sha256"`
+}
+
+// Validate checks the header's own consistency.
+func (h *Header) Validate() error {
+	switch {
+	case h.Format != Format:
+		return fmt.Errorf("%w: format %d, this build reads %d", ErrFormat, h.Format, Format)
+	case h.Name == "" || h.Model == "":
+		return fmt.Errorf("%w: no name or model type", ErrFormat)
+	case len(h.Classes) < 2:
+		return fmt.Errorf("%w: %d classes", ErrFormat, len(h.Classes))
+	case h.Stage != "detection" && h.Stage != "family":
+		return fmt.Errorf("%w: stage %q", ErrFormat, h.Stage)
+	}
+	switch h.Input {
+	case InputVector:
+		if len(h.Columns) == 0 {
+			return fmt.Errorf("%w: vector model without columns", ErrFormat)
+		}
+	case InputSequence:
+		if len(h.Vocab) < 2 || h.SeqLen <= 0 {
+			return fmt.Errorf("%w: sequence model without vocabulary or length", ErrFormat)
+		}
+	case InputImage:
+		if h.Width <= 0 || h.Height <= 0 {
+			return fmt.Errorf("%w: image model without a size", ErrFormat)
+		}
+	default:
+		return fmt.Errorf("%w: input %q", ErrFormat, h.Input)
+	}
+	return nil
+}
+
+// Write writes a model file: h (its Format and Weights digest filled in)
+// and the weights.
+func Write(w io.Writer, h Header, weights []byte) error {
+	h.Format = Format
+	sum := sha256.Sum256(weights)
+	h.Weights = hex.EncodeToString(sum[:])
+	if err := h.Validate(); err != nil {
+		return err
+	}
+	hb, err := json.MarshalIndent(h, "", "  ")
+	if err != nil {
+		return err
+	}
+	var n [4]byte
+	binary.BigEndian.PutUint32(n[:], uint32(len(hb)))
+	for _, b := range [][]byte{magic, n[:], hb, weights} {
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WriteFile writes a model file atomically.
+func WriteFile(path string, h Header, weights []byte) error {
+	var buf bytes.Buffer
+	if err := Write(&buf, h, weights); err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, buf.Bytes(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// Read reads and checks a model file.
+func Read(r io.Reader) (Header, []byte, error) {
+	var h Header
+	pre := make([]byte, len(magic)+4)
+	if _, err := io.ReadFull(r, pre); err != nil {
+		return h, nil, fmt.Errorf("%w: %v", ErrFormat, err)
+	}
+	if !bytes.Equal(pre[:len(magic)], magic) {
+		return h, nil, fmt.Errorf("%w: not a scalemalnet model file (bad magic)", ErrFormat)
+	}
+	n := binary.BigEndian.Uint32(pre[len(magic):])
+	if n == 0 || n > MaxHeader {
+		return h, nil, fmt.Errorf("%w: header of %d bytes", ErrFormat, n)
+	}
+	hb := make([]byte, n)
+	if _, err := io.ReadFull(r, hb); err != nil {
+		return h, nil, fmt.Errorf("%w: header cut short: %v", ErrFormat, err)
+	}
+	if err := json.Unmarshal(hb, &h); err != nil {
+		return h, nil, fmt.Errorf("%w: header: %v", ErrFormat, err)
+	}
+	if err := h.Validate(); err != nil {
+		return h, nil, err
+	}
+	weights, err := io.ReadAll(io.LimitReader(r, MaxWeights+1))
+	if err != nil {
+		return h, nil, fmt.Errorf("%w: weights: %v", ErrFormat, err)
+	}
+	if len(weights) > MaxWeights {
+		return h, nil, fmt.Errorf("%w: weights larger than %d bytes", ErrFormat, MaxWeights)
+	}
+	sum := sha256.Sum256(weights)
+	if hex.EncodeToString(sum[:]) != h.Weights {
+		return h, nil, fmt.Errorf("%w: weights do not match their digest (file corrupt or truncated)", ErrFormat)
+	}
+	return h, weights, nil
+}
+
+// ReadFile reads a model file from disk.
+func ReadFile(path string) (Header, []byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Header{}, nil, err
+	}
+	defer f.Close()
+	h, w, err := Read(f)
+	if err != nil {
+		return h, w, fmt.Errorf("%s: %w", path, err)
+	}
+	return h, w, nil
+}

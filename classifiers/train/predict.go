@@ -1,0 +1,248 @@
+package train
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/scalemalnet/scalemalnet/classifiers/data"
+	"github.com/scalemalnet/scalemalnet/classifiers/eval"
+	"github.com/scalemalnet/scalemalnet/classifiers/ml"
+	"github.com/scalemalnet/scalemalnet/classifiers/modelfile"
+	"github.com/scalemalnet/scalemalnet/featurizers/callseq"
+	"github.com/scalemalnet/scalemalnet/featurizers/datasets"
+	"github.com/scalemalnet/scalemalnet/featurizers/features"
+)
+
+// ErrSchema is wrapped when input does not match what a model was trained on.
+var ErrSchema = errors.New("input does not match the model")
+
+// Predictor applies a model file to new input, with the exact encoding the
+// model was trained with.
+type Predictor struct {
+	Header modelfile.Header
+	clf    ml.Classifier
+	ngram  *data.NGramFeaturizer
+	enc    *data.SequenceEncoder
+}
+
+// Open loads a model file.
+func Open(path string) (*Predictor, error) {
+	h, w, err := modelfile.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return New(h, w)
+}
+
+// New builds a Predictor from a header and weights.
+func New(h modelfile.Header, weights []byte) (*Predictor, error) {
+	m, err := lookup(h.Model)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", modelfile.ErrFormat, err)
+	}
+	f, _ := m.factory(Options{SeqLen: h.SeqLen})
+	p := &Predictor{Header: h, clf: f()}
+	if err := p.clf.Load(bytes.NewReader(weights)); err != nil {
+		return nil, fmt.Errorf("%w: weights of %s: %v", modelfile.ErrFormat, h.Model, err)
+	}
+	if len(h.NGram) > 0 {
+		p.ngram = &data.NGramFeaturizer{}
+		if err := json.Unmarshal(h.NGram, p.ngram); err != nil {
+			return nil, fmt.Errorf("%w: %v", modelfile.ErrFormat, err)
+		}
+	}
+	if h.Input == modelfile.InputSequence {
+		var v callseq.Vocabulary
+		if err := v.UnmarshalJSON(h.VocabJSON); err != nil {
+			return nil, fmt.Errorf("%w: vocabulary: %v", modelfile.ErrFormat, err)
+		}
+		p.enc = data.NewSequenceEncoder(&v, data.SequenceOptions{Length: h.SeqLen, Keep: callseq.KeepHead, Pad: callseq.PadEnd})
+	}
+	return p, nil
+}
+
+// Classes are the model's classes, in score order.
+func (p *Predictor) Classes() []string { return p.Header.Classes }
+
+// Calls turns a call list into the model's input.
+func (p *Predictor) callsInput(calls []string) (ml.Input, error) {
+	switch {
+	case p.enc != nil:
+		return ml.Input{Tokens: p.enc.Transform(calls)}, nil
+	case p.ngram != nil:
+		return ml.Input{Vector: p.ngram.Transform(calls)}, nil
+	}
+	return ml.Input{}, fmt.Errorf("%w: %s does not read call sequences", ErrSchema, p.Header.Name)
+}
+
+// PredictCalls scores one call sequence.
+func (p *Predictor) PredictCalls(calls []string) ([]float64, error) {
+	in, err := p.callsInput(callseq.NormalizeAll(calls))
+	if err != nil {
+		return nil, err
+	}
+	return p.clf.PredictProba(in)
+}
+
+// PredictSet scores one feature set as produced by the built-in featurizers:
+// a vector with its column names, a call-id sequence with its vocabulary in
+// Schema, or an image.
+func (p *Predictor) PredictSet(s *features.Set) ([]float64, error) {
+	if s.Name != p.Header.FeatureSet {
+		return nil, fmt.Errorf("%w: got set %q, model reads %q", ErrSchema, s.Name, p.Header.FeatureSet)
+	}
+	switch s.Kind {
+	case features.KindVector:
+		x, err := byColumns(p.Header.Columns, s.Schema, s.Vector)
+		if err != nil {
+			return nil, err
+		}
+		return p.clf.PredictProba(ml.Input{Vector: x})
+	case features.KindSequence:
+		calls := make([]string, 0, len(s.Tokens))
+		for _, t := range s.Tokens {
+			if t == callseq.PadID {
+				continue
+			}
+			if int(t) >= len(s.Schema) {
+				return nil, fmt.Errorf("%w: token id %d outside the set's vocabulary of %d", ErrSchema, t, len(s.Schema))
+			}
+			calls = append(calls, s.Schema[t])
+		}
+		return p.PredictCalls(calls)
+	case features.KindImage:
+		im := s.Image
+		if im == nil || im.Width != p.Header.Width || im.Height != p.Header.Height {
+			return nil, fmt.Errorf("%w: image size differs from the model's %dx%d", ErrSchema, p.Header.Width, p.Header.Height)
+		}
+		px := make([]float32, len(im.Pix))
+		for i, v := range im.Pix {
+			px[i] = float32(v) / 255
+		}
+		return p.clf.PredictProba(ml.Input{Pixels: px, Width: im.Width, Height: im.Height})
+	}
+	return nil, fmt.Errorf("%w: set kind %q", ErrSchema, s.Kind)
+}
+
+// UnknownShare is the share of a sequence set's calls the model has never
+// seen, so a plugin can abstain when a trace is from another platform (a
+// Windows API model given Linux system calls).
+func (p *Predictor) UnknownShare(s *features.Set) float64 {
+	if p.enc == nil && p.ngram == nil || s.Kind != features.KindSequence {
+		return 0
+	}
+	known := map[string]bool{}
+	if p.enc != nil {
+		for _, t := range p.Header.Vocab[2:] {
+			known[t] = true
+		}
+	} else {
+		var ng struct {
+			Models []struct {
+				Grams []string `json:"grams"`
+			} `json:"models"`
+		}
+		_ = json.Unmarshal(p.Header.NGram, &ng)
+		for _, m := range ng.Models {
+			for _, g := range m.Grams {
+				known[g] = true
+			}
+		}
+		if len(known) == 0 {
+			return 0
+		}
+	}
+	n, unk := 0, 0
+	for _, t := range s.Tokens {
+		if t == callseq.PadID || int(t) >= len(s.Schema) {
+			continue
+		}
+		n++
+		if !known[callseq.Normalize(s.Schema[t])] {
+			unk++
+		}
+	}
+	if n == 0 {
+		return 1
+	}
+	return float64(unk) / float64(n)
+}
+
+func byColumns(want, have []string, v []float64) ([]float64, error) {
+	if len(have) != len(v) {
+		return nil, fmt.Errorf("%w: %d values for %d columns", ErrSchema, len(v), len(have))
+	}
+	idx := make(map[string]int, len(have))
+	for i, c := range have {
+		idx[c] = i
+	}
+	out := make([]float64, len(want))
+	for i, c := range want {
+		j, ok := idx[c]
+		if !ok {
+			return nil, fmt.Errorf("%w: column %q missing", ErrSchema, c)
+		}
+		out[i] = v[j]
+	}
+	return out, nil
+}
+
+// Evaluate applies a model file to a dataset in its shared format and
+// measures it. The dataset is deduplicated like training data.
+func Evaluate(ctx context.Context, modelPath, dataPath string) (eval.Metrics, *modelfile.Header, error) {
+	p, err := Open(modelPath)
+	if err != nil {
+		return eval.Metrics{}, nil, err
+	}
+	l, err := load(dataPath, p.Header.Task, datasets.Limits{})
+	if err != nil {
+		return eval.Metrics{}, &p.Header, err
+	}
+	d := l.dataset()
+	if l.task != p.Header.Task {
+		return eval.Metrics{}, &p.Header, fmt.Errorf("%w: model is for %s, data is %s", ErrSchema, p.Header.Task, l.task)
+	}
+	// Map the data's classes onto the model's.
+	cmap := make([]int, len(d.Classes))
+	for i, c := range d.Classes {
+		j := slices.Index(p.Header.Classes, c)
+		if j < 0 {
+			return eval.Metrics{}, &p.Header, fmt.Errorf("%w: class %q is not one of the model's %v", ErrSchema, c, p.Header.Classes)
+		}
+		cmap[i] = j
+	}
+	var yTrue []int
+	var proba [][]float64
+	for i, in := range d.Inputs {
+		if err := ctx.Err(); err != nil {
+			return eval.Metrics{}, &p.Header, err
+		}
+		var pr []float64
+		switch l.kind {
+		case kindVector:
+			x, err := byColumns(p.Header.Columns, l.vs.Columns, in.Vector)
+			if err != nil {
+				return eval.Metrics{}, &p.Header, err
+			}
+			pr, err = p.clf.PredictProba(ml.Input{Vector: x})
+			if err != nil {
+				return eval.Metrics{}, &p.Header, err
+			}
+		case kindCalls:
+			pr, err = p.PredictCalls(l.ss.Calls(in))
+		default:
+			pr, err = p.clf.PredictProba(in)
+		}
+		if err != nil {
+			return eval.Metrics{}, &p.Header, err
+		}
+		yTrue = append(yTrue, cmap[d.Labels[i]])
+		proba = append(proba, pr)
+	}
+	m, err := eval.Compute(yTrue, proba, p.Header.Classes)
+	return m, &p.Header, err
+}

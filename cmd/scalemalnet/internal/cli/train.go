@@ -1,0 +1,124 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/scalemalnet/scalemalnet/classifiers/eval"
+	"github.com/scalemalnet/scalemalnet/classifiers/modelfile"
+	"github.com/scalemalnet/scalemalnet/classifiers/train"
+)
+
+func init() {
+	commands = append(commands,
+		command{"train", "train a model on a dataset, cross-validate it and write a model file",
+			"train --model NAME --data PATH [--task T] [--out MODEL] [--seed N] [--folds 5] [--seq-len N] [--json]", runTrain},
+		command{"eval", "measure a model file on a dataset",
+			"eval --model MODEL --data PATH [--json]", runEval})
+}
+
+func runTrain(ctx context.Context, e *Env, args []string) int {
+	fs := newFlags(e, "train")
+	model := fs.String("model", "", "model type: "+strings.Join(train.Models(), ", "))
+	dataPath := fs.String("data", "", "dataset in its shared/datasets format: ClaMP or MalBehavD CSV, fhids.tar.xz, Mal-API-2019 or ADFA-LD folder, Malimg-layout image folder")
+	task := fs.String("task", "", "task where a dataset has several: fhids|fhids-kind, adfa|adfa-kind (default: the detection task)")
+	out := fs.String("out", "", "model file to write (default TASK-MODEL.smnmodel)")
+	name := fs.String("name", "", "classifier name recorded in the model (default TASK-MODEL)")
+	seed := fs.Int64("seed", 1, "seed: the same command and seed give the same model file")
+	folds := fs.Int("folds", 5, "stratified cross-validation folds (0: none)")
+	seqLen := fs.Int("seq-len", 0, "sequence models: calls per example (default per model)")
+	quick := fs.Bool("quick", false, "few epochs (smoke runs)")
+	asJSON := fs.Bool("json", false, "print the cross-validation report as JSON")
+	if _, code, ok := parse(fs, args, 0); !ok {
+		return code
+	}
+	if *model == "" || *dataPath == "" {
+		fmt.Fprintln(e.Stderr, "usage: scalemalnet train --model NAME --data PATH [--out MODEL]")
+		return ExitUsage
+	}
+	f := *folds
+	if f == 0 {
+		f = -1
+	}
+	cmd := "scalemalnet train " + strings.Join(args, " ")
+	res, err := train.Train(ctx, train.Spec{Model: *model, Data: *dataPath, Task: *task, Name: *name, Seed: *seed, Folds: f,
+		Options: train.Options{SeqLen: *seqLen, Quick: *quick}, Command: cmd,
+		Log: slog.New(slog.NewTextHandler(e.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))})
+	if err != nil {
+		return fail(e, err)
+	}
+	if *out == "" {
+		*out = res.Header.Name + ".smnmodel"
+	}
+	if dir := filepath.Dir(*out); dir != "." {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fail(e, err)
+		}
+	}
+	if err := modelfile.WriteFile(*out, res.Header, res.Weights); err != nil {
+		return fail(e, err)
+	}
+	if *asJSON && res.CV != nil {
+		res.CV.WriteJSON(e.Stdout)
+	} else if res.CV != nil {
+		res.CV.WriteText(e.Stdout)
+	}
+	fmt.Fprintf(e.Stderr, "wrote %s (%s, %s stage, %d examples after deduplication, classes %v)\n",
+		*out, res.Header.Name, res.Header.Stage, res.Header.Data.Examples, res.Header.Classes)
+	return ExitOK
+}
+
+func runEval(ctx context.Context, e *Env, args []string) int {
+	fs := newFlags(e, "eval")
+	model := fs.String("model", "", "model file")
+	dataPath := fs.String("data", "", "dataset in the format the model was trained on")
+	asJSON := fs.Bool("json", false, "print the metrics as JSON")
+	if _, code, ok := parse(fs, args, 0); !ok {
+		return code
+	}
+	if *model == "" || *dataPath == "" {
+		fmt.Fprintln(e.Stderr, "usage: scalemalnet eval --model MODEL --data PATH [--json]")
+		return ExitUsage
+	}
+	m, h, err := train.Evaluate(ctx, *model, *dataPath)
+	if err != nil {
+		return fail(e, err)
+	}
+	if *asJSON {
+		return printJSON(e, map[string]any{"model": h.Name, "task": h.Task, "data": *dataPath, "metrics": m})
+	}
+	writeMetrics(e.Stdout, h, m)
+	return ExitOK
+}
+
+func writeMetrics(w io.Writer, h *modelfile.Header, m eval.Metrics) {
+	fmt.Fprintf(w, "model      %s (%s, %s, trained on %s)\n", h.Name, h.Model, h.Stage, h.Data.Source)
+	fmt.Fprintf(w, "examples   %d\naccuracy   %.4f\nmacro-F1   %.4f\n", m.N, m.Accuracy, m.MacroF1)
+	if m.AUC != nil {
+		fmt.Fprintf(w, "ROC AUC    %.4f\n", *m.AUC)
+	}
+	if m.FPR != nil {
+		fmt.Fprintf(w, "FPR        %.4f\n", *m.FPR)
+	}
+	fmt.Fprintf(w, "\n%-20s %9s %9s %9s %7s\n", "class", "precision", "recall", "F1", "support")
+	for _, c := range m.PerClass {
+		fmt.Fprintf(w, "%-20s %9.4f %9.4f %9.4f %7d\n", c.Class, c.Precision, c.Recall, c.F1, c.Support)
+	}
+	fmt.Fprintf(w, "\nconfusion (rows: true, columns: predicted)\n%-20s", "")
+	for _, c := range h.Classes {
+		fmt.Fprintf(w, " %10.10s", c)
+	}
+	fmt.Fprintln(w)
+	for i, row := range m.Confusion {
+		fmt.Fprintf(w, "%-20.20s", h.Classes[i])
+		for _, n := range row {
+			fmt.Fprintf(w, " %10d", n)
+		}
+		fmt.Fprintln(w)
+	}
+}

@@ -1,0 +1,73 @@
+package builtin
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/scalemalnet/scalemalnet/classifiers/train"
+	"github.com/scalemalnet/scalemalnet/featurizers/features"
+	"github.com/scalemalnet/scalemalnet/plugins"
+	"github.com/scalemalnet/scalemalnet/plugins/sdk"
+)
+
+// MaxUnknownShare is the share of a trace's calls a sequence model may never
+// have seen before it abstains: past it the trace is not of the kind the
+// model was trained on (a Windows API model given Linux system calls).
+const MaxUnknownShare = 0.5
+
+// ModelClassifier serves a trained model file as a classifier plugin.
+type ModelClassifier struct {
+	sdk.NoConfig
+	p *train.Predictor
+}
+
+// NewModelClassifier loads a model file.
+func NewModelClassifier(path string) (*ModelClassifier, error) {
+	p, err := train.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	return &ModelClassifier{p: p}, nil
+}
+
+// ServeModel runs a model file as a plugin process (`scalemalnet plugin
+// serve-model PATH`).
+func ServeModel(path string) error {
+	c, err := NewModelClassifier(path)
+	if err != nil {
+		return err
+	}
+	sdk.ServeClassifier(c)
+	return nil
+}
+
+func (c *ModelClassifier) Info(context.Context) (plugins.Info, error) {
+	h := c.p.Header
+	return plugins.Info{
+		Name: h.Name, Kind: plugins.KindClassifier, Version: "1+" + h.Weights[:12], APIVersions: []uint32{plugins.APIVersion},
+		Inputs: []plugins.Input{plugins.Input(h.InputKind)}, Consumes: []string{h.FeatureSet},
+		Stage: plugins.Stage(h.Stage), Classes: h.Classes,
+		Description: fmt.Sprintf("%s model trained on %s (%d examples)", h.Model, h.Data.Source, h.Data.Examples),
+	}, nil
+}
+
+func (c *ModelClassifier) Classify(_ context.Context, _ plugins.Sample, sets []*features.Set) (plugins.Vote, error) {
+	h := c.p.Header
+	var set *features.Set
+	for _, s := range sets {
+		if s.Name == h.FeatureSet {
+			set = s
+		}
+	}
+	if set == nil {
+		return plugins.Vote{}, fmt.Errorf("%w: no %s feature set", plugins.ErrNotApplicable, h.FeatureSet)
+	}
+	if u := c.p.UnknownShare(set); u > MaxUnknownShare {
+		return plugins.Vote{Abstained: true, Reason: fmt.Sprintf("%.0f%% of the calls are unknown to this model (trained on %s)", 100*u, h.Data.Source)}, nil
+	}
+	proba, err := c.p.PredictSet(set)
+	if err != nil {
+		return plugins.Vote{}, err
+	}
+	return sdk.NewVote(h.Classes, proba, h.Model, "1+"+h.Weights[:12])
+}
