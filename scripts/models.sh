@@ -22,7 +22,7 @@ mkdir -p "$OUT"
 MODELS=(
   "clamp-integrated-dnn dnn $DS/clamp/ClaMP_Integrated-5184.csv"
   "fhids-random-forest random-forest $DS/fhids/fhids.tar.xz"
-  "fhids-cnn-lstm cnn-lstm $DS/fhids/fhids.tar.xz"
+  "fhids-cnn-lstm cnn-lstm $DS/fhids/fhids.tar.xz --seq-len 200 --epochs 10 --folds 3"
   "fhids-kind-random-forest random-forest $DS/fhids/fhids.tar.xz --task fhids-kind"
 )
 

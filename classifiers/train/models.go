@@ -23,11 +23,15 @@ type model struct {
 // Options are the knobs a training command exposes.
 type Options struct {
 	SeqLen int  // sequence models: ids per example (default per model)
+	Epochs int  // deep models: most epochs (default deep.DefaultTrain's)
 	Quick  bool // fewer epochs: for tests and smoke runs
 }
 
 func deepTrain(o Options) deep.TrainConfig {
 	t := deep.DefaultTrain()
+	if o.Epochs > 0 {
+		t.Epochs = o.Epochs
+	}
 	if o.Quick {
 		t.Epochs, t.Patience = 3, 2
 	}

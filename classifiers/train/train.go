@@ -140,7 +140,14 @@ func Train(ctx context.Context, s Spec) (*Result, error) {
 		full = withInputs(d, func(i int) ml.Input { return ml.Input{Vector: ng.Transform(seqs[i])} })
 	}
 	if cv != nil {
-		if h.CV, err = json.Marshal(cv); err != nil {
+		// Timings vary between runs; the file must not (same command, same file).
+		c := *cv
+		c.Seconds = 0
+		c.Folds = append([]eval.FoldReport{}, cv.Folds...)
+		for i := range c.Folds {
+			c.Folds[i].TrainSeconds, c.Folds[i].TestSeconds = 0, 0
+		}
+		if h.CV, err = json.Marshal(c); err != nil {
 			return nil, err
 		}
 	}

@@ -32,6 +32,7 @@ func runTrain(ctx context.Context, e *Env, args []string) int {
 	seed := fs.Int64("seed", 1, "seed: the same command and seed give the same model file")
 	folds := fs.Int("folds", 5, "stratified cross-validation folds (0: none)")
 	seqLen := fs.Int("seq-len", 0, "sequence models: calls per example (default per model)")
+	epochs := fs.Int("epochs", 0, "deep models: most training epochs (default 30, with early stopping)")
 	quick := fs.Bool("quick", false, "few epochs (smoke runs)")
 	asJSON := fs.Bool("json", false, "print the cross-validation report as JSON")
 	if _, code, ok := parse(fs, args, 0); !ok {
@@ -47,7 +48,7 @@ func runTrain(ctx context.Context, e *Env, args []string) int {
 	}
 	cmd := "scalemalnet train " + strings.Join(args, " ")
 	res, err := train.Train(ctx, train.Spec{Model: *model, Data: *dataPath, Task: *task, Name: *name, Seed: *seed, Folds: f,
-		Options: train.Options{SeqLen: *seqLen, Quick: *quick}, Command: cmd,
+		Options: train.Options{SeqLen: *seqLen, Epochs: *epochs, Quick: *quick}, Command: cmd,
 		Log: slog.New(slog.NewTextHandler(e.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))})
 	if err != nil {
 		return fail(e, err)
