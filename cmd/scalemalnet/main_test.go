@@ -17,10 +17,14 @@ import (
 func buildBinary(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "scalemalnet")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+	if out, err := runGoBuild(bin); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	return bin
+}
+
+func runGoBuild(bin string) ([]byte, error) {
+	return exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
 }
 
 func runJSON(t *testing.T, bin string, args ...string) []features.Set {
