@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -40,7 +42,8 @@ func BenchmarkModelPlugins(b *testing.B) {
 		}
 		abs, _ := filepath.Abs(p)
 		b.Run(h.Name, func(b *testing.B) {
-			m := host.New(host.Config{Builtins: []host.Source{{Name: h.Name, Path: bin, Args: []string{"plugin", "serve-model", abs}, SHA256: sum, Builtin: true}}})
+			m := host.New(host.Config{Builtins: []host.Source{{Name: h.Name, Path: bin, Args: []string{"plugin", "serve-model", abs}, SHA256: sum, Builtin: true}},
+				Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 			if err := m.Start(context.Background()); err != nil {
 				b.Fatal(err)
 			}
