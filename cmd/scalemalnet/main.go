@@ -45,5 +45,9 @@ func serve(ctx context.Context, o cli.ServeOptions) error {
 		MaxSample:  o.MaxSample,
 		Logger:     o.Logger,
 		ModelDir:   o.ModelDir,
+
+		MaxArtifactBytes: o.MaxArtifactBytes,
+		MinFreeBytes:     o.MinFreeBytes,
+		Retention:        daemon.Retention{MaxAge: o.RetainMaxAge, MaxBytes: o.RetainMaxBytes},
 	})
 }

@@ -7,6 +7,7 @@
 //	GET  /api/v1/jobs/{id}/report     its report (409 while not ready)
 //	GET  /api/v1/jobs/{id}/trace      its trace artifact, gzip-compressed JSON lines
 //	GET  /api/v1/health               orchestrator health
+//	POST /api/v1/gc                   apply a retention policy now (GCRequest body)
 //
 // Errors are JSON: {"error": "...", "kind": "not_found"}; see Kind.
 package api
@@ -14,8 +15,10 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"github.com/scalemalnet/scalemalnet/plugins/host"
 	"io"
+	"time"
 
 	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
 	"github.com/scalemalnet/scalemalnet/orchestrator/report"
@@ -34,6 +37,33 @@ type Service interface {
 	OpenTrace(ctx context.Context, id string) (io.ReadCloser, error)
 	Health(ctx context.Context) Health
 	Plugins(ctx context.Context) []host.Status
+	// GC applies a retention policy; zero limits take the configured ones.
+	GC(ctx context.Context, p store.Policy) (store.GCReport, error)
+}
+
+// GCRequest is the JSON body of POST /api/v1/gc. Zero (absent) limits take
+// the orchestrator's configured retention.
+type GCRequest struct {
+	MaxAge   string `json:"max_age,omitempty"`   // Go duration, e.g. "720h": delete finished jobs older than this
+	MaxBytes int64  `json:"max_bytes,omitempty"` // delete the oldest finished jobs while the store is larger
+	Compact  bool   `json:"compact,omitempty"`   // compact the database file afterwards
+}
+
+// Policy validates the request and turns it into a store.Policy. Errors
+// wrap store.ErrInvalid.
+func (r GCRequest) Policy() (store.Policy, error) {
+	p := store.Policy{MaxBytes: r.MaxBytes, Compact: r.Compact}
+	if r.MaxAge != "" {
+		d, err := time.ParseDuration(r.MaxAge)
+		if err != nil {
+			return p, fmt.Errorf("%w: max_age %q: want a Go duration such as \"720h\"", store.ErrInvalid, r.MaxAge)
+		}
+		p.MaxAge = d
+	}
+	if err := p.Validate(); err != nil {
+		return p, err
+	}
+	return p, nil
 }
 
 // Health is the orchestrator's state as served by GET /api/v1/health.

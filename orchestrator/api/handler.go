@@ -57,6 +57,7 @@ func NewHandler(svc Service, token string, opts HandlerOptions) http.Handler {
 	h.mux.HandleFunc("GET /api/v1/jobs/{id}/trace", h.trace)
 	h.mux.HandleFunc("GET /api/v1/health", h.health)
 	h.mux.HandleFunc("GET /api/v1/plugins", h.plugins)
+	h.mux.HandleFunc("POST /api/v1/gc", h.gc)
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, KindNotFound, "no such route: "+r.Method+" "+r.URL.Path, "")
 	})
@@ -296,4 +297,36 @@ type PluginList struct {
 
 func (h *handler) plugins(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, PluginList{Plugins: h.svc.Plugins(r.Context())})
+}
+
+// maxGCBody bounds the body of POST /api/v1/gc.
+const maxGCBody = 64 << 10
+
+func (h *handler) gc(w http.ResponseWriter, r *http.Request) {
+	var req GCRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxGCBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil && !errors.Is(err, io.EOF) {
+		var mbe *http.MaxBytesError
+		if !errors.As(err, &mbe) {
+			err = fmt.Errorf("%w: gc request body: %v", store.ErrInvalid, err)
+		}
+		h.fail(w, r, err)
+		return
+	}
+	if dec.More() {
+		h.fail(w, r, fmt.Errorf("%w: gc request body: more than one JSON value", store.ErrInvalid))
+		return
+	}
+	p, err := req.Policy()
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	rep, err := h.svc.GC(r.Context(), p)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
 }

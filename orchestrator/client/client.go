@@ -3,6 +3,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -235,6 +236,22 @@ func (c *Client) Plugins(ctx context.Context) ([]host.Status, error) {
 	var l api.PluginList
 	_, err := c.do(ctx, http.MethodGet, "/api/v1/plugins", nil, nil, "", &l)
 	return l.Plugins, err
+}
+
+// GC asks the orchestrator to apply a retention policy now and returns
+// what it did. Zero limits take the orchestrator's configured retention.
+func (c *Client) GC(ctx context.Context, p store.Policy) (store.GCReport, error) {
+	req := api.GCRequest{MaxBytes: p.MaxBytes, Compact: p.Compact}
+	if p.MaxAge != 0 {
+		req.MaxAge = p.MaxAge.String()
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		return store.GCReport{}, err
+	}
+	var rep store.GCReport
+	_, err = c.do(ctx, http.MethodPost, "/api/v1/gc", nil, bytes.NewReader(body), "application/json", &rep)
+	return rep, err
 }
 
 // Watch polls a job every interval, calling fn (if not nil) on the first

@@ -136,3 +136,21 @@ func TestErrorWithoutJSON(t *testing.T) {
 		t.Fatalf("err %v", err)
 	}
 }
+
+func TestClientGC(t *testing.T) {
+	f := apitest.NewFake()
+	f.GCReport = store.GCReport{JobsEvicted: 2, Compacted: true}
+	srv := httptest.NewServer(handler(f))
+	defer srv.Close()
+	c := New(srv.URL, token)
+	rep, err := c.GC(context.Background(), store.Policy{MaxAge: 36 * time.Hour, MaxBytes: 5 << 30, Compact: true})
+	if err != nil || rep.JobsEvicted != 2 || !rep.Compacted {
+		t.Fatalf("gc: %+v %v", rep, err)
+	}
+	if calls := f.GCCalls(); len(calls) != 1 || calls[0] != (store.Policy{MaxAge: 36 * time.Hour, MaxBytes: 5 << 30, Compact: true}) {
+		t.Fatalf("calls %+v", calls)
+	}
+	if _, err := c.GC(context.Background(), store.Policy{MaxBytes: -1}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("negative: %v", err)
+	}
+}

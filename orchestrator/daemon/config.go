@@ -7,6 +7,21 @@ import (
 	"time"
 )
 
+// Retention limits what the data directory keeps; see store.Policy. Zero
+// fields keep everything.
+type Retention struct {
+	MaxAge   time.Duration // finished jobs older than this are deleted
+	MaxBytes int64         // past this size, the finished jobs that ended first are deleted
+}
+
+// Storage defaults.
+const (
+	DefaultMaxArtifactBytes = 256 << 20
+	DefaultMinFreeBytes     = 1 << 30
+	// GCInterval is how often the retention policy is applied.
+	GCInterval = time.Hour
+)
+
 // Config is the orchestrator's configuration. Zero values take the defaults
 // documented on each field.
 type Config struct {
@@ -32,6 +47,17 @@ type Config struct {
 	// three times as long); default 20s. A plugin that misses it is killed
 	// and its vote recorded as failed.
 	PluginCallTimeout time.Duration
+	// MaxArtifactBytes bounds one job's compressed trace artifact: a run
+	// whose trace would grow past it is stopped and the job fails saying
+	// so. Default 256 MiB.
+	MaxArtifactBytes int64
+	// MinFreeBytes is the free space the data directory's file system must
+	// have for Submit to accept a sample (503 otherwise). Default 1 GiB;
+	// negative disables the check.
+	MinFreeBytes int64
+	// Retention is applied by a GC every GCInterval and by POST /api/v1/gc;
+	// zero fields keep everything.
+	Retention Retention
 	// ModelDir holds trained model files (*.smnmodel), each served as a
 	// built-in classifier plugin; default "build/models" (`make models`).
 	ModelDir string

@@ -80,6 +80,15 @@ func (c *Config) setDefaults() error {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.MaxArtifactBytes == 0 {
+		c.MaxArtifactBytes = DefaultMaxArtifactBytes
+	}
+	if c.MinFreeBytes == 0 {
+		c.MinFreeBytes = DefaultMinFreeBytes
+	}
+	if c.MaxArtifactBytes < 0 || c.Retention.MaxAge < 0 || c.Retention.MaxBytes < 0 {
+		return fmt.Errorf("config: MaxArtifactBytes and Retention must not be negative")
+	}
 	if c.PluginDir == "" {
 		c.PluginDir = filepath.Join(c.DataDir, "plugins")
 	}
@@ -206,6 +215,11 @@ func (d *Daemon) Serve(ctx context.Context) error {
 			d.worker(workCtx, s)
 		}(s)
 	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		d.gcLoop(workCtx, GCInterval)
+	}()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	d.log.Info("orchestrator serving", "listen", ln.Addr().String())

@@ -20,6 +20,9 @@ func (d *Daemon) Submit(ctx context.Context, name string, body io.Reader, opts j
 	if err := opts.Normalize(); err != nil {
 		return jobs.Job{}, err
 	}
+	if err := d.checkFreeSpace(); err != nil {
+		return jobs.Job{}, err
+	}
 	sample, err := d.store.PutSample(ctx, body, name, d.cfg.MaxSample)
 	if err != nil {
 		return jobs.Job{}, err

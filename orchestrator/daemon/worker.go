@@ -288,7 +288,7 @@ func (r *jobRun) run(ctx context.Context) error {
 		return err
 	}
 	r.artifact = aw
-	r.zw = gzip.NewWriter(aw)
+	r.zw = gzip.NewWriter(&limitWriter{w: aw, max: r.d.cfg.MaxArtifactBytes})
 	r.jw = trace.NewJSONLWriter(r.zw)
 	req := proto.Run{
 		TimeoutMs:  r.job.Options.Timeout.Milliseconds(),

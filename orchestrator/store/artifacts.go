@@ -102,7 +102,7 @@ func (w *ArtifactWriter) Commit() (Artifact, error) {
 	if err != nil {
 		return Artifact{}, err
 	}
-	err = w.s.db.Update(func(tx *bolt.Tx) error {
+	err = w.s.update(func(tx *bolt.Tx) error {
 		b, err := tx.Bucket(bktArtifacts).CreateBucketIfNotExists([]byte(w.jobID))
 		if err != nil {
 			return err
@@ -129,7 +129,7 @@ func (w *ArtifactWriter) Abort() error {
 // Artifact returns a committed artifact's record.
 func (s *Store) Artifact(jobID, name string) (Artifact, error) {
 	var a Artifact
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		var v []byte
 		if b := tx.Bucket(bktArtifacts).Bucket([]byte(jobID)); b != nil {
 			v = b.Get([]byte(name))

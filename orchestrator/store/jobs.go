@@ -85,7 +85,7 @@ func (s *Store) CreateJob(ctx context.Context, sample jobs.Sample, opts jobs.Opt
 		return jobs.Job{}, err
 	}
 	var j jobs.Job
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		if tx.Bucket(bktSamples).Get([]byte(sample.SHA256)) == nil {
 			return fmt.Errorf("store: sample %s: %w", sample.SHA256, ErrNotFound)
 		}
@@ -111,7 +111,7 @@ func (s *Store) CreateJob(ctx context.Context, sample jobs.Sample, opts jobs.Opt
 // Job returns a job by id.
 func (s *Store) Job(id string) (jobs.Job, error) {
 	var j jobs.Job
-	err := s.db.View(func(tx *bolt.Tx) (err error) {
+	err := s.view(func(tx *bolt.Tx) (err error) {
 		j, err = getJob(tx, id)
 		return err
 	})
@@ -128,7 +128,7 @@ func (s *Store) ListJobs(q ListQuery) ([]jobs.Job, error) {
 	}
 	q.Limit = min(q.Limit, MaxListLimit)
 	out := []jobs.Job{}
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		idx := tx.Bucket(bktJobs)
 		if q.State != "" {
 			idx = tx.Bucket(bktStates).Bucket([]byte(q.State))
@@ -164,7 +164,7 @@ func (s *Store) ListJobs(q ListQuery) ([]jobs.Job, error) {
 // Count returns how many jobs are in a state.
 func (s *Store) Count(state jobs.State) (int, error) {
 	n := 0
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		if b := tx.Bucket(bktStates).Bucket([]byte(state)); b != nil {
 			n = b.Stats().KeyN
 		}
@@ -180,7 +180,7 @@ func (s *Store) Count(state jobs.State) (int, error) {
 // the current time.
 func (s *Store) UpdateJob(id string, fn func(*jobs.Job) error) (jobs.Job, error) {
 	var j jobs.Job
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		var err error
 		if j, err = getJob(tx, id); err != nil {
 			return err
@@ -208,7 +208,7 @@ func (s *Store) UpdateJob(id string, fn func(*jobs.Job) error) (jobs.Job, error)
 // Restoring with Slot set and Attempts incremented. ok is false when the
 // queue is empty.
 func (s *Store) ClaimNext(slot string) (j jobs.Job, ok bool, err error) {
-	err = s.db.Update(func(tx *bolt.Tx) error {
+	err = s.update(func(tx *bolt.Tx) error {
 		q := tx.Bucket(bktStates).Bucket([]byte(jobs.Queued))
 		if q == nil {
 			return nil
@@ -239,7 +239,7 @@ func (s *Store) ClaimNext(slot string) (j jobs.Job, ok bool, err error) {
 // ActiveJobs returns the jobs in non-final states, oldest first.
 func (s *Store) ActiveJobs() ([]jobs.Job, error) {
 	var out []jobs.Job
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		var ids []string
 		for _, st := range activeStates {
 			b := tx.Bucket(bktStates).Bucket([]byte(st))

@@ -19,7 +19,7 @@ func (s *Store) PutReport(id string, r *report.Report) error {
 	if err != nil {
 		return fmt.Errorf("store: encode report %s: %w", id, err)
 	}
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		j, err := getJob(tx, id)
 		if err != nil {
 			return err
@@ -39,7 +39,7 @@ func (s *Store) PutReport(id string, r *report.Report) error {
 // Report returns a job's report, ErrNotFound if there is none (yet).
 func (s *Store) Report(id string) (*report.Report, error) {
 	var r report.Report
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		v := tx.Bucket(bktReports).Get([]byte(id))
 		if v == nil {
 			return fmt.Errorf("store: report of job %q: %w", printable(id, 64), ErrNotFound)

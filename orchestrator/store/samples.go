@@ -76,6 +76,11 @@ func (s *Store) PutSample(ctx context.Context, r io.Reader, name string, maxSize
 		Name:   SanitizeName(name),
 		Type:   DetectType(tmp, n),
 	}
+	// From here to the record, GC must not run its sample phase: it could
+	// remove the file found below before the record is written.
+	s.sampleMu.Lock()
+	defer s.sampleMu.Unlock()
+	s.recent[smp.SHA256] = now()
 	final := s.samplePath(smp.SHA256)
 	if st, err := os.Stat(final); err == nil && st.Mode().IsRegular() && st.Size() == n {
 		// Already stored: the temp copy is discarded by the deferred cleanup.
@@ -100,7 +105,7 @@ func (s *Store) PutSample(ctx context.Context, r io.Reader, name string, maxSize
 			return jobs.Sample{}, fmt.Errorf("store: sync sample dir: %w", err)
 		}
 	}
-	err = s.db.Update(func(tx *bolt.Tx) error {
+	err = s.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bktSamples)
 		if b.Get([]byte(smp.SHA256)) != nil {
 			return nil
@@ -124,7 +129,7 @@ func (s *Store) Sample(sha256 string) (jobs.Sample, error) {
 		return jobs.Sample{}, err
 	}
 	var rec sampleRecord
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		v := tx.Bucket(bktSamples).Get([]byte(sha256))
 		if v == nil {
 			return fmt.Errorf("store: sample %s: %w", sha256, ErrNotFound)

@@ -34,6 +34,12 @@
 // synced and renamed, so a crash never leaves a partial file under its final
 // name; a crash between the rename and the database update leaves at worst an
 // unreferenced file.
+//
+// GC (gc.go) deletes in the opposite order: records in one transaction,
+// then files, so a record never points at a missing file and leftover
+// files are swept by the next GC. Compaction closes and reopens the
+// database, so every transaction runs under Store.mu (shared), compaction
+// exclusively.
 package store
 
 import (
@@ -43,6 +49,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -89,9 +96,24 @@ type Options struct {
 
 // Store is an open data directory. It is safe for concurrent use.
 type Store struct {
-	dir string
-	db  *bolt.DB
-	log *slog.Logger
+	dir  string
+	opts Options
+	log  *slog.Logger
+
+	// mu guards db: every transaction holds it shared (view, update);
+	// compaction, which closes and reopens the database, holds it
+	// exclusively.
+	mu sync.RWMutex
+	db *bolt.DB
+
+	// sampleMu serialises the commit of a sample (file and record) with
+	// the sample phase of GC, and guards recent: samples stored lately
+	// that GC leaves alone although no job references them yet (Submit
+	// stores the sample, then creates its job).
+	sampleMu sync.Mutex
+	recent   map[string]time.Time
+
+	gcMu sync.Mutex // one GC at a time
 }
 
 // Open opens (creating if needed) the data directory dir and its database.
@@ -121,7 +143,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	s := &Store{dir: abs, db: db, log: opts.Logger}
+	s := &Store{dir: abs, db: db, opts: opts, log: opts.Logger, recent: map[string]time.Time{}}
 	if err := s.init(); err != nil {
 		db.Close()
 		return nil, err
@@ -133,7 +155,7 @@ func Open(dir string, opts Options) (*Store, error) {
 // init creates the buckets of a new database, or checks the schema version
 // of an existing one.
 func (s *Store) init() error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bktMeta)
 		if meta != nil {
 			v := meta.Get(keyVersion)
@@ -193,10 +215,27 @@ func (s *Store) Dir() string { return s.dir }
 
 // Close closes the database. Open files returned by the store stay valid.
 func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("store: close: %w", err)
 	}
 	return nil
+}
+
+// view runs a read-only transaction, holding mu shared.
+func (s *Store) view(fn func(*bolt.Tx) error) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.db.View(fn)
+}
+
+// update runs a read-write transaction, holding mu shared (bbolt serialises
+// writers itself; mu only keeps compaction out).
+func (s *Store) update(fn func(*bolt.Tx) error) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.db.Update(fn)
 }
 
 // syncDir fsyncs a directory so a rename into it is durable.

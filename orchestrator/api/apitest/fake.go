@@ -27,6 +27,8 @@ type Fake struct {
 	SubmitErr  error // returned by Submit when set
 	HealthVal  api.Health
 	PluginsVal []host.Status
+	GCErr      error          // returned by GC when set
+	GCReport   store.GCReport // returned by GC
 
 	mu      sync.Mutex
 	n       int
@@ -34,6 +36,7 @@ type Fake struct {
 	reports map[string]*report.Report
 	traces  map[string][]byte
 	samples map[string][]byte
+	gcCalls []store.Policy
 }
 
 // NewFake returns an empty Fake.
@@ -165,3 +168,21 @@ func (f *Fake) Plugins(ctx context.Context) []host.Status { return f.PluginsVal 
 
 // Health returns HealthVal.
 func (f *Fake) Health(ctx context.Context) api.Health { return f.HealthVal }
+
+// GC records the policy and returns GCReport (or GCErr).
+func (f *Fake) GC(ctx context.Context, p store.Policy) (store.GCReport, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.gcCalls = append(f.gcCalls, p)
+	if f.GCErr != nil {
+		return store.GCReport{}, f.GCErr
+	}
+	return f.GCReport, nil
+}
+
+// GCCalls returns the policies GC was called with.
+func (f *Fake) GCCalls() []store.Policy {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.gcCalls)
+}

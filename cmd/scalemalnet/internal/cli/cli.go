@@ -31,6 +31,11 @@ type ServeOptions struct {
 	MaxSample  int64
 	ModelDir   string
 	Logger     *slog.Logger
+	// Storage limits (daemon.Config); zero takes the daemon's defaults.
+	MaxArtifactBytes int64
+	MinFreeBytes     int64 // negative disables the free-space check
+	RetainMaxAge     time.Duration
+	RetainMaxBytes   int64
 }
 
 // Env is what the commands use from the outside world.
@@ -70,6 +75,7 @@ func init() {
 		{"jobs", "list jobs, newest first", "jobs [--state S] [--limit N] [--json]", runJobs},
 		{"health", "show the orchestrator's health", "health [--json]", runHealth},
 		{"plugins", "list, register or create plugins", "plugins list|register|new ...", runPlugins},
+		{"gc", "delete old jobs and unreferenced samples now", "gc [--max-age 720h] [--max-size 50GiB] [--compact] [--json]", runGC},
 	}
 }
 
@@ -138,6 +144,7 @@ Examples:
   scalemalnet submit ./a.out --timeout 30s --arg -v --wait
   scalemalnet jobs --state done
   scalemalnet trace 20261124T014000Z-0k3f9q2w -o trace.jsonl.gz
+  scalemalnet gc --max-age 720h --max-size 50GiB --compact
   scalemalnet plugins list
   scalemalnet plugins new classifier my-classifier --sdk ~/src/scalemalnet
   scalemalnet plugins register ./my-classifier

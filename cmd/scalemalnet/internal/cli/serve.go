@@ -24,6 +24,11 @@ func runServe(ctx context.Context, e *Env, args []string) int {
 	fs.StringVar(&o.LibvirtURI, "libvirt", "", "libvirt connection URI (default qemu:///system)")
 	fs.StringVar(&o.Accel, "accel", "auto", "accelerator: auto (kvm if /dev/kvm exists), kvm or qemu (TCG)")
 	fs.Int64Var(&maxMiB, "max-sample-mib", 0, "largest accepted sample in MiB (default 64)")
+	var maxArtifact, minFree, retainSize string
+	fs.DurationVar(&o.RetainMaxAge, "retain-max-age", 0, "delete finished jobs older than this, checked hourly (default: keep)")
+	fs.StringVar(&retainSize, "retain-max-size", "", "delete the oldest finished jobs while the store is larger, e.g. 50GiB (default: no limit)")
+	fs.StringVar(&minFree, "min-free", "", "refuse submissions below this much free disk, e.g. 1GiB (default 1GiB; \"off\" or 0 disables the check)")
+	fs.StringVar(&maxArtifact, "max-artifact-size", "", "largest compressed trace per job, e.g. 256MiB (default 256MiB)")
 	fs.TextVar(&level, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
 	if _, code, ok := parse(fs, args, 0); !ok {
 		return code
@@ -39,6 +44,27 @@ func runServe(ctx context.Context, e *Env, args []string) int {
 		return ExitUsage
 	}
 	o.MaxSample = maxMiB << 20
+	for _, f := range []struct {
+		name, val string
+		dst       *int64
+	}{{"retain-max-size", retainSize, &o.RetainMaxBytes}, {"min-free", minFree, &o.MinFreeBytes}, {"max-artifact-size", maxArtifact, &o.MaxArtifactBytes}} {
+		switch {
+		case f.val == "":
+		case f.name == "min-free" && (f.val == "off" || f.val == "0"):
+			*f.dst = -1
+		default:
+			n, err := parseSize(f.val)
+			if err != nil || n == 0 && f.name == "max-artifact-size" {
+				fmt.Fprintf(e.Stderr, "scalemalnet serve: --%s %q: want a positive size such as 50GiB\n", f.name, f.val)
+				return ExitUsage
+			}
+			*f.dst = n
+		}
+	}
+	if o.RetainMaxAge < 0 {
+		fmt.Fprintln(e.Stderr, "scalemalnet serve: --retain-max-age must not be negative")
+		return ExitUsage
+	}
 	o.DataDir = firstNonEmpty(o.DataDir, e.Getenv(defaults.EnvDataDir), defaults.DataDir())
 	o.Listen = firstNonEmpty(o.Listen, e.Getenv(defaults.EnvAddr), defaults.Listen)
 	o.Logger = slog.New(slog.NewTextHandler(e.Stderr, &slog.HandlerOptions{Level: level}))
