@@ -94,18 +94,19 @@ func (s *SeqSet) NGramPrepare(opt NGramOptions) eval.Prepare {
 		if f.Len() == 0 {
 			return ml.Dataset{}, ml.Dataset{}, fmt.Errorf("%w: no n-grams in the training fold", ml.ErrData)
 		}
-		tr := withInputs(train, func(i int) ml.Input { return ml.Input{Vector: f.Transform(seqs[i])} })
+		tr := WithInputs(train, func(i int) ml.Input { return ml.Input{Vector: f.Transform(seqs[i])} })
 		seqs = nil
 		if err := ctx.Err(); err != nil {
 			return ml.Dataset{}, ml.Dataset{}, err
 		}
-		te := withInputs(test, func(i int) ml.Input { return ml.Input{Vector: f.Transform(s.Calls(test.Inputs[i]))} })
+		te := WithInputs(test, func(i int) ml.Input { return ml.Input{Vector: f.Transform(s.Calls(test.Inputs[i]))} })
 		return tr, te, nil
 	}
 }
 
 // withInputs copies d with each input replaced by fn(i).
-func withInputs(d ml.Dataset, fn func(i int) ml.Input) ml.Dataset {
+// WithInputs returns d with its inputs replaced by fn(i), labels kept.
+func WithInputs(d ml.Dataset, fn func(i int) ml.Input) ml.Dataset {
 	out := ml.Dataset{Labels: d.Labels, Classes: d.Classes, IDs: d.IDs, Inputs: make([]ml.Input, len(d.Inputs))}
 	for i := range d.Inputs {
 		out.Inputs[i] = fn(i)

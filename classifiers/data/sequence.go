@@ -44,8 +44,8 @@ func (s *SeqSet) SequencePrepare(opt SequenceOptions) eval.Prepare {
 			seqs[i] = s.Calls(in)
 		}
 		e := FitSequences(seqs, opt)
-		tr := withInputs(train, func(i int) ml.Input { return ml.Input{Tokens: e.Transform(seqs[i])} })
-		te := withInputs(test, func(i int) ml.Input { return ml.Input{Tokens: e.Transform(s.Calls(test.Inputs[i]))} })
+		tr := WithInputs(train, func(i int) ml.Input { return ml.Input{Tokens: e.Transform(seqs[i])} })
+		te := WithInputs(test, func(i int) ml.Input { return ml.Input{Tokens: e.Transform(s.Calls(test.Inputs[i]))} })
 		return tr, te, nil
 	}
 }

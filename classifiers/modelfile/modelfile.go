@@ -153,28 +153,56 @@ func WriteFile(path string, h Header, weights []byte) error {
 	return os.Rename(tmp, path)
 }
 
-// Read reads and checks a model file.
-func Read(r io.Reader) (Header, []byte, error) {
+// ReadHeader reads and checks only the header (no weights are read or
+// verified), e.g. to list model files.
+func ReadHeader(r io.Reader) (Header, error) {
+	return readHeader(r)
+}
+
+// ReadHeaderFile is ReadHeader on a file.
+func ReadHeaderFile(path string) (Header, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Header{}, err
+	}
+	defer f.Close()
+	h, err := readHeader(f)
+	if err != nil {
+		return h, fmt.Errorf("%s: %w", path, err)
+	}
+	return h, nil
+}
+
+func readHeader(r io.Reader) (Header, error) {
 	var h Header
 	pre := make([]byte, len(magic)+4)
 	if _, err := io.ReadFull(r, pre); err != nil {
-		return h, nil, fmt.Errorf("%w: %v", ErrFormat, err)
+		return h, fmt.Errorf("%w: %v", ErrFormat, err)
 	}
 	if !bytes.Equal(pre[:len(magic)], magic) {
-		return h, nil, fmt.Errorf("%w: not a scalemalnet model file (bad magic)", ErrFormat)
+		return h, fmt.Errorf("%w: not a scalemalnet model file (bad magic)", ErrFormat)
 	}
 	n := binary.BigEndian.Uint32(pre[len(magic):])
 	if n == 0 || n > MaxHeader {
-		return h, nil, fmt.Errorf("%w: header of %d bytes", ErrFormat, n)
+		return h, fmt.Errorf("%w: header of %d bytes", ErrFormat, n)
 	}
 	hb := make([]byte, n)
 	if _, err := io.ReadFull(r, hb); err != nil {
-		return h, nil, fmt.Errorf("%w: header cut short: %v", ErrFormat, err)
+		return h, fmt.Errorf("%w: header cut short: %v", ErrFormat, err)
 	}
 	if err := json.Unmarshal(hb, &h); err != nil {
-		return h, nil, fmt.Errorf("%w: header: %v", ErrFormat, err)
+		return h, fmt.Errorf("%w: header: %v", ErrFormat, err)
 	}
 	if err := h.Validate(); err != nil {
+		return h, err
+	}
+	return h, nil
+}
+
+// Read reads and checks a model file, its weights' digest included.
+func Read(r io.Reader) (Header, []byte, error) {
+	h, err := readHeader(r)
+	if err != nil {
 		return h, nil, err
 	}
 	weights, err := io.ReadAll(io.LimitReader(r, MaxWeights+1))

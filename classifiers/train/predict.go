@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/scalemalnet/scalemalnet/classifiers/data"
 	"github.com/scalemalnet/scalemalnet/classifiers/eval"
@@ -27,6 +28,7 @@ type Predictor struct {
 	clf    ml.Classifier
 	ngram  *data.NGramFeaturizer
 	enc    *data.SequenceEncoder
+	known  map[string]bool // call names the model has seen (for UnknownShare)
 }
 
 // Open loads a model file.
@@ -62,7 +64,35 @@ func New(h modelfile.Header, weights []byte) (*Predictor, error) {
 		}
 		p.enc = data.NewSequenceEncoder(&v, data.SequenceOptions{Length: h.SeqLen, Keep: callseq.KeepHead, Pad: callseq.PadEnd})
 	}
+	p.known = knownCalls(h)
 	return p, nil
+}
+
+// knownCalls is the set of call names a call-sequence model was trained
+// with: its vocabulary, or the names in its n-gram columns.
+func knownCalls(h modelfile.Header) map[string]bool {
+	known := map[string]bool{}
+	switch {
+	case h.Input == modelfile.InputSequence:
+		for _, t := range h.Vocab[2:] {
+			known[t] = true
+		}
+	case len(h.NGram) > 0:
+		var ng struct {
+			Models []struct {
+				Grams []string `json:"grams"`
+			} `json:"models"`
+		}
+		_ = json.Unmarshal(h.NGram, &ng)
+		for _, m := range ng.Models {
+			for _, g := range m.Grams {
+				for _, c := range strings.Split(g, "|") {
+					known[c] = true
+				}
+			}
+		}
+	}
+	return known
 }
 
 // Classes are the model's classes, in score order.
@@ -132,29 +162,8 @@ func (p *Predictor) PredictSet(s *features.Set) ([]float64, error) {
 // seen, so a plugin can abstain when a trace is from another platform (a
 // Windows API model given Linux system calls).
 func (p *Predictor) UnknownShare(s *features.Set) float64 {
-	if p.enc == nil && p.ngram == nil || s.Kind != features.KindSequence {
+	if len(p.known) == 0 || s.Kind != features.KindSequence {
 		return 0
-	}
-	known := map[string]bool{}
-	if p.enc != nil {
-		for _, t := range p.Header.Vocab[2:] {
-			known[t] = true
-		}
-	} else {
-		var ng struct {
-			Models []struct {
-				Grams []string `json:"grams"`
-			} `json:"models"`
-		}
-		_ = json.Unmarshal(p.Header.NGram, &ng)
-		for _, m := range ng.Models {
-			for _, g := range m.Grams {
-				known[g] = true
-			}
-		}
-		if len(known) == 0 {
-			return 0
-		}
 	}
 	n, unk := 0, 0
 	for _, t := range s.Tokens {
@@ -162,7 +171,7 @@ func (p *Predictor) UnknownShare(s *features.Set) float64 {
 			continue
 		}
 		n++
-		if !known[callseq.Normalize(s.Schema[t])] {
+		if !p.known[callseq.Normalize(s.Schema[t])] {
 			unk++
 		}
 	}

@@ -126,7 +126,7 @@ func Train(ctx context.Context, s Spec) (*Result, error) {
 		if h.VocabJSON, err = json.Marshal(enc.Vocab); err != nil {
 			return nil, err
 		}
-		full = withInputs(d, func(i int) ml.Input { return ml.Input{Tokens: enc.Transform(seqs[i])} })
+		full = data.WithInputs(d, func(i int) ml.Input { return ml.Input{Tokens: enc.Transform(seqs[i])} })
 	default: // n-gram vectors of call sequences
 		seqs := allCalls(l.ss)
 		ng, err := data.FitNGrams(seqs, NGrams)
@@ -137,7 +137,7 @@ func Train(ctx context.Context, s Spec) (*Result, error) {
 			return nil, err
 		}
 		h.Input, h.Columns = modelfile.InputVector, ng.Schema()
-		full = withInputs(d, func(i int) ml.Input { return ml.Input{Vector: ng.Transform(seqs[i])} })
+		full = data.WithInputs(d, func(i int) ml.Input { return ml.Input{Vector: ng.Transform(seqs[i])} })
 	}
 	if cv != nil {
 		// Timings vary between runs; the file must not (same command, same file).
@@ -188,14 +188,6 @@ func allCalls(s *data.SeqSet) [][]string {
 	out := make([][]string, len(s.Dataset.Inputs))
 	for i, in := range s.Dataset.Inputs {
 		out[i] = s.Calls(in)
-	}
-	return out
-}
-
-func withInputs(d ml.Dataset, fn func(i int) ml.Input) ml.Dataset {
-	out := ml.Dataset{Labels: d.Labels, Classes: d.Classes, IDs: d.IDs, Inputs: make([]ml.Input, len(d.Inputs))}
-	for i := range d.Inputs {
-		out.Inputs[i] = fn(i)
 	}
 	return out
 }

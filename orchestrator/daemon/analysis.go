@@ -61,14 +61,10 @@ func (r *jobRun) featurize(ctx context.Context) error {
 			for _, name := range info.Produces {
 				r.sets[name] = &setOutcome{featurizer: p.Name(), notApplicable: na, err: err.Error()}
 			}
-			f := report.Feature{Featurizer: p.Name(), Duration: dur, NotApplicable: na}
-			if na {
-				f.Error = err.Error()
-			} else {
-				f.Error = err.Error()
+			if !na {
 				r.d.log.Warn("featurizer failed", "job", r.job.ID, "plugin", p.Name(), "err", err)
 			}
-			r.features = append(r.features, f)
+			r.features = append(r.features, report.Feature{Featurizer: p.Name(), Duration: dur, NotApplicable: na, Error: err.Error()})
 			continue
 		}
 		for _, s := range sets {

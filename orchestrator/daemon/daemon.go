@@ -340,7 +340,7 @@ func modelSources(cfg Config, bin, sum string) ([]host.Source, error) {
 		if err != nil {
 			return nil, err
 		}
-		h, _, err := modelfile.ReadFile(abs)
+		h, err := modelfile.ReadHeaderFile(abs) // the plugin verifies the weights when it loads them
 		if err != nil {
 			cfg.Logger.Warn("model file skipped", "file", abs, "err", err)
 			continue

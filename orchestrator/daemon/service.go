@@ -81,8 +81,8 @@ func (d *Daemon) Health(ctx context.Context) api.Health {
 		}
 		s.mu.Unlock()
 	}
-	if q, err := d.store.ListJobs(store.ListQuery{State: jobs.Queued, Limit: 100000}); err == nil {
-		h.Queued = len(q)
+	if n, err := d.store.Count(jobs.Queued); err == nil {
+		h.Queued = n
 	}
 	return h
 }
