@@ -89,7 +89,7 @@ func (d *Daemon) worker(ctx context.Context, s *slotState) {
 			s.mu.Unlock()
 		}
 		s.set(SlotIdle, "")
-		job, ok, err := d.store.ClaimNext(s.ID)
+		job, ok, err := d.store.ClaimNext(s.ID, nil)
 		if err != nil {
 			log.Error("claim job", "err", err)
 			sleep(ctx, time.Second)

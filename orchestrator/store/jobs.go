@@ -204,21 +204,29 @@ func (s *Store) UpdateJob(id string, fn func(*jobs.Job) error) (jobs.Job, error)
 	return j, nil
 }
 
-// ClaimNext atomically takes the oldest queued job for slot: it moves to
-// Restoring with Slot set and Attempts incremented. ok is false when the
-// queue is empty.
-func (s *Store) ClaimNext(slot string) (j jobs.Job, ok bool, err error) {
+// ClaimNext atomically takes the oldest queued job that accept accepts (any
+// job when accept is nil) for slot: it moves to Restoring with Slot set and
+// Attempts incremented. ok is false when no queued job is accepted. accept
+// runs inside the transaction and must not call the store.
+func (s *Store) ClaimNext(slot string, accept func(jobs.Job) bool) (j jobs.Job, ok bool, err error) {
 	err = s.update(func(tx *bolt.Tx) error {
 		q := tx.Bucket(bktStates).Bucket([]byte(jobs.Queued))
 		if q == nil {
 			return nil
 		}
-		k, _ := q.Cursor().First()
-		if k == nil {
-			return nil
+		c := q.Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			cand, err := getJob(tx, string(k))
+			if err != nil {
+				return err
+			}
+			if accept == nil || accept(cand) {
+				j, ok = cand, true
+				break
+			}
 		}
-		if j, err = getJob(tx, string(k)); err != nil {
-			return err
+		if !ok {
+			return nil
 		}
 		t := now()
 		if err := j.Move(jobs.Restoring, t, "claimed by "+slot); err != nil {
@@ -227,7 +235,6 @@ func (s *Store) ClaimNext(slot string) (j jobs.Job, ok bool, err error) {
 		j.Slot = slot
 		j.Step = ""
 		j.Attempts++
-		ok = true
 		return putJob(tx, &j, jobs.Queued)
 	})
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -190,7 +191,7 @@ func TestJobLifecycle(t *testing.T) {
 		t.Fatalf("queued %d", n)
 	}
 
-	c, ok, err := s.ClaimNext("slot0")
+	c, ok, err := s.ClaimNext("slot0", nil)
 	if err != nil || !ok || c.ID != j1.ID || c.State != jobs.Restoring || c.Slot != "slot0" || c.Attempts != 1 {
 		t.Fatalf("claim: %+v %v %v", c, ok, err)
 	}
@@ -295,7 +296,7 @@ func TestListJobs(t *testing.T) {
 	for i := 0; i < 7; i++ {
 		ids = append(ids, newJob(t, s, smp).ID)
 	}
-	s.ClaimNext("a") // ids[0] -> restoring
+	s.ClaimNext("a", nil) // ids[0] -> restoring
 	all, err := s.ListJobs(ListQuery{})
 	if err != nil || len(all) != 7 || all[0].ID != ids[6] || all[6].ID != ids[0] {
 		t.Fatalf("all: %d %v", len(all), err)
@@ -339,7 +340,7 @@ func TestClaimNextConcurrent(t *testing.T) {
 		go func(slot string) {
 			defer wg.Done()
 			for {
-				j, ok, err := s.ClaimNext(slot)
+				j, ok, err := s.ClaimNext(slot, nil)
 				if err != nil {
 					t.Error(err)
 					return
@@ -429,5 +430,30 @@ func TestTmpCleanedOnOpen(t *testing.T) {
 	s = openTest(t, dir)
 	if ents, _ := os.ReadDir(filepath.Join(dir, "tmp")); len(ents) != 0 {
 		t.Fatalf("tmp not cleaned: %v", ents)
+	}
+}
+
+func TestClaimNextAccept(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	var ids []string
+	for i := 0; i < 3; i++ {
+		smp := putTestSample(t, s, fmt.Sprintf("sample %d", i), fmt.Sprintf("s%d", i))
+		j, err := s.CreateJob(context.Background(), smp, jobs.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, j.ID)
+	}
+	// The filter skips the oldest job; the next one is claimed.
+	j, ok, err := s.ClaimNext("slot0", func(j jobs.Job) bool { return j.ID != ids[0] })
+	if err != nil || !ok || j.ID != ids[1] {
+		t.Fatalf("claimed %v %v %v, want %s", j.ID, ok, err, ids[1])
+	}
+	// Nothing accepted: nothing claimed, the queue is untouched.
+	if _, ok, err := s.ClaimNext("slot0", func(jobs.Job) bool { return false }); ok || err != nil {
+		t.Fatalf("claimed with a reject-all filter: %v %v", ok, err)
+	}
+	if n, _ := s.Count(jobs.Queued); n != 2 {
+		t.Fatalf("queued %d, want 2", n)
 	}
 }
