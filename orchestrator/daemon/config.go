@@ -61,4 +61,21 @@ type Config struct {
 	// ModelDir holds trained model files (*.smnmodel), each served as a
 	// built-in classifier plugin; default "build/models" (`make models`).
 	ModelDir string
+	// Fusion turns the votes into the two-stage verdict.
+	Fusion FusionConfig
+}
+
+// FusionConfig selects the fusion model and the stage-1 operating point.
+type FusionConfig struct {
+	// Model is a fusion model file written by `scalemalnet train fusion`;
+	// default <ModelDir>/fusion.json when it exists. "none" disables the
+	// verdict. The method (soft-vote, stacking, ...) is the model's.
+	Model string
+	// Rule overrides the model's threshold rule: "fpr" (with TargetFPR),
+	// "f1", "youden" or "fixed" (with Threshold). Empty keeps the
+	// threshold chosen at training. The threshold is re-selected on the
+	// validation scores kept in the model file.
+	Rule      string
+	TargetFPR float64
+	Threshold float64
 }
