@@ -3,6 +3,7 @@ module github.com/scalemalnet/scalemalnet
 go 1.26
 
 require (
+	github.com/BurntSushi/toml v1.4.0
 	github.com/hashicorp/go-hclog v1.6.3
 	github.com/hashicorp/go-plugin v1.7.0
 	github.com/ulikunitz/xz v0.5.15

@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
 # Trains the default models the orchestrator serves as classifiers, from the
 # public datasets in ../shared/datasets (never copied into the project:
-# models are build outputs). Run by `make models`, which `make demo` runs.
+# models are build outputs), then the fusion model the orchestrator combines
+# their votes with (fusion.json), fitted on the models' out-of-fold
+# predictions from the cross-validation each training already runs (no
+# extra training). Run by `make models`, which `make demo` runs.
 #
 #   scripts/models.sh OUTDIR        (default build/models)
 #   FORCE=1 scripts/models.sh       retrain even if nothing changed
 #   SCALEMALNET_DATASETS=DIR        datasets elsewhere
+#   SCALEMALNET_BIN=PATH            another scalemalnet binary
 #
 # Training is deterministic (fixed seeds): the same binary and data give the
 # same model files, so a stamp of both lets a rerun skip the work.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-build/models}
-BIN=build/bin/scalemalnet
+BIN=${SCALEMALNET_BIN:-build/bin/scalemalnet}
 DS=${SCALEMALNET_DATASETS:-$(cd .. && pwd)/shared/datasets}
 [[ -x $BIN ]] || { echo "[models] $BIN missing: run make build" >&2; exit 1; }
 [[ -d $DS ]] || { echo "[models] datasets not found at $DS (set SCALEMALNET_DATASETS)" >&2; exit 1; }
@@ -27,19 +31,39 @@ MODELS=(
 )
 
 stamp=$( { sha256sum "$BIN" scripts/models.sh; for m in "${MODELS[@]}"; do set -- $m; sha256sum "$3"; done; } | sha256sum | cut -d' ' -f1)
-if [[ -z ${FORCE:-} && -f $OUT/.stamp && $(cat "$OUT/.stamp") == "$stamp" ]]; then
+if [[ -z ${FORCE:-} && -f $OUT/.stamp && -f $OUT/fusion.json && $(cat "$OUT/.stamp") == "$stamp" ]]; then
   echo "[models] models up to date in $OUT"
   exit 0
 fi
-rm -f "$OUT"/*.smnmodel "$OUT/.stamp"
+# Fusion of the default models' votes: soft voting (weights learnt on the
+# out-of-fold predictions, Platt-calibrated per classifier), threshold for a
+# validation false-positive rate of at most 1%. Soft voting rather than
+# stacking: the models come from different datasets (ClaMP, FHIDS), so a
+# stacking model's missing-vote indicators would learn each dataset's
+# malware share, not anything about samples; an FPR budget rather than max
+# F1: F1 depends on the malware share of the pooled datasets, an FPR budget
+# only on benign behaviour. Operators re-choose it without refitting
+# (daemon FusionConfig, fusion.Model.WithThreshold).
+FUSION=(--method soft-vote --calibration platt --rule fpr --target-fpr 0.01)
+
+rm -f "$OUT"/*.smnmodel "$OUT"/*.oof.jsonl "$OUT/fusion.json" "$OUT/.stamp"
 for m in "${MODELS[@]}"; do
   set -- $m
   name=$1 model=$2 data=$3
   shift 3
   echo "[models] training $name ($model on $(basename "$data"))" >&2
   start=$(date +%s)
-  "$BIN" train --model "$model" --data "$data" --name "$name" --seed 1 --folds 5 --out "$OUT/$name.smnmodel" "$@" \
-    > "$OUT/$name.cv.txt"
+  "$BIN" train --model "$model" --data "$data" --name "$name" --seed 1 --folds 5 --out "$OUT/$name.smnmodel" \
+    --oof "$OUT/$name.oof.jsonl" "$@" > "$OUT/$name.cv.txt"
   echo "[models]   done in $(( $(date +%s) - start )) s; cross-validation in $OUT/$name.cv.txt" >&2
 done
+oofs=()
+for m in "${MODELS[@]}"; do
+  set -- $m
+  oofs+=(--oof "$OUT/$1.oof.jsonl")
+done
+echo "[models] fitting the fusion model on the out-of-fold predictions" >&2
+"$BIN" train fusion "${oofs[@]}" "${FUSION[@]}" --out "$OUT/fusion.json" > "$OUT/fusion.txt" 2>&1 ||
+  { cat "$OUT/fusion.txt" >&2; exit 1; }
+echo "[models]   fusion model in $OUT/fusion.json; summary in $OUT/fusion.txt" >&2
 echo "$stamp" > "$OUT/.stamp"

@@ -32,9 +32,13 @@ CACHE_DIR=${CACHE_DIR:-$(dirname "$OUTDIR")/cache}
 mkdir -p "$CACHE_DIR"
 CACHE_DIR=$(cd "$CACHE_DIR" && pwd)
 
-# Load order of the virtio modules the agent needs for virtio-serial. The
-# agent reads the same list from /lib/modules/scalemalnet/load-order.
-MODULES=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_console)
+# Load order of the virtio modules the agent needs: virtio-serial for the
+# agent channel, then virtio-net (and its failover dependencies) for slots
+# with a network device; the driver finds no device, and does nothing, in the
+# default slots without one. The agent reads the same list from
+# /lib/modules/scalemalnet/load-order.
+MODULES=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_console
+         failover net_failover virtio_net)
 CMDLINE=${CMDLINE:-console=ttyS0 panic=-1 quiet random.trust_cpu=on}
 AGENT_PKG=./guest/cmd/smn-agent
 BUSYBOX=/bin/busybox
@@ -119,7 +123,15 @@ log "building image: $KERNEL_PKG $KERNEL_VER, agent $AGENT_SHA"
 # ---------------------------------------------------------------- kernel + modules
 # Cached per kernel package version: cache/kernel/<pkg>_<ver>/{vmlinux,release,modules/}.
 KDIR=$CACHE_DIR/kernel/${KERNEL_PKG}_${KERNEL_VER//[:~]/_}
-if [[ ! -f $KDIR/.done ]]; then
+# The cache must hold every module of the current list (it grows over time).
+kdir_ok=0
+if [[ -f $KDIR/.done ]]; then
+  kdir_ok=1
+  for m in "${MODULES[@]}"; do
+    [[ -f $KDIR/modules/$m.ko ]] || { kdir_ok=0; log "kernel cache lacks module $m: unpacking again"; break; }
+  done
+fi
+if ((!kdir_ok)); then
   deb=""
   for f in "$CACHE_DIR"/"${KERNEL_PKG}"_*.deb; do
     [[ -f $f ]] && [[ $(dpkg-deb -f "$f" Version) == "$KERNEL_VER" ]] && deb=$f

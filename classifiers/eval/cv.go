@@ -78,6 +78,21 @@ type CVReport struct {
 	// pooled scores mixes differently-trained models: read it as a guide).
 	Pooled  Metrics `json:"pooled"`
 	Seconds float64 `json:"seconds"`
+	// OOF are the out-of-fold predictions, one per example of the
+	// cross-validated data (after deduplication), in data order: each
+	// from the model of the fold that held the example out, so none comes
+	// from a model trained on its example. Not serialised.
+	OOF []Prediction `json:"-"`
+}
+
+// Prediction is one example's out-of-fold prediction.
+type Prediction struct {
+	Index int      // position in the cross-validated (deduplicated) data
+	ID    string   // the example's ID, "" when the data has none
+	Key   [32]byte // InputKey of the example's raw input (before Prepare)
+	Label int      // true class index
+	Fold  int      // the fold that held it out
+	Proba []float64
 }
 
 // CrossValidate runs seeded stratified k-fold cross-validation of the
@@ -128,10 +143,16 @@ func Run(ctx context.Context, factory ml.Factory, d ml.Dataset, opt Options) (CV
 	}
 	var allY []int
 	var allP [][]float64
+	rep.OOF = make([]Prediction, len(d.Inputs))
 	for f := range folds {
 		for j, i := range folds[f].Test {
 			allY = append(allY, d.Labels[i])
 			allP = append(allP, probas[f][j])
+			p := Prediction{Index: i, Key: InputKey(d.Inputs[i]), Label: d.Labels[i], Fold: f, Proba: probas[f][j]}
+			if i < len(d.IDs) {
+				p.ID = d.IDs[i]
+			}
+			rep.OOF[i] = p
 		}
 	}
 	if rep.Pooled, err = Compute(allY, allP, d.Classes); err != nil {

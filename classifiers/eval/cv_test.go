@@ -203,3 +203,84 @@ func TestDedup(t *testing.T) {
 		t.Errorf("invalid: %v", err)
 	}
 }
+
+// memo memorises its training inputs: 1 on the memorised label of an input
+// it saw, uniform on any other.
+type memo struct{ seen map[[32]byte]int }
+
+func (m *memo) Name() string { return "memo" }
+func (m *memo) Fit(_ context.Context, d ml.Dataset, _ int64) error {
+	m.seen = map[[32]byte]int{}
+	for i, in := range d.Inputs {
+		m.seen[InputKey(in)] = d.Labels[i]
+	}
+	return nil
+}
+func (m *memo) PredictProba(in ml.Input) ([]float64, error) {
+	p := []float64{0.5, 0.5}
+	if y, ok := m.seen[InputKey(in)]; ok {
+		p[y], p[1-y] = 1, 0
+	}
+	return p, nil
+}
+func (m *memo) Save(io.Writer) error { return nil }
+func (m *memo) Load(io.Reader) error { return nil }
+
+// TestRunOOFHeldOut: the out-of-fold predictions come from models that did
+// not see their example (a memorising model, perfect in-sample on random
+// labels, is at chance on every one), every example has one, with the fold
+// that held it out, and keys are of the raw input even when Prepare
+// re-encodes it.
+func TestRunOOFHeldOut(t *testing.T) {
+	d := ml.Dataset{Classes: []string{"a", "b"}}
+	for i := range 60 {
+		d.Inputs = append(d.Inputs, ml.Input{Vector: []float64{float64(i), float64(i * i % 7)}})
+		d.Labels = append(d.Labels, (i*7919)%3%2) // arbitrary labels: nothing to learn
+		d.IDs = append(d.IDs, fmt.Sprintf("ex%d", i))
+	}
+	double := func(_ context.Context, train, test ml.Dataset) (ml.Dataset, ml.Dataset, error) {
+		tr := func(x ml.Dataset) ml.Dataset {
+			out := x
+			out.Inputs = make([]ml.Input, len(x.Inputs))
+			for i, in := range x.Inputs {
+				out.Inputs[i] = ml.Input{Vector: []float64{2 * in.Vector[0], 2 * in.Vector[1]}}
+			}
+			return out
+		}
+		return tr(train), tr(test), nil
+	}
+	factory := func() ml.Classifier { return &memo{} }
+	rep, err := Run(context.Background(), factory, d, Options{K: 5, Seed: 3, Prepare: double})
+	if err != nil {
+		t.Fatal(err)
+	}
+	folds, _ := StratifiedKFold(d.Labels, 5, 3)
+	foldOf := map[int]int{}
+	for f, fo := range folds {
+		for _, i := range fo.Test {
+			foldOf[i] = f
+		}
+	}
+	if len(rep.OOF) != len(d.Inputs) {
+		t.Fatalf("%d OOF predictions for %d examples", len(rep.OOF), len(d.Inputs))
+	}
+	keys := map[[32]byte]bool{}
+	for i, p := range rep.OOF {
+		if p.Index != i || p.ID != d.IDs[i] || p.Label != d.Labels[i] || p.Fold != foldOf[i] || p.Key != InputKey(d.Inputs[i]) {
+			t.Fatalf("prediction %d: %+v", i, p)
+		}
+		if p.Proba[0] != 0.5 {
+			t.Fatalf("example %d predicted %v by a model that saw it", i, p.Proba)
+		}
+		keys[p.Key] = true
+	}
+	if len(keys) != len(d.Inputs) {
+		t.Fatalf("%d distinct keys for %d examples", len(keys), len(d.Inputs))
+	}
+	// In sample the memoriser is perfect: the check above is not vacuous.
+	m := &memo{}
+	_ = m.Fit(context.Background(), d, 0)
+	if p, _ := m.PredictProba(d.Inputs[0]); p[d.Labels[0]] != 1 {
+		t.Fatal("memoriser does not memorise")
+	}
+}

@@ -39,9 +39,24 @@
 //
 // Fit builds a Model from validation records; Model.Predict turns one
 // sample's votes into a Verdict with per-vote contributions and the
-// classifiers that were missing; Save and Load keep a Model as JSON.
-// Evaluate measures every single classifier and every fusion method on the
-// same records with stratified folds, so the gain from fusion is a number.
+// classifiers that were missing; Save and Load keep a Model as JSON. The
+// model keeps its fused validation probabilities and labels (Validation),
+// so Model.WithThreshold re-chooses the operating point for a deployment
+// without the records. Evaluate measures every single classifier and every
+// fusion method on the same records with stratified folds, so the gain from
+// fusion is a number.
+//
+// Validation records for stacking done right are out-of-fold predictions:
+// `scalemalnet train --oof FILE` records, for every deduplicated example,
+// the scores of the cross-validation fold model that held it out
+// (OOFLine, ReadOOF, WriteOOF), and JoinOOF joins several models' files on
+// the key of the raw example into Records. Models trained on different
+// datasets (ClaMP static, FHIDS dynamic) share no key, so their records
+// carry disjoint votes: soft-vote weights are learnt only from records on
+// which several classifiers voted (a record with one vote fuses to that
+// vote whatever the weights), and a stacking model's missing indicators
+// would learn each dataset's malware share rather than anything about
+// samples, which is why soft voting is the pipeline's default.
 //
 // Calibration, method and threshold are all fitted on the same validation
 // records, so the threshold's reported validation FPR/TPR are in-sample

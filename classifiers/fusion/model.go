@@ -1,6 +1,7 @@
 package fusion
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -126,6 +127,19 @@ type Model struct {
 	Options     Options       `json:"options"`
 	NRecords    int           `json:"n_records"` // validation records fitted on
 	NMalicious  int           `json:"n_malicious"`
+	// Validation holds the fused probability and the truth of every
+	// validation record that had a usable vote (in record order), so the
+	// operating point can be re-chosen at deployment (WithThreshold)
+	// without the records. Like the threshold chosen by Fit, figures
+	// computed on it are in-sample (the calibrators and weights were
+	// fitted on the same records). Save writes it one compact entry a line.
+	Validation []ScoredLabel `json:"validation,omitempty"`
+}
+
+// ScoredLabel is one validation record's fused probability and truth.
+type ScoredLabel struct {
+	P         float64 `json:"p"`
+	Malicious bool    `json:"malicious"`
 }
 
 // Missing is a classifier the model knows that gave no usable vote.
@@ -253,6 +267,10 @@ func Fit(records []Record, opt Options) (*Model, error) {
 	}
 	if m.Threshold, err = SelectThreshold(fused, fy, opt.Threshold); err != nil {
 		return nil, fmt.Errorf("threshold: %w", err)
+	}
+	m.Validation = make([]ScoredLabel, len(fused))
+	for i, p := range fused {
+		m.Validation[i] = ScoredLabel{P: p, Malicious: fy[i]}
 	}
 	for _, name := range sortedKeys(famNames) {
 		fv := FamilyVoter{Name: name}
@@ -583,14 +601,83 @@ func topClass(d []ClassScore) ClassScore {
 	return best
 }
 
-// Save writes the model as indented JSON.
+// Save writes the model as indented JSON, with the validation scores
+// (which can be thousands) one compact entry a line.
 func (m *Model) Save(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(m); err != nil {
+	c := *m
+	c.Validation = nil
+	b, err := json.MarshalIndent(&c, "", "  ")
+	if err != nil {
+		return fmt.Errorf("%w: save: %w", ErrFusion, err)
+	}
+	var buf bytes.Buffer
+	if len(m.Validation) == 0 {
+		buf.Write(b)
+	} else {
+		// b ends with "\n}": add the field before the closing brace.
+		buf.Write(bytes.TrimSuffix(b, []byte("\n}")))
+		buf.WriteString(",\n  \"validation\": [")
+		for i, v := range m.Validation {
+			e, err := json.Marshal(v)
+			if err != nil {
+				return fmt.Errorf("%w: save: validation %d: %w", ErrFusion, i, err)
+			}
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			buf.WriteString("\n    ")
+			buf.Write(e)
+		}
+		buf.WriteString("\n  ]\n}")
+	}
+	buf.WriteByte('\n')
+	if _, err := w.Write(buf.Bytes()); err != nil {
 		return fmt.Errorf("%w: save: %w", ErrFusion, err)
 	}
 	return nil
+}
+
+// WithThreshold returns a copy of the model with its stage-1 threshold
+// re-chosen by opt on the stored validation scores (SelectThreshold), for a
+// deployment's own operating point; the copy's Options.Threshold is opt.
+// RuleFixed needs no validation scores (its figures are then zero, i.e.
+// unknown); every other rule does, and a model without them (fitted before
+// they were stored) gives an error wrapping ErrData. An unknown rule or a
+// target out of range wraps ErrOptions. m is not changed.
+func (m *Model) WithThreshold(opt ThresholdOptions) (*Model, error) {
+	c := *m
+	c.Detectors = slices.Clone(m.Detectors)
+	c.Families = slices.Clone(m.Families)
+	c.Validation = slices.Clone(m.Validation)
+	if opt.Rule == "" {
+		opt.Rule = RuleF1
+	}
+	if opt.Rule == RuleFixed && len(m.Validation) == 0 {
+		if math.IsNaN(opt.Fixed) || math.IsInf(opt.Fixed, 0) {
+			return nil, fmt.Errorf("%w: fixed threshold %v", ErrOptions, opt.Fixed)
+		}
+		c.Threshold = Threshold{Rule: RuleFixed, Value: opt.Fixed}
+		c.Options.Threshold = opt
+		return &c, nil
+	}
+	if len(m.Validation) == 0 {
+		return nil, fmt.Errorf("%w: the model has no validation scores to choose a threshold by rule %q (refit it, or use rule %q)", ErrData, opt.Rule, RuleFixed)
+	}
+	if opt.Rule == RuleFixed && math.IsInf(opt.Fixed, 0) {
+		return nil, fmt.Errorf("%w: fixed threshold %v", ErrOptions, opt.Fixed)
+	}
+	s := make([]float64, len(m.Validation))
+	y := make([]bool, len(m.Validation))
+	for i, v := range m.Validation {
+		s[i], y[i] = v.P, v.Malicious
+	}
+	th, err := SelectThreshold(s, y, opt)
+	if err != nil {
+		return nil, fmt.Errorf("threshold: %w", err)
+	}
+	c.Threshold = th
+	c.Options.Threshold = opt
+	return &c, nil
 }
 
 // Load reads a model written by Save and validates it.
@@ -608,7 +695,7 @@ func Load(r io.Reader) (*Model, error) {
 }
 
 // Validate checks a model's consistency (format, method, calibrators,
-// finite parameters, sorted unique names).
+// finite parameters, sorted unique names, validation scores in [0,1]).
 func (m *Model) Validate() error {
 	if m.Format != FormatVersion {
 		return fmt.Errorf("%w: model format %d, want %d", ErrOptions, m.Format, FormatVersion)
@@ -632,6 +719,11 @@ func (m *Model) Validate() error {
 		}
 		if !finite(d.Weight) || d.Weight < 0 || !finite(d.Coef) || !finite(d.MissingCoef) {
 			return fmt.Errorf("%w: detector %s parameters", ErrOptions, d.Name)
+		}
+	}
+	for i, v := range m.Validation {
+		if !(v.P >= -1e-9 && v.P <= 1+1e-9) {
+			return fmt.Errorf("%w: validation score %d is %v", ErrOptions, i, v.P)
 		}
 	}
 	for i, f := range m.Families {

@@ -8,20 +8,25 @@
 // fold only; the shipped model is then trained on all deduplicated data with
 // the same seed. Nothing is tuned on a test fold: hyperparameters are the
 // documented defaults, and early stopping of deep models uses a split of the
-// training part only.
+// training part only. The cross-validation's out-of-fold predictions
+// (Result.OOF, each from the fold model that held its example out) are the
+// validation data of the fusion model (classifiers/fusion).
 package train
 
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"path/filepath"
 
 	"github.com/scalemalnet/scalemalnet/classifiers/data"
 	"github.com/scalemalnet/scalemalnet/classifiers/deep"
 	"github.com/scalemalnet/scalemalnet/classifiers/eval"
+	"github.com/scalemalnet/scalemalnet/classifiers/fusion"
 	"github.com/scalemalnet/scalemalnet/classifiers/ml"
 	"github.com/scalemalnet/scalemalnet/classifiers/modelfile"
 	"github.com/scalemalnet/scalemalnet/featurizers/callseq"
@@ -52,6 +57,36 @@ type Result struct {
 	Header  modelfile.Header
 	Weights []byte
 	CV      *eval.CVReport
+	// OOF are the cross-validation's out-of-fold predictions, one per
+	// deduplicated example in data order (none without cross-validation):
+	// each from the fold model that held the example out. WriteOOF writes
+	// them.
+	OOF []fusion.OOFLine
+}
+
+// WriteOOF writes the out-of-fold predictions as JSON lines (the format
+// `scalemalnet train fusion` and `eval fusion` read). It is an error when
+// the model was trained without cross-validation.
+func (r *Result) WriteOOF(w io.Writer) error {
+	if len(r.OOF) == 0 {
+		return fmt.Errorf("%w: no out-of-fold predictions (trained without cross-validation)", ErrData)
+	}
+	return fusion.WriteOOF(w, r.OOF)
+}
+
+// oofLines turns a cross-validation's out-of-fold predictions into OOF
+// lines of classifier name at stage.
+func oofLines(rep *eval.CVReport, name, stage string) []fusion.OOFLine {
+	out := make([]fusion.OOFLine, len(rep.OOF))
+	for i, p := range rep.OOF {
+		l := fusion.OOFLine{Key: hex.EncodeToString(p.Key[:]), ID: p.ID, Label: rep.Classes[p.Label],
+			Fold: p.Fold, Classifier: name, Stage: stage, Scores: make([]fusion.ClassScore, len(p.Proba))}
+		for c, v := range p.Proba {
+			l.Scores[c] = fusion.ClassScore{Class: rep.Classes[c], Score: v}
+		}
+		out[i] = l
+	}
+	return out
 }
 
 // Train runs the spec: load, deduplicate, cross-validate, fit on all data.
@@ -113,6 +148,10 @@ func Train(ctx context.Context, s Spec) (*Result, error) {
 	if h.Name == "" {
 		h.Name = l.task + "-" + s.Model
 	}
+	var oof []fusion.OOFLine
+	if cv != nil {
+		oof = oofLines(cv, h.Name, l.stage)
+	}
 	full := d
 	switch {
 	case l.kind == kindVector:
@@ -159,7 +198,7 @@ func Train(ctx context.Context, s Spec) (*Result, error) {
 	if err := clf.Save(&buf); err != nil {
 		return nil, err
 	}
-	return &Result{Header: h, Weights: buf.Bytes(), CV: cv}, nil
+	return &Result{Header: h, Weights: buf.Bytes(), CV: cv, OOF: oof}, nil
 }
 
 func seqLen(model string, o Options) int {

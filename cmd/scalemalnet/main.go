@@ -33,21 +33,16 @@ func main() {
 	os.Exit(cli.Run(context.Background(), os.Args[1:], cli.Env{Serve: serve}))
 }
 
-// serve runs the orchestrator daemon with the serve command's options.
+// serve runs the orchestrator daemon with the serve command's options
+// (and its configuration file; see serveConfig).
 func serve(ctx context.Context, o cli.ServeOptions) error {
-	return daemon.Run(ctx, daemon.Config{
-		DataDir:    o.DataDir,
-		Listen:     o.Listen,
-		Slots:      o.Slots,
-		ImageDir:   o.ImageDir,
-		LibvirtURI: o.LibvirtURI,
-		Accel:      o.Accel,
-		MaxSample:  o.MaxSample,
-		Logger:     o.Logger,
-		ModelDir:   o.ModelDir,
-
-		MaxArtifactBytes: o.MaxArtifactBytes,
-		MinFreeBytes:     o.MinFreeBytes,
-		Retention:        daemon.Retention{MaxAge: o.RetainMaxAge, MaxBytes: o.RetainMaxBytes},
-	})
+	cfg, err := serveConfig(o)
+	if err != nil {
+		return err
+	}
+	if o.ConfigFile != "" {
+		cfg.ConfigFile = o.ConfigFile
+		cfg.Reload = func() (daemon.Config, error) { return serveConfig(o) }
+	}
+	return daemon.Run(ctx, cfg)
 }

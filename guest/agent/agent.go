@@ -55,6 +55,9 @@ type Config struct {
 	MaxSample   int64    // largest sample accepted; MaxSampleSize
 	Logger      *slog.Logger
 	Run         RunFunc
+	// Interfaces lists the network interfaces reported in Hello.Net; nil
+	// reports none (host test mode). NetInterfaces in the guest.
+	Interfaces func() []proto.NetInterface
 }
 
 // Agent serves host sessions. Its run counter lives as long as the process,

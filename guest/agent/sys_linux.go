@@ -33,6 +33,9 @@ func (a *Agent) hello(session string) proto.Hello {
 		}
 		h.Kernel = string(b)
 	}
+	if a.cfg.Interfaces != nil {
+		h.Net = a.cfg.Interfaces()
+	}
 	if b, err := os.ReadFile("/proc/sys/kernel/random/boot_id"); err == nil {
 		h.BootID = string(bytes.TrimSpace(b))
 	}

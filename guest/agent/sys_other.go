@@ -9,7 +9,11 @@ import (
 )
 
 func (a *Agent) hello(session string) proto.Hello {
-	return proto.Hello{Version: proto.Version, Session: session, AgentVersion: Version, Runs: a.Runs(), CPUs: runtime.NumCPU()}
+	h := proto.Hello{Version: proto.Version, Session: session, AgentVersion: Version, Runs: a.Runs(), CPUs: runtime.NumCPU()}
+	if a.cfg.Interfaces != nil {
+		h.Net = a.cfg.Interfaces()
+	}
+	return h
 }
 
 func (a *Agent) setTime(int64) string { return "clock not set: unsupported platform" }

@@ -114,7 +114,21 @@ type Hello struct {
 	Runs         int    `json:"runs"`    // samples run since boot; 0 in a clean state
 	UptimeMs     int64  `json:"uptime_ms"`
 	CPUs         int    `json:"cpus"`
+	// Net lists the guest's network interfaces other than loopback: empty
+	// in a VM without a network device.
+	Net []NetInterface `json:"net,omitempty"`
 }
+
+// NetInterface is a guest network interface as Hello reports it.
+type NetInterface struct {
+	Name  string   `json:"name"`
+	MAC   string   `json:"mac,omitempty"`
+	Up    bool     `json:"up"`
+	Addrs []string `json:"addrs,omitempty"` // IPv4 and IPv6 addresses, CIDR form
+}
+
+// MaxNetInterfaces bounds Hello.Net; the host ignores interfaces past it.
+const MaxNetInterfaces = 16
 
 // SetTime sets the guest's wall clock (frozen at save time after a restore).
 type SetTime struct {

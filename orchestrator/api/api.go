@@ -8,6 +8,8 @@
 //	GET  /api/v1/jobs/{id}/trace      its trace artifact, gzip-compressed JSON lines
 //	GET  /api/v1/health               orchestrator health
 //	POST /api/v1/gc                   apply a retention policy now (GCRequest body)
+//	GET  /api/v1/pool[/health]        the VM pool and its health (with HandlerOptions.Pool; see pool.go)
+//	POST|DELETE /api/v1/pool/slots... add, remove, drain or reset a slot
 //
 // Errors are JSON: {"error": "...", "kind": "not_found"}; see Kind.
 package api
@@ -74,6 +76,13 @@ type Health struct {
 	SlotsIdle  int    `json:"slots_idle"`
 	Queued     int    `json:"queued"`
 	Hypervisor string `json:"hypervisor"` // e.g. "kvm", "qemu (TCG)"
+
+	// SlotsQuarantined counts slots quarantined or broken (taking no jobs
+	// until rebuilt); ReloadError is the last configuration reload's
+	// error while the running configuration is kept. Either makes the
+	// status "degraded"; GET /api/v1/pool/health says more.
+	SlotsQuarantined int    `json:"slots_quarantined,omitempty"`
+	ReloadError      string `json:"reload_error,omitempty"`
 }
 
 // Errors a Service wraps for the statuses they map to.
@@ -84,6 +93,9 @@ var (
 	// ErrUnavailable: the orchestrator cannot take the request now (disk
 	// full, shutting down). 503.
 	ErrUnavailable = errors.New("service unavailable")
+	// ErrConflict: the request contradicts the current state (a pool slot
+	// that already exists, or is being removed). 409.
+	ErrConflict = errors.New("conflict")
 )
 
 // Kind classifies an API error in its JSON body.
@@ -96,6 +108,7 @@ const (
 	KindNotFound     Kind = "not_found"    // 404
 	KindNotAllowed   Kind = "not_allowed"  // 405
 	KindNotReady     Kind = "not_ready"    // 409
+	KindConflict     Kind = "conflict"     // 409
 	KindTooLarge     Kind = "too_large"    // 413
 	KindInternal     Kind = "internal"     // 500
 	KindUnavailable  Kind = "unavailable"  // 503

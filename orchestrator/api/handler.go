@@ -24,6 +24,8 @@ import (
 type HandlerOptions struct {
 	MaxSample int64        // largest sample accepted; default 64 MiB
 	Logger    *slog.Logger // request log; default slog.Default()
+	// Pool serves the /api/v1/pool routes; nil leaves them out (404).
+	Pool PoolService
 }
 
 // uploadSlack is what a request body may carry beyond the sample itself
@@ -58,6 +60,9 @@ func NewHandler(svc Service, token string, opts HandlerOptions) http.Handler {
 	h.mux.HandleFunc("GET /api/v1/health", h.health)
 	h.mux.HandleFunc("GET /api/v1/plugins", h.plugins)
 	h.mux.HandleFunc("POST /api/v1/gc", h.gc)
+	if opts.Pool != nil {
+		h.poolRoutes(opts.Pool)
+	}
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, KindNotFound, "no such route: "+r.Method+" "+r.URL.Path, "")
 	})
@@ -144,6 +149,8 @@ func classify(err error) (int, Kind) {
 		return http.StatusBadRequest, KindInvalid
 	case errors.Is(err, ErrNotReady):
 		return http.StatusConflict, KindNotReady
+	case errors.Is(err, ErrConflict):
+		return http.StatusConflict, KindConflict
 	case errors.Is(err, ErrUnavailable), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return http.StatusServiceUnavailable, KindUnavailable
 	}

@@ -20,6 +20,7 @@ const (
 	ParamTimeout = "timeout" // Go duration, e.g. "20s"
 	ParamWindow  = "window"  // Go duration, e.g. "1s"
 	ParamArg     = "arg"     // repeatable: the sample's arguments in order
+	ParamNetwork = "network" // guest network: "none" (default) or "user"
 	FilePart     = "file"    // multipart part holding the sample
 )
 
@@ -39,7 +40,7 @@ func parseSubmitQuery(v url.Values) (name string, opts jobs.Options, err error) 
 			}
 			opts.Args = append([]string(nil), vals...)
 			continue
-		case ParamName, ParamTimeout, ParamWindow:
+		case ParamName, ParamTimeout, ParamWindow, ParamNetwork:
 		default:
 			return "", opts, fmt.Errorf("%w: unknown parameter %q", jobs.ErrInvalid, k)
 		}
@@ -57,6 +58,11 @@ func parseSubmitQuery(v url.Values) (name string, opts jobs.Options, err error) 
 			if opts.Window, err = parsePositiveDuration(k, vals[0]); err != nil {
 				return "", opts, err
 			}
+		case ParamNetwork:
+			if vals[0] == "" {
+				return "", opts, fmt.Errorf("%w: network is empty (want none or user)", jobs.ErrInvalid)
+			}
+			opts.Network = vals[0] // checked by Normalize
 		}
 	}
 	if err := opts.Normalize(); err != nil {

@@ -62,6 +62,7 @@ var (
 	ErrUnauthorized = errors.New("unauthorized")
 	ErrNotFound     = errors.New("not found")
 	ErrNotReady     = errors.New("not ready")
+	ErrConflict     = errors.New("conflict")
 	ErrTooLarge     = errors.New("too large")
 	ErrUnavailable  = errors.New("service unavailable")
 	ErrInternal     = errors.New("internal server error")
@@ -70,7 +71,7 @@ var (
 var kindErrors = map[api.Kind]error{
 	api.KindInvalid: ErrInvalid, api.KindUnauthorized: ErrUnauthorized, api.KindNotFound: ErrNotFound,
 	api.KindNotReady: ErrNotReady, api.KindTooLarge: ErrTooLarge, api.KindUnavailable: ErrUnavailable,
-	api.KindInternal: ErrInternal,
+	api.KindInternal: ErrInternal, api.KindConflict: ErrConflict,
 }
 
 // Error is an error response from the server.
@@ -174,6 +175,9 @@ func (c *Client) Submit(ctx context.Context, name string, body io.Reader, opts j
 	}
 	for _, a := range opts.Args {
 		q.Add(api.ParamArg, a)
+	}
+	if opts.Network != "" {
+		q.Set(api.ParamNetwork, opts.Network)
 	}
 	var j jobs.Job
 	_, err := c.do(ctx, http.MethodPost, "/api/v1/jobs", q, body, "application/octet-stream", &j)

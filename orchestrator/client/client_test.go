@@ -45,6 +45,9 @@ func TestClientTCP(t *testing.T) {
 	if string(f.SampleOf(j.ID)) != "abc" {
 		t.Fatal("sample content")
 	}
+	if nj, err := c.Submit(ctx, "n.out", strings.NewReader("n"), jobs.Options{Network: jobs.NetworkUser}); err != nil || nj.Options.Network != jobs.NetworkUser {
+		t.Fatalf("submit with network: %+v %v", nj, err)
+	}
 	got, err := c.Job(ctx, j.ID)
 	if err != nil || got.ID != j.ID {
 		t.Fatalf("job %+v %v", got, err)

@@ -63,6 +63,37 @@ type Config struct {
 	ModelDir string
 	// Fusion turns the votes into the two-stage verdict.
 	Fusion FusionConfig
+
+	// Pool defines the VM slots by name. Empty: Slots slots named slot0,
+	// slot1, ... each with MemoryMiB of memory. Runtime edits through the
+	// API (pool.json in DataDir) are applied on top; see pool.go.
+	Pool []SlotConfig
+	// PoolOrigin says where Pool came from, shown by `pool ls`: "config"
+	// (the configuration file) or "flags" (the default).
+	PoolOrigin string
+	// QuarantineAfter is how many restore or agent failures in a row
+	// quarantine a slot; default DefaultQuarantineAfter.
+	QuarantineAfter int
+	// Timeouts bound the analysis steps; zero fields take
+	// DefaultStepTimeouts.
+	Timeouts StepTimeouts
+	// ConfigFile is the configuration file the settings came from, if
+	// any. With Reload set, the daemon re-reads it when it changes (polled
+	// every ReloadPoll) and on SIGHUP, and applies the pool and
+	// QuarantineAfter without a restart.
+	ConfigFile string
+	// Reload returns the configuration as it is now (file plus flags).
+	Reload func() (Config, error)
+	// ReloadPoll is how often ConfigFile is checked; default 2s.
+	ReloadPoll time.Duration
+}
+
+// SlotConfig defines one VM slot of the pool.
+type SlotConfig struct {
+	Name      string   // [a-z0-9][a-z0-9_-]*, at most 32 characters; names the VM and its state directory
+	MemoryMiB int      // guest memory; default Config.MemoryMiB
+	Network   string   // guest network: "" (none) or "user"; see vm.Spec.Network
+	Tags      []string // free-form labels shown by `pool ls`
 }
 
 // FusionConfig selects the fusion model and the stage-1 operating point.

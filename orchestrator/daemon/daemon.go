@@ -41,10 +41,14 @@ type Daemon struct {
 	accel    string
 	instance string // short id of this instance, from its data directory
 	token    string
-	slots    []*slotState
+	slots    []*slotState // guarded by pool.mu; see pool.go
+	pool     pool
 	wake     chan struct{}
 	timeouts StepTimeouts
 	plugins  *host.Manager // nil until plugins are wired in
+	// fusion makes the verdict; nil when there is none (noVerdict says why).
+	fusion    *fuser
+	noVerdict string
 }
 
 func (c *Config) setDefaults() error {
@@ -129,29 +133,25 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 		d.Close()
 		return nil, err
 	}
+	if d.fusion, d.noVerdict, err = loadFusion(cfg); err != nil {
+		d.Close()
+		return nil, err
+	}
+	if d.fusion != nil {
+		d.log.Info("fusion model loaded", "file", d.fusion.path, "method", d.fusion.model.Method,
+			"threshold", d.fusion.model.Threshold.Value, "rule", d.fusion.rule)
+	}
 	runDir := filepath.Join(os.TempDir(), "scalemalnet-"+d.instance)
 	if st, err := os.Stat("/run"); err == nil && st.IsDir() && os.Geteuid() == 0 {
 		runDir = filepath.Join("/run", "scalemalnet", d.instance)
 	}
-	for i := 0; i < cfg.Slots; i++ {
-		id := fmt.Sprintf("slot%d", i)
-		name := d.domainPrefix() + id
-		dir := filepath.Join(cfg.DataDir, "vms", id)
-		spec := vm.Spec{
-			Name: name, UUID: vm.StableUUID(name), Accel: d.accel,
-			MemoryMiB: uint(cfg.MemoryMiB), VCPUs: 1, Image: d.img,
-			ChannelPath: filepath.Join(runDir, id+".sock"),
-			ConsolePath: filepath.Join(dir, "console.log"),
-		}
-		slot, err := vm.NewSlot(id, spec, d.hv, dir, d.log)
-		if err != nil {
-			d.Close()
-			return nil, err
-		}
-		d.slots = append(d.slots, &slotState{Slot: slot, state: SlotIdle})
+	d.timeouts = mergeTimeouts(DefaultStepTimeouts, cfg.Timeouts)
+	if err := d.initPool(runDir); err != nil {
+		d.Close()
+		return nil, err
 	}
 	d.log.Info("orchestrator configured", "data_dir", cfg.DataDir, "instance", d.instance,
-		"hypervisor", d.hv.Describe(), "accel", d.accel, "slots", cfg.Slots,
+		"hypervisor", d.hv.Describe(), "accel", d.accel, "slots", len(d.slots),
 		"image", d.img.Digest, "kernel", d.img.KernelRelease)
 	return d, nil
 }
@@ -202,19 +202,13 @@ func (d *Daemon) Serve(ctx context.Context) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           api.NewHandler(d, d.token, api.HandlerOptions{MaxSample: d.cfg.MaxSample, Logger: d.log}),
+		Handler:           api.NewHandler(d, d.token, api.HandlerOptions{MaxSample: d.cfg.MaxSample, Logger: d.log, Pool: d}),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	var wg sync.WaitGroup
 	workCtx, stopWork := context.WithCancel(ctx)
 	defer stopWork()
-	for _, s := range d.slots {
-		wg.Add(1)
-		go func(s *slotState) {
-			defer wg.Done()
-			d.worker(workCtx, s)
-		}(s)
-	}
+	d.startPool(workCtx, &wg)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()

@@ -42,9 +42,13 @@ func TestPluginFailuresInReport(t *testing.T) {
 	f.Write([]byte("tampered"))
 	f.Close()
 
+	// A fusion model over the working and the failing classifiers: the
+	// verdict must come from the working one alone.
+	fusionModel := fusionModelFile(t, "syscall-heuristic", []string{"crash-classifier", "hang-classifier"}, "")
 	td := startDaemonWith(t, imageDir, 1, func(c *Config) {
 		c.PluginDir = pluginDir
 		c.PluginCallTimeout = 3 * time.Second
+		c.Fusion.Model = fusionModel
 	})
 	// The hanging test plugin hangs on samples named "hang" (and the
 	// crashing one panics on any name but "ok").
@@ -84,7 +88,23 @@ func TestPluginFailuresInReport(t *testing.T) {
 	if len(rep.Features) == 0 {
 		t.Error("no features recorded")
 	}
+	// Two-stage verdict despite two failed classifiers.
+	if v := rep.Verdict; v == nil || v.Label == report.VerdictUnknown || len(v.Contributions) != 1 ||
+		v.Contributions[0].Classifier != "syscall-heuristic" {
+		t.Errorf("verdict: %+v", v)
+	} else {
+		failed := map[string]bool{}
+		for _, m := range v.Missing {
+			failed[m.Classifier] = m.Status == "failed"
+		}
+		if !failed["crash-classifier"] || !failed["hang-classifier"] {
+			t.Errorf("failed classifiers not listed in the verdict: %+v", v.Missing)
+		}
+	}
 	var b strings.Builder
 	report.Render(&b, rep)
+	if !strings.HasPrefix(b.String(), "VERDICT    ") {
+		t.Errorf("the report does not start with the verdict")
+	}
 	t.Logf("report as an analyst sees it:\n%s", b.String())
 }

@@ -20,6 +20,9 @@ func (d *Daemon) Submit(ctx context.Context, name string, body io.Reader, opts j
 	if err := opts.Normalize(); err != nil {
 		return jobs.Job{}, err
 	}
+	if err := d.checkNetworkAvailable(opts); err != nil {
+		return jobs.Job{}, err
+	}
 	if err := d.checkFreeSpace(); err != nil {
 		return jobs.Job{}, err
 	}
@@ -73,13 +76,23 @@ func (d *Daemon) OpenTrace(ctx context.Context, id string) (io.ReadCloser, error
 
 // Health summarises the orchestrator's state.
 func (d *Daemon) Health(ctx context.Context) api.Health {
-	h := api.Health{Status: "ok", Version: Version, Hypervisor: d.hv.Describe() + " (" + d.accel + ")", SlotsTotal: len(d.slots)}
-	for _, s := range d.slots {
+	slots := d.poolSlots()
+	h := api.Health{Status: "ok", Version: Version, Hypervisor: d.hv.Describe() + " (" + d.accel + ")", SlotsTotal: len(slots)}
+	for _, s := range slots {
 		s.mu.Lock()
 		if s.state == SlotIdle {
 			h.SlotsIdle++
 		}
+		if s.quarantined || s.state == SlotBroken {
+			h.SlotsQuarantined++
+		}
 		s.mu.Unlock()
+	}
+	d.pool.reloadMu.Lock()
+	h.ReloadError = d.pool.reloadErr
+	d.pool.reloadMu.Unlock()
+	if h.SlotsQuarantined > 0 || h.ReloadError != "" || len(slots) == 0 {
+		h.Status = "degraded"
 	}
 	if n, err := d.store.Count(jobs.Queued); err == nil {
 		h.Queued = n

@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"sync"
+	"slices"
 	"time"
 
 	"github.com/scalemalnet/scalemalnet/guest/proto"
@@ -18,35 +18,11 @@ import (
 	"github.com/scalemalnet/scalemalnet/orchestrator/vm"
 )
 
-// Slot states as operators see them.
-const (
-	SlotIdle      = "idle"
-	SlotBusy      = "busy"
-	SlotPreparing = "preparing" // cold boot to make the clean state
-	SlotBroken    = "broken"    // clean state could not be made; retried with backoff
-)
-
 // Trace budget per job: calls kept with details, windows streamed.
 const (
 	MaxKeptEvents = 200_000
 	MaxWindows    = 3600
 )
-
-type slotState struct {
-	*vm.Slot
-	mu       sync.Mutex
-	state    string
-	job      string
-	done     int
-	lastErr  string
-	failures int // consecutive clean-state failures
-}
-
-func (s *slotState) set(state, job string) {
-	s.mu.Lock()
-	s.state, s.job = state, job
-	s.mu.Unlock()
-}
 
 // probe is the Prober used when making a clean state: a full handshake, then
 // a clean end of the session so the saved agent waits for the next host.
@@ -56,60 +32,7 @@ func probe(ctx context.Context, conn net.Conn) (vm.AgentInfo, error) {
 		return vm.AgentInfo{}, err
 	}
 	sess.Bye()
-	return vm.AgentInfo{BootID: hello.BootID, Runs: hello.Runs, Kernel: hello.Kernel, AgentVersion: hello.AgentVersion}, nil
-}
-
-// worker owns one slot: it keeps the slot's clean state ready and runs
-// queued jobs on it, one at a time, until ctx ends.
-func (d *Daemon) worker(ctx context.Context, s *slotState) {
-	log := d.log.With("slot", s.ID)
-	backoff := time.Second
-	for ctx.Err() == nil {
-		if _, err := s.Clean(); err != nil {
-			s.set(SlotPreparing, "")
-			pctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
-			_, err := s.Prepare(pctx, probe)
-			cancel()
-			if err != nil {
-				if ctx.Err() != nil {
-					return
-				}
-				s.mu.Lock()
-				s.state, s.lastErr = SlotBroken, err.Error()
-				s.failures++
-				s.mu.Unlock()
-				log.Error("cannot make clean state; will retry", "err", err, "in", backoff)
-				sleep(ctx, backoff)
-				backoff = min(backoff*2, time.Minute)
-				continue
-			}
-			backoff = time.Second
-			s.mu.Lock()
-			s.failures = 0
-			s.mu.Unlock()
-		}
-		s.set(SlotIdle, "")
-		job, ok, err := d.store.ClaimNext(s.ID, nil)
-		if err != nil {
-			log.Error("claim job", "err", err)
-			sleep(ctx, time.Second)
-			continue
-		}
-		if !ok {
-			select {
-			case <-ctx.Done():
-				return
-			case <-d.wake:
-			case <-time.After(500 * time.Millisecond):
-			}
-			continue
-		}
-		s.set(SlotBusy, job.ID)
-		d.runJob(ctx, s, job)
-		s.mu.Lock()
-		s.done++
-		s.mu.Unlock()
-	}
+	return agentInfo(hello), nil
 }
 
 func sleep(ctx context.Context, d time.Duration) {
@@ -135,6 +58,7 @@ type jobRun struct {
 	sets     map[string]*setOutcome
 	features []report.Feature
 	votes    []report.Vote
+	verdict  *report.Verdict
 	zw       *gzip.Writer
 	jw       *trace.JSONLWriter
 }
@@ -146,11 +70,15 @@ func (d *Daemon) runJob(ctx context.Context, s *slotState, job jobs.Job) {
 	log.Info("analysis starting", "sample", job.Sample.Name, "sha256", job.Sample.SHA256, "attempt", job.Attempts)
 	r := &jobRun{d: d, slot: s, job: job, builder: report.NewBuilder()}
 	r.steps = &stepRunner{parent: ctx, onStart: func(name string) {
+		if name == StepSetTime {
+			s.healthy() // restore and agent verified: the slot's failure streak ends
+		}
 		if _, err := d.store.UpdateJob(job.ID, func(j *jobs.Job) error { j.Step = name; return nil }); err != nil {
 			log.Warn("record step", "step", name, "err", err)
 		}
 	}}
 	err := r.analyse()
+	err = d.explainVMLoss(ctx, s, err) // "EOF" from a VM that went away says why
 	if r.artifact != nil {
 		r.artifact.Abort() // no-op once committed
 	}
@@ -167,6 +95,7 @@ func (d *Daemon) runJob(ctx context.Context, s *slotState, job jobs.Job) {
 		// Plugin failures are recorded in the report; they never fail the job.
 		_ = r.steps.do(StepFeaturize, d.timeouts.Featurize, r.featurize)
 		_ = r.steps.do(StepClassify, d.timeouts.Classify, r.classify)
+		_ = r.steps.do(StepFuse, d.timeouts.Report, r.fuse)
 	}
 	if err == nil {
 		err = r.steps.do(StepReport, d.timeouts.Report, r.storeReport)
@@ -175,6 +104,9 @@ func (d *Daemon) runJob(ctx context.Context, s *slotState, job jobs.Job) {
 	if err == nil {
 		if _, err := d.store.UpdateJob(job.ID, func(j *jobs.Job) error {
 			j.HasReport = true
+			if v := r.verdict; v != nil {
+				j.Verdict = &jobs.VerdictBrief{Label: v.Label, Probability: v.Probability, Family: v.Family}
+			}
 			return j.Move(jobs.Done, now, "")
 		}); err != nil {
 			log.Error("mark done", "err", err)
@@ -183,19 +115,28 @@ func (d *Daemon) runJob(ctx context.Context, s *slotState, job jobs.Job) {
 		return
 	}
 	s.mu.Lock()
-	s.lastErr = err.Error()
+	s.lastErr, s.lastErrAt = err.Error(), now
 	s.mu.Unlock()
-	retry := ctx.Err() != nil || isInfraFailure(err)
+	infra := ctx.Err() == nil && isInfraFailure(err)
+	retry := ctx.Err() != nil || infra
 	if isCleanStateFailure(err) {
 		log.Warn("clean state failed verification; it will be rebuilt", "err", err)
 		_ = s.Invalidate()
+		if ctx.Err() == nil {
+			d.slotFailed(s, "job "+job.ID, err) // may quarantine the slot
+		}
 	}
 	if _, uerr := d.store.UpdateJob(job.ID, func(j *jobs.Job) error {
+		if infra && !slices.Contains(j.FailedSlots, s.name) {
+			j.FailedSlots = append(j.FailedSlots, s.name) // other slots take the retry
+		}
 		switch {
 		case ctx.Err() != nil:
 			return j.Move(jobs.Queued, now, "orchestrator stopping; re-queued")
 		case retry && j.Attempts < MaxAttempts:
-			return j.Move(jobs.Queued, now, fmt.Sprintf("attempt %d on %s failed: %v; re-queued", j.Attempts, s.ID, err))
+			return j.Move(jobs.Queued, now, fmt.Sprintf("attempt %d on %s failed: %v; re-queued", j.Attempts, s.name, err))
+		case retry:
+			return j.Move(jobs.Failed, now, attemptsReason(j, s.name, err))
 		default:
 			return j.Move(jobs.Failed, now, err.Error())
 		}
@@ -208,6 +149,9 @@ func (d *Daemon) runJob(ctx context.Context, s *slotState, job jobs.Job) {
 // isInfraFailure tells failures of the sandbox (worth retrying elsewhere)
 // from failures caused by the sample or the guest's answers during the run.
 func isInfraFailure(err error) bool {
+	if errors.Is(err, ErrVMStopped) {
+		return true // QEMU died under the job, at whatever step
+	}
 	var se *StepError
 	if !errors.As(err, &se) {
 		return false
@@ -231,7 +175,7 @@ func (r *jobRun) analyse() error {
 		_, err := d.store.UpdateJob(r.job.ID, func(j *jobs.Job) error { return j.Move(to, time.Now().UTC(), "") })
 		return err
 	}
-	if err := r.steps.do(StepRestore, t.Restore, r.slot.Restore); err != nil {
+	if err := r.steps.do(StepRestore, t.Restore, func(ctx context.Context) error { return d.restoreSlot(ctx, r.slot) }); err != nil {
 		return err
 	}
 	if err := r.steps.do(StepWaitAgent, t.WaitAgent, r.waitAgent); err != nil {
@@ -268,7 +212,7 @@ func (r *jobRun) waitAgent(ctx context.Context) error {
 		return err
 	}
 	r.sess, r.hello = sess, hello
-	return r.slot.Verify(vm.AgentInfo{BootID: hello.BootID, Runs: hello.Runs})
+	return r.slot.Verify(agentInfo(hello))
 }
 
 func (r *jobRun) pushSample(ctx context.Context) error {
@@ -343,10 +287,18 @@ func (r *jobRun) storeReport(ctx context.Context) error {
 		Trace:    r.traceRef,
 		Features: r.features,
 		Votes:    r.votes,
+		Verdict:  r.verdict,
 		Created:  time.Now().UTC(),
 	}
+	r.setNetwork(&rep.Machine)
 	if r.d.plugins != nil {
 		rep.PluginProblems = r.pluginProblems()
+	}
+	if r.verdict == nil {
+		rep.NoVerdict = r.d.noVerdict
+		if rep.NoVerdict == "" {
+			rep.NoVerdict = "no classifier plugins"
+		}
 	}
 	return r.d.store.PutReport(r.job.ID, rep)
 }

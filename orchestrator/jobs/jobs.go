@@ -38,7 +38,18 @@ type Options struct {
 	Timeout time.Duration `json:"timeout"` // run time before the tree is killed
 	Window  time.Duration `json:"window"`  // length of one trace window
 	Args    []string      `json:"args,omitempty"`
+	// Network is the guest network the sample gets: NetworkNone (the
+	// default: no network device at all) or NetworkUser (NAT to whatever
+	// the host can reach). Only slots configured with the same mode run
+	// the job.
+	Network string `json:"network,omitempty"`
 }
+
+// Guest network modes of a job (Options.Network).
+const (
+	NetworkNone = ""     // no network device; loopback only
+	NetworkUser = "user" // QEMU user-mode networking (NAT through the host)
+)
 
 // Defaults and bounds for Options.
 const (
@@ -73,6 +84,13 @@ func (o *Options) Normalize() error {
 		if len(a) > MaxArgLen {
 			return fmt.Errorf("%w: argument longer than %d bytes", ErrInvalid, MaxArgLen)
 		}
+	}
+	switch o.Network {
+	case NetworkNone, NetworkUser:
+	case "none":
+		o.Network = NetworkNone
+	default:
+		return fmt.Errorf("%w: network %q (want none or user)", ErrInvalid, o.Network)
 	}
 	return nil
 }
@@ -109,6 +127,38 @@ type Job struct {
 	Updated   time.Time    `json:"updated"`
 	History   []Transition `json:"history"`
 	HasReport bool         `json:"has_report"`
+
+	// FailedSlots are the slots on which an attempt failed for
+	// infrastructure reasons (restore, agent, ...), each once, oldest
+	// first. Workers steer a retry away from them. Absent in records
+	// written before it existed.
+	FailedSlots []string `json:"failed_slots,omitempty"`
+
+	// Verdict is the report's fused verdict in brief, set when the job is
+	// done, so job lists show it without reading reports.
+	Verdict *VerdictBrief `json:"verdict,omitempty"`
+}
+
+// VerdictBrief is a report's verdict in a few fields.
+type VerdictBrief struct {
+	Label       string  `json:"label"` // malware, benign or unknown
+	Probability float64 `json:"probability"`
+	Family      string  `json:"family,omitempty"`
+}
+
+// String is e.g. "malware 0.91 SSH", "benign 0.02" or "unknown".
+func (v *VerdictBrief) String() string {
+	if v == nil {
+		return "-"
+	}
+	if v.Label == "unknown" {
+		return v.Label
+	}
+	s := fmt.Sprintf("%s %.2f", v.Label, v.Probability)
+	if v.Family != "" {
+		s += " " + v.Family
+	}
+	return s
 }
 
 // ErrTransition is wrapped when a state change is not allowed.

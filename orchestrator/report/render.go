@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"math"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -22,7 +24,7 @@ const (
 	renderOutMax   = 800 // bytes of the sample's output shown
 )
 
-// Render writes r for a terminal: sample, machine, outcome, step timings,
+// Render writes r for a terminal: the verdict first, then sample, machine, outcome, step timings,
 // process tree, files written, programs executed, connections, top calls
 // and a per-window activity row. Strings from the sample (paths, argv,
 // output) are escaped, so a hostile sample cannot inject terminal control
@@ -30,6 +32,7 @@ const (
 func Render(w io.Writer, r *Report) error {
 	bw := bufio.NewWriter(w)
 	p := &printer{w: bw}
+	p.verdict(r)
 	p.header(r)
 	p.votes(r)
 	p.processes(r.Behavior.Processes)
@@ -52,6 +55,68 @@ func Render(w io.Writer, r *Report) error {
 }
 
 type printer struct{ w *bufio.Writer }
+
+// verdict shows the fused two-stage verdict in a few lines: the label with
+// its probability and threshold, the family, which votes moved it most and
+// which were missing.
+func (p *printer) verdict(r *Report) {
+	v := r.Verdict
+	if v == nil {
+		if r.NoVerdict != "" {
+			p.f("VERDICT    none: %s\n\n", clean(r.NoVerdict))
+		}
+		return
+	}
+	switch v.Label {
+	case VerdictUnknown:
+		p.f("VERDICT    UNKNOWN: %s\n", clean(v.Error))
+	default:
+		word := "BENIGN"
+		if v.Label == VerdictMalware {
+			word = "MALWARE"
+		}
+		rel := "<"
+		if v.Probability >= v.Threshold {
+			rel = ">="
+		}
+		p.f("VERDICT    %s  (P(malware) %.3f %s threshold %.3f, %s)\n", word, v.Probability, rel, v.Threshold, clean(v.ThresholdRule))
+	}
+	if v.Family != "" {
+		p.f("  family   %s (%.3f, from %s)\n", clean(v.Family), v.FamilyScore, clean(strings.Join(v.FamilyVoters, ", ")))
+	} else if v.Label == VerdictMalware {
+		p.f("  family   not named (no family classifier gave one)\n")
+	}
+	if len(v.Contributions) > 0 {
+		cs := append([]Contribution(nil), v.Contributions...)
+		sort.SliceStable(cs, func(i, j int) bool { return math.Abs(cs[i].Delta) > math.Abs(cs[j].Delta) })
+		for i, c := range cs {
+			lead := "  why     "
+			if i > 0 {
+				lead = "          "
+			}
+			dir := "towards malware"
+			if c.Delta < 0 {
+				dir = "towards benign"
+			}
+			p.f("%s %-24s %+.3f %s (said %.3f, calibrated %.3f, weight %.2f)\n", lead, clean(c.Classifier), c.Delta, dir, c.Raw, c.Calibrated, c.Weight)
+		}
+	}
+	for i, m := range v.Missing {
+		lead := "  missing "
+		if i > 0 {
+			lead = "          "
+		}
+		line := fmt.Sprintf("%s %-24s %s", lead, clean(m.Classifier), clean(m.Status))
+		if m.Reason != "" {
+			line += ": " + shorten(clean(m.Reason), 100)
+		}
+		p.f("%s\n", line)
+	}
+	if len(v.Ignored) > 0 {
+		p.f("  ignored  %s (not in the fusion model)\n", clean(strings.Join(v.Ignored, ", ")))
+	}
+	p.f("  method   %s, fusion model %s\n\n", clean(v.Method), clean(v.Model))
+}
 
 // votes shows each classifier's vote, abstention or failure, the feature
 // sets that fed them, and plugins that could not take part.
@@ -131,6 +196,7 @@ func (p *printer) header(r *Report) {
 	if m.AgentVersion != "" {
 		p.f(", agent %s", clean(m.AgentVersion))
 	}
+	p.f(", network: %s", network(m))
 	p.f("\n")
 	p.f("Options    timeout %s, window %s", r.Options.Timeout, r.Options.Window)
 	if len(r.Options.Args) > 0 {
@@ -371,6 +437,15 @@ func clean(s string) string {
 	}
 	q := strconv.QuoteToGraphic(s)
 	return q[1 : len(q)-1]
+}
+
+// shorten cuts s to at most n runes, marking the cut.
+func shorten(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
 }
 
 // argv renders an argument vector in brackets, quoting arguments that are

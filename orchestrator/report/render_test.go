@@ -105,3 +105,53 @@ func TestSpark(t *testing.T) {
 		t.Fatalf("row %d cols, peak %d, total %d", n, peak, total)
 	}
 }
+
+func TestRenderVerdictFirst(t *testing.T) {
+	r := sampleReport()
+	r.Verdict = &Verdict{
+		Label: VerdictMalware, Probability: 0.912, Threshold: 0.41,
+		ThresholdRule: "chosen for validation FPR <= 0.01: validation FPR 0.008, TPR 0.900",
+		Method:        "soft-vote", Model: "build/models/fusion.json",
+		Family: "SSH", FamilyScore: 0.8, FamilyVoters: []string{"fhids-kind-random-forest"},
+		Contributions: []Contribution{
+			{Classifier: "fhids-random-forest", Raw: 0.7, Calibrated: 0.8, Weight: 0.4, Delta: 0.05},
+			{Classifier: "fhids-cnn-lstm", Raw: 0.99, Calibrated: 0.97, Weight: 0.6, Delta: 0.3},
+		},
+		Missing: []MissingVote{{Classifier: "clamp-dnn", Stage: "detection", Status: "abstained", Reason: "not a PE\x1b[2J"}},
+	}
+	var buf bytes.Buffer
+	if err := Render(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	t.Log("\n" + out)
+	if !strings.HasPrefix(out, "VERDICT    MALWARE  (P(malware) 0.912 >= threshold 0.410, chosen for validation FPR <= 0.01") {
+		t.Errorf("the verdict is not first:\n%s", out)
+	}
+	// The vote that moved the result most is listed first.
+	if i, j := strings.Index(out, "fhids-cnn-lstm"), strings.Index(out, "fhids-random-forest"); i < 0 || j < 0 || i > j {
+		t.Errorf("contributions not ordered by |delta|")
+	}
+	for _, want := range []string{"family   SSH (0.800, from fhids-kind-random-forest)", "+0.300 towards malware",
+		"missing  clamp-dnn", "abstained: not a PE\\x1b[2J", "method   soft-vote"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q", want)
+		}
+	}
+	if strings.Contains(out, "\x1b") {
+		t.Error("control character passed through")
+	}
+
+	r.Verdict = &Verdict{Label: VerdictUnknown, Error: "no usable detection vote", Method: "soft-vote"}
+	buf.Reset()
+	Render(&buf, r)
+	if !strings.HasPrefix(buf.String(), "VERDICT    UNKNOWN: no usable detection vote") {
+		t.Errorf("unknown verdict:\n%s", buf.String())
+	}
+	r.Verdict, r.NoVerdict = nil, "no fusion model"
+	buf.Reset()
+	Render(&buf, r)
+	if !strings.HasPrefix(buf.String(), "VERDICT    none: no fusion model") {
+		t.Errorf("no verdict:\n%s", buf.String())
+	}
+}

@@ -26,6 +26,10 @@ type Report struct {
 	Trace    TraceRef     `json:"trace"`    // where the full call trace is
 	Features []Feature    `json:"features"` // what each featurizer produced (or why not)
 	Votes    []Vote       `json:"votes"`    // every classifier's vote, failed or abstained ones included
+	// Verdict is the fused two-stage verdict; nil when no fusion model is
+	// configured (NoVerdict then says why).
+	Verdict   *Verdict `json:"verdict,omitempty"`
+	NoVerdict string   `json:"no_verdict,omitempty"`
 	// PluginProblems lists plugins that could take no part in this
 	// analysis at all (refused: checksum, API version, not registered;
 	// failed: restarted too often), with the reason.
@@ -42,6 +46,22 @@ type Machine struct {
 	AgentVersion string `json:"agent_version"`
 	BootID       string `json:"boot_id"`
 	Image        string `json:"image"` // guest image digest
+	// Network is the guest network the sample had: "none" (no network
+	// device; empty in reports made before networks existed) or "user"
+	// (QEMU user-mode NAT). GuestAddr is the guest's IPv4 address with a
+	// network; Interfaces are its interfaces other than loopback as the
+	// guest agent reported them.
+	Network    string         `json:"network,omitempty"`
+	GuestAddr  string         `json:"guest_addr,omitempty"`
+	Interfaces []NetInterface `json:"interfaces,omitempty"`
+}
+
+// NetInterface is a guest network interface.
+type NetInterface struct {
+	Name  string   `json:"name"`
+	MAC   string   `json:"mac,omitempty"`
+	Up    bool     `json:"up"`
+	Addrs []string `json:"addrs,omitempty"`
 }
 
 // Step is one timed lifecycle step (restore, wait-agent, set-time, ...).
@@ -164,4 +184,66 @@ type PluginProblem struct {
 	Kind   string `json:"kind,omitempty"` // unknown when it never started
 	State  string `json:"state"`
 	Error  string `json:"error"`
+}
+
+// Verdict labels.
+const (
+	VerdictMalware = "malware"
+	VerdictBenign  = "benign"
+	// VerdictUnknown: no classifier the fusion model knows gave a usable
+	// detection vote (all absent, abstained or failed); Error says so.
+	VerdictUnknown = "unknown"
+)
+
+// Verdict is the fused two-stage decision (see classifiers/fusion): stage 1
+// malware or benign from every detection vote, stage 2 the family when
+// stage 1 says malware.
+type Verdict struct {
+	Label       string  `json:"label"`       // VerdictMalware, VerdictBenign or VerdictUnknown
+	Probability float64 `json:"probability"` // fused calibrated P(malicious)
+	// Threshold: malware when Probability >= Threshold. ThresholdRule says
+	// how it was chosen and its validation figures, e.g. "fpr<=0.01
+	// (validation FPR 0.008, TPR 0.912)".
+	Threshold     float64 `json:"threshold"`
+	ThresholdRule string  `json:"threshold_rule"`
+	Method        string  `json:"method"`       // fusion method: soft-vote, stacking, ...
+	Model         string  `json:"model"`        // fusion model file
+	ModelSHA256   string  `json:"model_sha256"` // of that file
+	// Stage 2, only when Label is malware and a family classifier named one.
+	Family       string       `json:"family,omitempty"`
+	FamilyScore  float64      `json:"family_score,omitempty"`
+	Families     []ClassScore `json:"families,omitempty"` // top families, best first
+	FamilyVoters []string     `json:"family_voters,omitempty"`
+	// Contributions: how each detection vote moved the result.
+	Contributions []Contribution `json:"contributions"`
+	// Missing: classifiers the fusion model knows without a usable vote,
+	// and why; Ignored: classifiers that voted but the model was not fitted
+	// on (their votes are not used).
+	Missing  []MissingVote `json:"missing,omitempty"`
+	Ignored  []string      `json:"ignored,omitempty"`
+	Error    string        `json:"error,omitempty"` // why the label is unknown
+	Duration time.Duration `json:"duration_ns"`
+}
+
+// Contribution is one detection vote's part in the verdict. Delta is the
+// change of the fused probability had the vote been missing (positive:
+// towards malware). For soft voting, Weight is the renormalised weight and
+// Term = Weight * Calibrated; for stacking, Weight is the coefficient and
+// Term its additive share of the fused log-odds.
+type Contribution struct {
+	Classifier string  `json:"classifier"`
+	Raw        float64 `json:"raw"`
+	Calibrated float64 `json:"calibrated"`
+	Weight     float64 `json:"weight"`
+	Term       float64 `json:"term"`
+	Delta      float64 `json:"delta"`
+}
+
+// MissingVote is a classifier known to the fusion model that gave no
+// usable vote: absent, abstained, failed or no-family.
+type MissingVote struct {
+	Classifier string `json:"classifier"`
+	Stage      string `json:"stage,omitempty"`
+	Status     string `json:"status"`
+	Reason     string `json:"reason,omitempty"`
 }

@@ -52,6 +52,10 @@ type Spec struct {
 	ChannelPath string // host end of the agent's virtio-serial port (unix socket)
 	ConsolePath string // guest serial console log
 	Emulator    string // QEMU binary; empty lets libvirt choose
+	// Network is the slot's guest network: NetworkNone (no network device
+	// at all, the default) or NetworkUser (QEMU user-mode networking, NAT
+	// through the host; see NormalizeNetwork).
+	Network string
 }
 
 // ErrConfig is wrapped by errors in a slot or pool configuration.
@@ -73,6 +77,11 @@ func (s Spec) Validate() error {
 	case len(s.ChannelPath) > 107:
 		return fmt.Errorf("%w: channel socket path longer than 107 bytes: %s", ErrConfig, s.ChannelPath)
 	}
+	if n, err := NormalizeNetwork(s.Network); err != nil {
+		return err
+	} else if n != s.Network {
+		return fmt.Errorf("%w: network %q must be given as %q", ErrConfig, s.Network, n)
+	}
 	return nil
 }
 
@@ -87,9 +96,10 @@ func StableUUID(name string) string {
 
 // Domain builds the libvirt domain of a slot: direct kernel boot of the
 // uncompressed guest kernel with the agent in the initramfs, ACPI on (the
-// guest needs it for a fine-grained clock), no disk, no network device, no
-// graphics, no balloon, one virtio-serial channel for the agent and a serial
-// console logged to a file. The guest powering off or rebooting destroys it.
+// guest needs it for a fine-grained clock), no disk, no graphics, no
+// balloon, one virtio-serial channel for the agent and a serial console
+// logged to a file. It has no network device unless s.Network asks for one
+// (see networkInterfaces). The guest powering off or rebooting destroys it.
 func Domain(s Spec) (*libvirtxml.Domain, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
@@ -132,6 +142,7 @@ func Domain(s Spec) (*libvirtxml.Domain, error) {
 					VirtIO: &libvirtxml.DomainChannelTargetVirtIO{Name: AgentChannel},
 				},
 			}},
+			Interfaces: networkInterfaces(s),
 			MemBalloon: &libvirtxml.DomainMemBalloon{Model: "none"},
 		},
 	}

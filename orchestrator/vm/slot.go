@@ -24,6 +24,9 @@ type AgentInfo struct {
 	Runs         int
 	Kernel       string
 	AgentVersion string
+	// Interfaces are the guest's network interfaces other than loopback,
+	// as the agent reported them; checked against Spec.Network.
+	Interfaces []GuestInterface
 }
 
 // Prober performs the agent handshake on a fresh connection to a VM's agent
@@ -41,7 +44,8 @@ type CleanState struct {
 	SaveSize     int64         `json:"save_size"`
 	SaveModTime  time.Time     `json:"save_mod_time"`
 	Created      time.Time     `json:"created"`
-	BootTime     time.Duration `json:"boot_time_ns"` // cold boot to agent ready
+	BootTime     time.Duration `json:"boot_time_ns"`      // cold boot to agent ready
+	Network      string        `json:"network,omitempty"` // Spec.Network it was made with
 }
 
 // Slot is one VM of the pool. It is not safe for concurrent use: one worker
@@ -93,6 +97,10 @@ func (s *Slot) Clean() (CleanState, error) {
 	}
 	if cs.ImageDigest != s.spec.Image.Digest {
 		return cs, fmt.Errorf("%w: made from image %s, current is %s", ErrNoCleanState, cs.ImageDigest, s.spec.Image.Digest)
+	}
+	if cs.Network != s.spec.Network {
+		// The save file embeds the domain XML: its devices cannot change.
+		return cs, fmt.Errorf("%w: made with network %s, slot now has %s", ErrNoCleanState, NetworkName(cs.Network), NetworkName(s.spec.Network))
 	}
 	st, err := os.Stat(s.savePath())
 	if err != nil {
@@ -146,6 +154,10 @@ func (s *Slot) Prepare(ctx context.Context, probe Prober) (CleanState, error) {
 		_ = s.Destroy(context.WithoutCancel(ctx))
 		return CleanState{}, fmt.Errorf("%w: slot %s: fresh agent reports %d runs", ErrAgent, s.ID, info.Runs)
 	}
+	if err := s.checkNetwork(info); err != nil {
+		_ = s.Destroy(context.WithoutCancel(ctx))
+		return CleanState{}, fmt.Errorf("%w: %w%s", ErrAgent, err, s.consoleTail())
+	}
 	tmp := s.savePath() + ".tmp"
 	_ = os.Remove(tmp)
 	if err := s.hv.Save(ctx, s.spec.Name, tmp); err != nil {
@@ -163,7 +175,7 @@ func (s *Slot) Prepare(ctx context.Context, probe Prober) (CleanState, error) {
 	cs := CleanState{
 		ImageDigest: s.spec.Image.Digest, BootID: info.BootID, Kernel: info.Kernel,
 		AgentVersion: info.AgentVersion, SaveSize: st.Size(), SaveModTime: st.ModTime(),
-		Created: time.Now().UTC(), BootTime: boot,
+		Created: time.Now().UTC(), BootTime: boot, Network: s.spec.Network,
 	}
 	b, _ := json.MarshalIndent(cs, "", "  ")
 	if err := writeFileAtomic(s.statePath(), b); err != nil {
@@ -205,6 +217,9 @@ func (s *Slot) Verify(info AgentInfo) error {
 	}
 	if info.Runs != 0 {
 		return fmt.Errorf("%w: slot %s: agent has already run %d samples", ErrNoCleanState, s.ID, info.Runs)
+	}
+	if err := s.checkNetwork(info); err != nil {
+		return fmt.Errorf("%w: %w", ErrNoCleanState, err)
 	}
 	return nil
 }

@@ -21,6 +21,7 @@ import (
 	"math"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
@@ -35,6 +36,7 @@ func serve(f plugins.Featurizer, c plugins.Classifier) {
 			"Test it with plugins/sdk.Harness, or load it with `scalemalnet plugins register`.")
 		os.Exit(1)
 	}
+	go exitWhenOrphaned(time.Second)
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig:  plugins.Handshake,
 		VersionedPlugins: plugins.PluginMap(f, c),

@@ -63,6 +63,7 @@ func runInit(ctx context.Context, cfg agent.Config, log *slog.Logger) {
 	} else {
 		say(log, "loopback up")
 	}
+	networkUp(log)
 	_ = os.MkdirAll(cfg.WorkDir, 0o755)
 	_ = os.MkdirAll("/root", 0o700)
 	go reaper()

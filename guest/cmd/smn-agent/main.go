@@ -1,7 +1,8 @@
 // Command smn-agent is the ScaleMalNet guest agent. Built static
 // (CGO_ENABLED=0), it is /init of the guest initramfs: as PID 1 it mounts the
-// pseudo filesystems, loads the virtio modules, brings up loopback, finds the
-// agent's virtio-serial port and serves host sessions on it forever.
+// pseudo filesystems, loads the virtio modules, brings up loopback (and the
+// network device, when the VM has one), finds the agent's virtio-serial port
+// and serves host sessions on it forever.
 //
 // On a host, for tests, it serves without any of that:
 //
@@ -47,6 +48,9 @@ func main() {
 	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level}))
 	slog.SetDefault(log)
 	cfg := agent.Config{WorkDir: *workDir, Logger: log, SetClock: pid1}
+	if pid1 {
+		cfg.Interfaces = agent.NetInterfaces // the VM's own; a host's are not reported
+	}
 	ctx := context.Background()
 
 	switch {

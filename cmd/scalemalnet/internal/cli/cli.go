@@ -36,6 +36,14 @@ type ServeOptions struct {
 	MinFreeBytes     int64 // negative disables the free-space check
 	RetainMaxAge     time.Duration
 	RetainMaxBytes   int64
+	// Fusion model and stage-1 operating point (daemon.FusionConfig).
+	FusionModel     string
+	FusionRule      string
+	FusionTargetFPR float64
+	FusionThreshold float64
+	// ConfigFile is the --config file; the other fields, when set,
+	// override its values ("" and 0 mean "not given").
+	ConfigFile string
 }
 
 // Env is what the commands use from the outside world.
@@ -67,8 +75,8 @@ var commands []command
 
 func init() {
 	commands = []command{
-		{"serve", "run the orchestrator (API, VM pool, job workers)", "serve [--data-dir DIR] [--listen ADDR] [--slots N] [--image DIR] [--libvirt URI] [--accel auto|kvm|qemu]", runServe},
-		{"submit", "submit a sample for analysis", "submit FILE [--timeout 20s] [--window 1s] [--arg X]... [--wait] [--json]", runSubmit},
+		{"serve", "run the orchestrator (API, VM pool, job workers)", "serve [--config FILE] [--data-dir DIR] [--listen ADDR] [--slots N] [--image DIR] [--libvirt URI] [--accel auto|kvm|qemu]", runServe},
+		{"submit", "submit a sample for analysis", "submit FILE [--timeout 20s] [--window 1s] [--arg X]... [--network none|user] [--wait] [--json]", runSubmit},
 		{"status", "show a job's state and history", "status ID [--json]", runStatus},
 		{"report", "show a finished job's report", "report ID [--json]", runReport},
 		{"trace", "download a job's call trace (gzip JSON lines)", "trace ID [-o FILE]", runTrace},
@@ -76,6 +84,7 @@ func init() {
 		{"health", "show the orchestrator's health", "health [--json]", runHealth},
 		{"plugins", "list, register or create plugins", "plugins list|register|new ...", runPlugins},
 		{"gc", "delete old jobs and unreferenced samples now", "gc [--max-age 720h] [--max-size 50GiB] [--compact] [--json]", runGC},
+		{"pool", "list, add, remove, drain or reset VM slots; pool health", "pool ls|add|remove|drain|reset|health ...", runPool},
 	}
 }
 

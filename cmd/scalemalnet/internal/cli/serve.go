@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"log/slog"
 	"os/signal"
@@ -29,7 +30,12 @@ func runServe(ctx context.Context, e *Env, args []string) int {
 	fs.StringVar(&retainSize, "retain-max-size", "", "delete the oldest finished jobs while the store is larger, e.g. 50GiB (default: no limit)")
 	fs.StringVar(&minFree, "min-free", "", "refuse submissions below this much free disk, e.g. 1GiB (default 1GiB; \"off\" or 0 disables the check)")
 	fs.StringVar(&maxArtifact, "max-artifact-size", "", "largest compressed trace per job, e.g. 256MiB (default 256MiB)")
+	fs.StringVar(&o.FusionModel, "fusion-model", "", "fusion model from `scalemalnet train fusion` (default <models>/fusion.json if present; \"none\": no verdict)")
+	fs.StringVar(&o.FusionRule, "fusion-rule", "", "stage-1 operating point: fpr (with --fusion-target-fpr), f1, youden or fixed (with --fusion-threshold); default: the model's")
+	fs.Float64Var(&o.FusionTargetFPR, "fusion-target-fpr", 0, "with --fusion-rule fpr: the largest validation false-positive rate, e.g. 0.01")
+	fs.Float64Var(&o.FusionThreshold, "fusion-threshold", 0, "with --fusion-rule fixed: malware when P(malware) >= this")
 	fs.TextVar(&level, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
+	fs.StringVar(&o.ConfigFile, "config", "", "configuration file (TOML, see docs/scalemalnet.example.toml); flags given override it; its [pool] is reloaded when it changes and on SIGHUP")
 	if _, code, ok := parse(fs, args, 0); !ok {
 		return code
 	}
@@ -61,12 +67,34 @@ func runServe(ctx context.Context, e *Env, args []string) int {
 			*f.dst = n
 		}
 	}
+	switch o.FusionRule {
+	case "", "fpr", "f1", "youden", "fixed":
+	default:
+		fmt.Fprintf(e.Stderr, "scalemalnet serve: --fusion-rule %q: want fpr, f1, youden or fixed\n", o.FusionRule)
+		return ExitUsage
+	}
+	if o.FusionTargetFPR < 0 || o.FusionTargetFPR > 1 || o.FusionThreshold < 0 || o.FusionThreshold > 1 {
+		fmt.Fprintln(e.Stderr, "scalemalnet serve: --fusion-target-fpr and --fusion-threshold must be in [0,1]")
+		return ExitUsage
+	}
 	if o.RetainMaxAge < 0 {
 		fmt.Fprintln(e.Stderr, "scalemalnet serve: --retain-max-age must not be negative")
 		return ExitUsage
 	}
-	o.DataDir = firstNonEmpty(o.DataDir, e.Getenv(defaults.EnvDataDir), defaults.DataDir())
-	o.Listen = firstNonEmpty(o.Listen, e.Getenv(defaults.EnvAddr), defaults.Listen)
+	if o.ConfigFile == "" {
+		o.DataDir = firstNonEmpty(o.DataDir, e.Getenv(defaults.EnvDataDir), defaults.DataDir())
+		o.Listen = firstNonEmpty(o.Listen, e.Getenv(defaults.EnvAddr), defaults.Listen)
+	} else {
+		// Only what was given overrides the file (flag, then environment);
+		// the daemon's defaults apply to what neither sets.
+		o.DataDir = firstNonEmpty(o.DataDir, e.Getenv(defaults.EnvDataDir))
+		o.Listen = firstNonEmpty(o.Listen, e.Getenv(defaults.EnvAddr))
+		accelSet := false
+		fs.Visit(func(f *flag.Flag) { accelSet = accelSet || f.Name == "accel" })
+		if !accelSet {
+			o.Accel = ""
+		}
+	}
 	o.Logger = slog.New(slog.NewTextHandler(e.Stderr, &slog.HandlerOptions{Level: level}))
 	if e.Serve == nil {
 		return fail(e, fmt.Errorf("serve: not available in this build"))

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/scalemalnet/scalemalnet/orchestrator/client"
 	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
@@ -62,6 +63,9 @@ func printJob(w io.Writer, j jobs.Job) {
 	fmt.Fprintf(w, "Options   timeout %s, window %s", j.Options.Timeout, j.Options.Window)
 	if len(j.Options.Args) > 0 {
 		fmt.Fprintf(w, ", args %q", j.Options.Args)
+	}
+	if j.Options.Network != jobs.NetworkNone {
+		fmt.Fprintf(w, ", network %s", j.Options.Network)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "Created   %s\n", j.Created.Local().Format(timeLayout))
@@ -209,7 +213,7 @@ func runJobs(ctx context.Context, e *Env, args []string) int {
 
 func printJobs(w io.Writer, js []jobs.Job, now time.Time) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSTATE\tNAME\tSHA256\tCREATED\tDURATION")
+	fmt.Fprintln(tw, "ID\tSTATE\tNAME\tSHA256\tCREATED\tDURATION\tVERDICT")
 	for _, j := range js {
 		end := now
 		if j.State.Final() {
@@ -225,8 +229,17 @@ func printJobs(w io.Writer, js []jobs.Job, now time.Time) {
 			}
 			return r
 		}, name)
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", j.ID, j.State, name, short(j.Sample.SHA256, 12),
-			j.Created.Local().Format(timeLayout), end.Sub(j.Created).Round(100*time.Millisecond))
+		verdict := "-"
+		if j.Verdict != nil {
+			verdict = strings.Map(func(r rune) rune {
+				if unicode.IsControl(r) {
+					return '?'
+				}
+				return r
+			}, j.Verdict.String())
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", j.ID, j.State, name, short(j.Sample.SHA256, 12),
+			j.Created.Local().Format(timeLayout), end.Sub(j.Created).Round(100*time.Millisecond), verdict)
 	}
 	tw.Flush()
 }

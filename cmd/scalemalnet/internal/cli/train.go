@@ -16,18 +16,22 @@ import (
 
 func init() {
 	commands = append(commands,
-		command{"train", "train a model on a dataset, cross-validate it and write a model file",
-			"train --model NAME --data PATH [--task T] [--out MODEL] [--seed N] [--folds 5] [--seq-len N] [--json]", runTrain},
-		command{"eval", "measure a model file on a dataset",
-			"eval --model MODEL --data PATH [--json]", runEval})
+		command{"train", "train a model on a dataset, cross-validate it and write a model file; or fit a fusion model",
+			"train --model NAME --data PATH [--task T] [--out MODEL] [--oof FILE] [--seed N] [--folds 5] [--seq-len N] [--json]\n  scalemalnet " + trainFusionUsage, runTrain},
+		command{"eval", "measure a model file on a dataset; or classifiers and fusion on out-of-fold predictions",
+			"eval --model MODEL --data PATH [--json]\n  scalemalnet " + evalFusionUsage, runEval})
 }
 
 func runTrain(ctx context.Context, e *Env, args []string) int {
+	if len(args) > 0 && args[0] == "fusion" {
+		return runTrainFusion(ctx, e, args[1:])
+	}
 	fs := newFlags(e, "train")
 	model := fs.String("model", "", "model type: "+strings.Join(train.Models(), ", "))
 	dataPath := fs.String("data", "", "dataset in its shared/datasets format: ClaMP or MalBehavD CSV, fhids.tar.xz, Mal-API-2019 or ADFA-LD folder, Malimg-layout image folder")
 	task := fs.String("task", "", "task where a dataset has several: fhids|fhids-kind, adfa|adfa-kind (default: the detection task)")
 	out := fs.String("out", "", "model file to write (default TASK-MODEL.smnmodel)")
+	oofPath := fs.String("oof", "", "also write the cross-validation's out-of-fold predictions (JSON lines, for train/eval fusion) to this file")
 	name := fs.String("name", "", "classifier name recorded in the model (default TASK-MODEL)")
 	seed := fs.Int64("seed", 1, "seed: the same command and seed give the same model file")
 	folds := fs.Int("folds", 5, "stratified cross-validation folds (0: none)")
@@ -45,6 +49,10 @@ func runTrain(ctx context.Context, e *Env, args []string) int {
 	f := *folds
 	if f == 0 {
 		f = -1
+	}
+	if *oofPath != "" && f < 0 {
+		fmt.Fprintln(e.Stderr, "scalemalnet: --oof needs cross-validation (--folds >= 2)")
+		return ExitUsage
 	}
 	cmd := "scalemalnet train " + strings.Join(args, " ")
 	res, err := train.Train(ctx, train.Spec{Model: *model, Data: *dataPath, Task: *task, Name: *name, Seed: *seed, Folds: f,
@@ -64,6 +72,12 @@ func runTrain(ctx context.Context, e *Env, args []string) int {
 	if err := modelfile.WriteFile(*out, res.Header, res.Weights); err != nil {
 		return fail(e, err)
 	}
+	if *oofPath != "" {
+		if err := writeOOFFile(*oofPath, res); err != nil {
+			return fail(e, err)
+		}
+		fmt.Fprintf(e.Stderr, "wrote %s (%d out-of-fold predictions)\n", *oofPath, len(res.OOF))
+	}
 	if *asJSON && res.CV != nil {
 		res.CV.WriteJSON(e.Stdout)
 	} else if res.CV != nil {
@@ -75,6 +89,9 @@ func runTrain(ctx context.Context, e *Env, args []string) int {
 }
 
 func runEval(ctx context.Context, e *Env, args []string) int {
+	if len(args) > 0 && args[0] == "fusion" {
+		return runEvalFusion(ctx, e, args[1:])
+	}
 	fs := newFlags(e, "eval")
 	model := fs.String("model", "", "model file")
 	dataPath := fs.String("data", "", "dataset in the format the model was trained on")
@@ -122,4 +139,31 @@ func writeMetrics(w io.Writer, h *modelfile.Header, m eval.Metrics) {
 		}
 		fmt.Fprintln(w)
 	}
+}
+
+// writeOOFFile writes a training result's out-of-fold predictions to path
+// (through a temporary file, so a failed run leaves no partial file).
+func writeOOFFile(path string, res *train.Result) error {
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	err = res.WriteOOF(f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("out-of-fold predictions: %w", err)
+	}
+	return nil
 }

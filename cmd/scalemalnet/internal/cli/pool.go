@@ -1,0 +1,268 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+	"unicode"
+
+	"github.com/scalemalnet/scalemalnet/orchestrator/api"
+)
+
+// poolCommands are the subcommands of "scalemalnet pool".
+var poolCommands []command
+
+func init() {
+	poolCommands = []command{
+		{"ls", "list the slots: state, current job, analyses done, last error", "pool ls [--json]", runPoolList},
+		{"add", "add a slot (it makes its clean state, then takes jobs)", "pool add NAME [--memory MiB] [--network none|user] [--tag T]...", runPoolAdd},
+		{"remove", "drain a slot (its current job finishes), then delete its VM and files", "pool remove NAME [--json]", runPoolEdit("remove")},
+		{"drain", "stop a slot taking jobs after its current one (until reset or restart)", "pool drain NAME [--json]", runPoolEdit("drain")},
+		{"reset", "discard a slot's clean state and make a new one from a cold boot; lifts a drain or quarantine", "pool reset NAME [--json]", runPoolEdit("reset")},
+		{"health", "per-slot health with each slot's recent transitions; exit status 1 when degraded", "pool health [--json] [--transitions N]", runPoolHealth},
+	}
+}
+
+// runPool dispatches "pool SUBCOMMAND".
+func runPool(ctx context.Context, e *Env, args []string) int {
+	if len(args) == 0 {
+		poolUsage(e.Stderr)
+		return ExitUsage
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		poolUsage(e.Stdout)
+		return ExitOK
+	}
+	for _, c := range poolCommands {
+		if c.name == args[0] {
+			return c.run(ctx, e, args[1:])
+		}
+	}
+	fmt.Fprintf(e.Stderr, "scalemalnet pool: unknown subcommand %q\n\n", args[0])
+	poolUsage(e.Stderr)
+	return ExitUsage
+}
+
+func poolUsage(w io.Writer) {
+	fmt.Fprintf(w, "manage the VM pool of the running orchestrator\n\nUsage:\n")
+	for _, c := range poolCommands {
+		fmt.Fprintf(w, "  scalemalnet %s\n        %s\n", c.usage, c.summary)
+	}
+	fmt.Fprintf(w, "\nChanges made here are kept in DATA_DIR/pool.json, on top of the configuration\nfile's [pool]; see docs/operations.md.\n")
+}
+
+func newPoolFlags(e *Env, name string) *flag.FlagSet {
+	fs := flag.NewFlagSet("scalemalnet pool "+name, flag.ContinueOnError)
+	fs.SetOutput(e.Stderr)
+	var c command
+	for _, x := range poolCommands {
+		if x.name == name {
+			c = x
+		}
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "%s\n\nUsage:\n  scalemalnet %s\n\nFlags:\n", c.summary, c.usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+func runPoolList(ctx context.Context, e *Env, args []string) int {
+	fs := newPoolFlags(e, "ls")
+	var cn conn
+	cn.register(fs)
+	asJSON := fs.Bool("json", false, "print JSON, with each slot's last transitions")
+	if _, code, ok := parse(fs, args, 0); !ok {
+		return code
+	}
+	c, err := cn.client(e)
+	if err != nil {
+		return fail(e, err)
+	}
+	l, err := c.Pool(ctx)
+	if err != nil {
+		return fail(e, fmt.Errorf("pool: %w", err))
+	}
+	if *asJSON {
+		return printJSON(e, l)
+	}
+	printPool(e.Stdout, l.Slots, time.Now())
+	return ExitOK
+}
+
+func printPool(w io.Writer, slots []api.PoolSlot, now time.Time) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SLOT\tHOST\tSTATE\tFOR\tJOB\tANALYSES\tFAILS\tMEMORY\tNETWORK\tORIGIN\tLAST ERROR")
+	for _, s := range slots {
+		state := s.State
+		if s.Pending != "" {
+			state += " (" + s.Pending + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d MiB\t%s\t%s\t%s\n", clean(s.Name), clean(s.Host), clean(state),
+			now.Sub(s.Since).Round(time.Second), dash(clean(s.Job)), s.Analyses, s.ConsecutiveFailures, s.MemoryMiB,
+			clean(s.Network), clean(s.Origin), dash(ellipsis(clean(s.LastError), 80)))
+	}
+	tw.Flush()
+}
+
+func runPoolAdd(ctx context.Context, e *Env, args []string) int {
+	fs := newPoolFlags(e, "add")
+	var cn conn
+	cn.register(fs)
+	var req api.SlotRequest
+	var tags stringList
+	fs.IntVar(&req.MemoryMiB, "memory", 0, "guest memory in MiB (default: the orchestrator's, 256)")
+	fs.StringVar(&req.Network, "network", "", "guest network: none (default) or user (jobs submitted with --network user run only on such slots)")
+	fs.Var(&tags, "tag", "a label shown by pool ls (repeatable)")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	pos, code, ok := parse(fs, args, 1)
+	if !ok {
+		return code
+	}
+	if req.MemoryMiB < 0 {
+		fmt.Fprintln(e.Stderr, "scalemalnet pool add: --memory must not be negative")
+		return ExitUsage
+	}
+	req.Name, req.Tags = pos[0], tags
+	c, err := cn.client(e)
+	if err != nil {
+		return fail(e, err)
+	}
+	ch, err := c.AddSlot(ctx, req)
+	if err != nil {
+		return fail(e, fmt.Errorf("pool add %s: %w", req.Name, err))
+	}
+	return printChange(e, ch, *asJSON)
+}
+
+// runPoolEdit returns the command for remove, drain or reset.
+func runPoolEdit(action string) func(ctx context.Context, e *Env, args []string) int {
+	return func(ctx context.Context, e *Env, args []string) int {
+		fs := newPoolFlags(e, action)
+		var cn conn
+		cn.register(fs)
+		asJSON := fs.Bool("json", false, "print the result as JSON")
+		pos, code, ok := parse(fs, args, 1)
+		if !ok {
+			return code
+		}
+		c, err := cn.client(e)
+		if err != nil {
+			return fail(e, err)
+		}
+		f := map[string]func(context.Context, string) (api.PoolChange, error){
+			"remove": c.RemoveSlot, "drain": c.DrainSlot, "reset": c.ResetSlot,
+		}[action]
+		ch, err := f(ctx, pos[0])
+		if err != nil {
+			return fail(e, fmt.Errorf("pool %s %s: %w", action, pos[0], err))
+		}
+		return printChange(e, ch, *asJSON)
+	}
+}
+
+func printChange(e *Env, ch api.PoolChange, asJSON bool) int {
+	if asJSON {
+		return printJSON(e, ch)
+	}
+	what := map[string]string{
+		"add":    "added; making its clean state (cold boot), then it takes jobs",
+		"remove": "is being removed: it takes no more jobs; its VM and files go once its current job is over",
+		"drain":  "is draining: it takes no more jobs after its current one (\"pool reset\" returns it to service)",
+		"reset":  "will discard its clean state and make a new one from a cold boot (after its current job)",
+	}[ch.Action]
+	fmt.Fprintf(e.Stdout, "slot %s %s\n", clean(ch.Slot.Name), what)
+	fmt.Fprintf(e.Stdout, "state %s", clean(ch.Slot.State))
+	if ch.Slot.Job != "" {
+		fmt.Fprintf(e.Stdout, ", running job %s", clean(ch.Slot.Job))
+	}
+	fmt.Fprintln(e.Stdout)
+	for _, w := range ch.Warnings {
+		fmt.Fprintf(e.Stderr, "warning: %s\n", clean(w))
+	}
+	return ExitOK
+}
+
+func runPoolHealth(ctx context.Context, e *Env, args []string) int {
+	fs := newPoolFlags(e, "health")
+	var cn conn
+	cn.register(fs)
+	asJSON := fs.Bool("json", false, "print JSON, with each slot's last transitions (up to 50)")
+	n := fs.Int("transitions", 5, "transitions shown per slot")
+	if _, code, ok := parse(fs, args, 0); !ok {
+		return code
+	}
+	c, err := cn.client(e)
+	if err != nil {
+		return fail(e, err)
+	}
+	h, err := c.PoolHealth(ctx)
+	if err != nil {
+		return fail(e, fmt.Errorf("pool health: %w", err))
+	}
+	code := ExitOK
+	if h.Status != "ok" {
+		code = ExitFailure
+	}
+	if *asJSON {
+		if rc := printJSON(e, h); rc != ExitOK {
+			return rc
+		}
+		return code
+	}
+	fmt.Fprintf(e.Stdout, "pool %s: %d of %d slots serving; quarantine after %d failures in a row\n",
+		clean(h.Status), h.Serving, len(h.Slots), h.QuarantineAfter)
+	for _, p := range h.Problems {
+		fmt.Fprintf(e.Stdout, "  problem: %s\n", clean(p))
+	}
+	for _, s := range h.Slots {
+		mark := "ok"
+		if !s.Healthy {
+			mark = "UNHEALTHY"
+		}
+		fmt.Fprintf(e.Stdout, "\n%s: %s (%s), %d failures in a row", clean(s.Name), clean(s.State), mark, s.ConsecutiveFailures)
+		if s.CleanStateBuilt != nil {
+			fmt.Fprintf(e.Stdout, ", clean state built %s", s.CleanStateBuilt.Local().Format(timeLayout))
+		}
+		fmt.Fprintln(e.Stdout)
+		if s.LastError != "" {
+			at := ""
+			if s.LastErrorAt != nil {
+				at = " " + s.LastErrorAt.Local().Format(timeLayout)
+			}
+			fmt.Fprintf(e.Stdout, "  last error%s: %s\n", at, ellipsis(clean(s.LastError), 300))
+		}
+		tr := s.Transitions
+		if *n >= 0 && len(tr) > *n {
+			tr = tr[len(tr)-*n:]
+		}
+		for _, t := range tr {
+			fmt.Fprintf(e.Stdout, "  %s  %-11s -> %-11s %s\n", t.At.Local().Format("15:04:05.000"), dash(clean(t.From)), clean(t.To), ellipsis(clean(t.Reason), 200))
+		}
+	}
+	return code
+}
+
+// clean replaces control characters, so server text cannot drive the
+// terminal.
+func clean(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return '?'
+		}
+		return r
+	}, s)
+}
+
+func ellipsis(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}

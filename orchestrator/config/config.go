@@ -1,0 +1,473 @@
+// Package config reads the orchestrator's configuration file (TOML; see
+// docs/scalemalnet.example.toml) into a daemon.Config.
+//
+// Parsing is strict: a key the file format does not define is an error
+// naming the key and its line, and every value is range-checked. All
+// problems of a file are reported together. Errors wrap ErrInvalid.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/scalemalnet/scalemalnet/orchestrator/daemon"
+	"github.com/scalemalnet/scalemalnet/orchestrator/vm"
+)
+
+// ErrInvalid is wrapped by every error about a configuration file's
+// content.
+var ErrInvalid = errors.New("invalid configuration")
+
+// MaxFileSize bounds the configuration file.
+const MaxFileSize = 1 << 20
+
+// Bounds of the values.
+const (
+	MaxTimeout      = 24 * time.Hour
+	MaxRetentionAge = 100 * 365 * 24 * time.Hour
+)
+
+// File is the configuration file's layout.
+type File struct {
+	DataDir   string `toml:"data_dir"`
+	Listen    string `toml:"listen"`
+	Libvirt   string `toml:"libvirt"`
+	ImageDir  string `toml:"image_dir"`
+	Accel     string `toml:"accel"`
+	PluginDir string `toml:"plugin_dir"`
+	ModelDir  string `toml:"model_dir"`
+
+	Storage  Storage  `toml:"storage"`
+	Timeouts Timeouts `toml:"timeouts"`
+	Pool     Pool     `toml:"pool"`
+	Fusion   Fusion   `toml:"fusion"`
+}
+
+// Storage is the [storage] table.
+type Storage struct {
+	MaxSample       *Size     `toml:"max_sample"`
+	MaxArtifactSize *Size     `toml:"max_artifact_size"`
+	MinFree         *Size     `toml:"min_free"` // "off" disables the check
+	RetainMaxAge    *Duration `toml:"retain_max_age"`
+	RetainMaxSize   *Size     `toml:"retain_max_size"`
+}
+
+// Timeouts is the [timeouts] table: the analysis steps' bounds.
+type Timeouts struct {
+	Restore     *Duration `toml:"restore"`
+	WaitAgent   *Duration `toml:"wait_agent"`
+	SetTime     *Duration `toml:"set_time"`
+	PushSample  *Duration `toml:"push_sample"`
+	Collect     *Duration `toml:"collect"`
+	Destroy     *Duration `toml:"destroy"`
+	Report      *Duration `toml:"report"`
+	Featurize   *Duration `toml:"featurize"`
+	Classify    *Duration `toml:"classify"`
+	StepGrace   *Duration `toml:"step_grace"`
+	PluginCall  *Duration `toml:"plugin_call"`
+	ReloadCheck *Duration `toml:"reload_check"`
+}
+
+// Pool is the [pool] table and its [[pool.slot]] entries.
+type Pool struct {
+	Slots           *int   `toml:"slots"`      // count of default slots (slot0...), instead of [[pool.slot]]
+	MemoryMiB       *int   `toml:"memory_mib"` // default memory of a slot
+	QuarantineAfter *int   `toml:"quarantine_after"`
+	Slot            []Slot `toml:"slot"`
+}
+
+// Slot is one [[pool.slot]].
+type Slot struct {
+	Name      string   `toml:"name"`
+	MemoryMiB *int     `toml:"memory_mib"`
+	Network   string   `toml:"network"` // none (default) or user
+	Tags      []string `toml:"tags"`
+}
+
+// Fusion is the [fusion] table (daemon.FusionConfig).
+type Fusion struct {
+	Model     string   `toml:"model"`
+	Rule      string   `toml:"rule"`
+	TargetFPR *float64 `toml:"target_fpr"`
+	Threshold *float64 `toml:"threshold"`
+}
+
+// Size is a byte count: an integer, or a string such as "50GiB", "500MB",
+// "1.5T" (single letters are binary units). MinFree also takes "off".
+type Size struct {
+	Bytes int64
+	Off   bool
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler (the TOML decoder
+// passes integers as their decimal text).
+func (s *Size) UnmarshalText(b []byte) error {
+	t := strings.TrimSpace(string(b))
+	if strings.EqualFold(t, "off") {
+		*s = Size{Off: true}
+		return nil
+	}
+	n, err := ParseSize(t)
+	if err != nil {
+		return err
+	}
+	*s = Size{Bytes: n}
+	return nil
+}
+
+// Duration is a Go duration string such as "30s" or "720h".
+type Duration struct{ time.Duration }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(strings.TrimSpace(string(b)))
+	if err != nil {
+		return fmt.Errorf("%q: want a duration such as \"30s\" or \"720h\"", string(b))
+	}
+	d.Duration = v
+	return nil
+}
+
+var sizeUnits = []struct {
+	suffix string
+	mult   float64
+}{
+	{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40},
+	{"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12},
+	{"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"T", 1 << 40},
+	{"B", 1}, {"", 1},
+}
+
+// ParseSize reads "50GiB", "1.5T", "500MB" or a plain byte count.
+func ParseSize(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	for _, u := range sizeUnits {
+		if !strings.HasSuffix(strings.ToUpper(t), strings.ToUpper(u.suffix)) {
+			continue
+		}
+		num := strings.TrimSpace(t[:len(t)-len(u.suffix)])
+		f, err := strconv.ParseFloat(num, 64)
+		if err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) || f*u.mult >= math.MaxInt64 {
+			break
+		}
+		return int64(f * u.mult), nil
+	}
+	return 0, fmt.Errorf("%q: want a non-negative size such as 50GiB, 500MB or 1048576", s)
+}
+
+// Load reads and parses a configuration file.
+func Load(path string) (daemon.Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return daemon.Config{}, fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return daemon.Config{}, fmt.Errorf("config: %s: %w", path, err)
+	}
+	if len(b) > MaxFileSize {
+		return daemon.Config{}, fmt.Errorf("%w: %s: larger than %d bytes", ErrInvalid, path, MaxFileSize)
+	}
+	return Parse(path, b)
+}
+
+// Parse parses a configuration file's content; name is used in errors.
+func Parse(name string, src []byte) (daemon.Config, error) {
+	var f File
+	md, err := toml.NewDecoder(strings.NewReader(string(src))).Decode(&f)
+	if err != nil {
+		return daemon.Config{}, fmt.Errorf("%w: %s: %s", ErrInvalid, name, strings.TrimPrefix(err.Error(), "toml: "))
+	}
+	v := &validator{name: name, loc: locate(string(src))}
+	for _, k := range md.Undecoded() {
+		v.errf(k.String(), "unknown key")
+	}
+	cfg := v.config(&f)
+	if len(v.errs) > 0 {
+		return daemon.Config{}, errors.Join(v.errs...)
+	}
+	return cfg, nil
+}
+
+type validator struct {
+	name string
+	loc  locator
+	errs []error
+}
+
+// errf records a problem with key (a dotted path, with [i] for the i-th
+// [[pool.slot]]).
+func (v *validator) errf(key, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if line := v.loc.line(key); line > 0 {
+		v.errs = append(v.errs, fmt.Errorf("%w: %s: line %d: %s: %s", ErrInvalid, v.name, line, key, msg))
+		return
+	}
+	v.errs = append(v.errs, fmt.Errorf("%w: %s: %s: %s", ErrInvalid, v.name, key, msg))
+}
+
+func (v *validator) duration(key string, d *Duration, min, max time.Duration) time.Duration {
+	if d == nil {
+		return 0
+	}
+	if d.Duration < min || d.Duration > max {
+		v.errf(key, "%s outside [%s, %s]", d.Duration, min, max)
+	}
+	return d.Duration
+}
+
+func (v *validator) intIn(key string, p *int, min, max int) int {
+	if p == nil {
+		return 0
+	}
+	if *p < min || *p > max {
+		v.errf(key, "%d outside [%d, %d]", *p, min, max)
+	}
+	return *p
+}
+
+func (v *validator) config(f *File) daemon.Config {
+	cfg := daemon.Config{
+		DataDir: f.DataDir, Listen: f.Listen, LibvirtURI: f.Libvirt, ImageDir: f.ImageDir,
+		PluginDir: f.PluginDir, ModelDir: f.ModelDir,
+	}
+	for key, val := range map[string]string{"data_dir": f.DataDir, "listen": f.Listen, "libvirt": f.Libvirt,
+		"image_dir": f.ImageDir, "plugin_dir": f.PluginDir, "model_dir": f.ModelDir} {
+		if strings.ContainsRune(val, 0) || len(val) > 4096 {
+			v.errf(key, "not a usable path or address")
+		}
+	}
+	switch f.Accel {
+	case "", "auto", vm.AccelKVM, vm.AccelTCG:
+		cfg.Accel = f.Accel
+	default:
+		v.errf("accel", "%q: want auto, kvm or qemu", f.Accel)
+	}
+
+	st := f.Storage
+	if st.MaxSample != nil {
+		if st.MaxSample.Off || st.MaxSample.Bytes < 1 || st.MaxSample.Bytes > 1<<40 {
+			v.errf("storage.max_sample", "want a size from 1 byte to 1TiB")
+		}
+		cfg.MaxSample = st.MaxSample.Bytes
+	}
+	if st.MaxArtifactSize != nil {
+		if st.MaxArtifactSize.Off || st.MaxArtifactSize.Bytes < 1<<10 {
+			v.errf("storage.max_artifact_size", "want a size of at least 1KiB")
+		}
+		cfg.MaxArtifactBytes = st.MaxArtifactSize.Bytes
+	}
+	if st.MinFree != nil {
+		cfg.MinFreeBytes = st.MinFree.Bytes
+		if st.MinFree.Off || st.MinFree.Bytes == 0 {
+			cfg.MinFreeBytes = -1
+		}
+	}
+	if st.RetainMaxSize != nil {
+		if st.RetainMaxSize.Off {
+			v.errf("storage.retain_max_size", `"off": omit the key to keep everything`)
+		}
+		cfg.Retention.MaxBytes = st.RetainMaxSize.Bytes
+	}
+	cfg.Retention.MaxAge = v.duration("storage.retain_max_age", st.RetainMaxAge, time.Minute, MaxRetentionAge)
+
+	t := f.Timeouts
+	cfg.Timeouts = daemon.StepTimeouts{
+		Restore:    v.duration("timeouts.restore", t.Restore, time.Second, MaxTimeout),
+		WaitAgent:  v.duration("timeouts.wait_agent", t.WaitAgent, time.Second, MaxTimeout),
+		SetTime:    v.duration("timeouts.set_time", t.SetTime, time.Second, MaxTimeout),
+		PushSample: v.duration("timeouts.push_sample", t.PushSample, time.Second, MaxTimeout),
+		Collect:    v.duration("timeouts.collect", t.Collect, time.Second, MaxTimeout),
+		Destroy:    v.duration("timeouts.destroy", t.Destroy, time.Second, MaxTimeout),
+		Report:     v.duration("timeouts.report", t.Report, time.Second, MaxTimeout),
+		Featurize:  v.duration("timeouts.featurize", t.Featurize, time.Second, MaxTimeout),
+		Classify:   v.duration("timeouts.classify", t.Classify, time.Second, MaxTimeout),
+	}
+	cfg.StepGrace = v.duration("timeouts.step_grace", t.StepGrace, time.Second, MaxTimeout)
+	cfg.PluginCallTimeout = v.duration("timeouts.plugin_call", t.PluginCall, 100*time.Millisecond, MaxTimeout)
+	cfg.ReloadPoll = v.duration("timeouts.reload_check", t.ReloadCheck, 100*time.Millisecond, time.Hour)
+
+	p := f.Pool
+	cfg.MemoryMiB = v.intIn("pool.memory_mib", p.MemoryMiB, daemon.MinSlotMemoryMiB, daemon.MaxSlotMemoryMiB)
+	cfg.QuarantineAfter = v.intIn("pool.quarantine_after", p.QuarantineAfter, 1, daemon.MaxQuarantineAfter)
+	if p.Slots != nil {
+		cfg.Slots = v.intIn("pool.slots", p.Slots, 1, daemon.MaxSlots)
+		if len(p.Slot) > 0 {
+			v.errf("pool.slots", "give either slots (a count) or [[pool.slot]] entries, not both")
+		}
+	}
+	if len(p.Slot) > daemon.MaxSlots {
+		v.errf("pool.slot", "%d slots, at most %d", len(p.Slot), daemon.MaxSlots)
+	}
+	seen := map[string]int{}
+	for i, s := range p.Slot {
+		key := fmt.Sprintf("pool.slot[%d]", i)
+		c := daemon.SlotConfig{Name: s.Name, Network: s.Network, Tags: s.Tags}
+		if s.MemoryMiB != nil {
+			c.MemoryMiB = v.intIn(key+".memory_mib", s.MemoryMiB, daemon.MinSlotMemoryMiB, daemon.MaxSlotMemoryMiB)
+		}
+		if s.Name == "" {
+			v.errf(key, "name is required")
+			continue
+		}
+		if j, dup := seen[s.Name]; dup {
+			v.errf(key+".name", "%q already names pool.slot[%d]", s.Name, j)
+			continue
+		}
+		seen[s.Name] = i
+		def := cfg.MemoryMiB
+		if def == 0 {
+			def = 256
+		}
+		if c.MemoryMiB < daemon.MinSlotMemoryMiB || c.MemoryMiB > daemon.MaxSlotMemoryMiB {
+			c.MemoryMiB = 0 // reported above; validate the rest
+		}
+		if !daemon.ValidSlotName(s.Name) {
+			v.errf(key+".name", "%q: want 1-32 of a-z, 0-9, '_' and '-', starting with a letter or digit", s.Name)
+			continue
+		}
+		if err := c.Normalize(def); err != nil {
+			field := ".tags"
+			if _, nerr := vm.NormalizeNetwork(s.Network); nerr != nil {
+				field = ".network"
+			}
+			v.errf(key+field, "%s", strings.TrimPrefix(err.Error(), daemon.ErrBadSlot.Error()+": "))
+			continue
+		}
+		cfg.Pool = append(cfg.Pool, c)
+	}
+	if len(p.Slot) > 0 || p.Slots != nil {
+		cfg.PoolOrigin = daemon.OriginConfig
+	}
+
+	fu := f.Fusion
+	cfg.Fusion = daemon.FusionConfig{Model: fu.Model, Rule: fu.Rule}
+	if !slices.Contains([]string{"", "fpr", "f1", "youden", "fixed"}, fu.Rule) {
+		v.errf("fusion.rule", "%q: want fpr, f1, youden or fixed", fu.Rule)
+	}
+	if fu.TargetFPR != nil {
+		if !(*fu.TargetFPR >= 0 && *fu.TargetFPR <= 1) {
+			v.errf("fusion.target_fpr", "%v outside [0, 1]", *fu.TargetFPR)
+		}
+		cfg.Fusion.TargetFPR = *fu.TargetFPR
+	}
+	if fu.Threshold != nil {
+		if !(*fu.Threshold >= 0 && *fu.Threshold <= 1) {
+			v.errf("fusion.threshold", "%v outside [0, 1]", *fu.Threshold)
+		}
+		cfg.Fusion.Threshold = *fu.Threshold
+	}
+	if fu.Rule == "fpr" && fu.TargetFPR == nil {
+		v.errf("fusion.rule", `"fpr" needs target_fpr`)
+	}
+	if fu.Rule == "fixed" && fu.Threshold == nil {
+		v.errf("fusion.rule", `"fixed" needs threshold`)
+	}
+	return cfg
+}
+
+// locator finds the line of a key in a TOML file (best effort: it reads
+// table headers and "key =" lines; it does not parse inline tables).
+type locator struct {
+	lines    map[string]int // "pool.slot[1].memory_mib" -> line
+	stripped map[string]int // the same without [i], first occurrence
+}
+
+func locate(src string) locator {
+	l := locator{lines: map[string]int{}, stripped: map[string]int{}}
+	table, count := "", map[string]int{}
+	put := func(key string, line int) {
+		if _, ok := l.lines[key]; !ok {
+			l.lines[key] = line
+		}
+		s := stripIndex(key)
+		if _, ok := l.stripped[s]; !ok {
+			l.stripped[s] = line
+		}
+	}
+	for i, raw := range strings.Split(src, "\n") {
+		t := strings.TrimSpace(raw)
+		switch {
+		case strings.HasPrefix(t, "[["):
+			end := strings.Index(t, "]]")
+			if end < 0 {
+				continue
+			}
+			name := cleanKey(t[2:end])
+			table = fmt.Sprintf("%s[%d]", name, count[name])
+			count[name]++
+			put(table, i+1)
+		case strings.HasPrefix(t, "["):
+			end := strings.Index(t, "]")
+			if end < 0 {
+				continue
+			}
+			table = cleanKey(t[1:end])
+			put(table, i+1)
+		case t == "" || strings.HasPrefix(t, "#"):
+		default:
+			eq := strings.Index(t, "=")
+			if eq <= 0 {
+				continue
+			}
+			key := cleanKey(t[:eq])
+			if table != "" {
+				key = table + "." + key
+			}
+			put(key, i+1)
+		}
+	}
+	return l
+}
+
+func (l locator) line(key string) int {
+	if n, ok := l.lines[key]; ok {
+		return n
+	}
+	if n, ok := l.stripped[stripIndex(key)]; ok {
+		return n
+	}
+	// A key under a table that is only a header: the header's line.
+	for k := key; strings.Contains(k, "."); {
+		k = k[:strings.LastIndex(k, ".")]
+		if n, ok := l.lines[k]; ok {
+			return n
+		}
+	}
+	return 0
+}
+
+// cleanKey turns `a . "b" ` into a.b.
+func cleanKey(s string) string {
+	parts := strings.Split(s, ".")
+	for i, p := range parts {
+		parts[i] = strings.Trim(strings.TrimSpace(p), `"'`)
+	}
+	return strings.Join(parts, ".")
+}
+
+func stripIndex(key string) string {
+	var b strings.Builder
+	depth := 0
+	for _, r := range key {
+		switch {
+		case r == '[':
+			depth++
+		case r == ']' && depth > 0:
+			depth--
+		case depth == 0:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,169 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/scalemalnet/scalemalnet/classifiers/fusion"
+	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
+	"github.com/scalemalnet/scalemalnet/orchestrator/report"
+)
+
+// fusionFixture fits a soft-vote model on two detection classifiers ("good"
+// separates the classes, "weak" barely) and one family classifier, and
+// writes it to a file.
+func fusionFixture(t *testing.T) string {
+	t.Helper()
+	return fusionModelFile(t, "good", []string{"weak"}, "kind")
+}
+
+// fusionModelFile fits a soft-vote model on a separating detection
+// classifier good, barely separating ones weak and a family classifier fam.
+func fusionModelFile(t *testing.T, good string, weak []string, fam string) string {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(1, 2))
+	var recs []fusion.Record
+	for i := 0; i < 400; i++ {
+		mal := i%2 == 0
+		pg, pw := 0.2+0.2*rng.Float64(), 0.3+0.3*rng.Float64()
+		if mal {
+			pg, pw = 0.6+0.3*rng.Float64(), 0.4+0.3*rng.Float64()
+		}
+		r := fusion.Record{Malicious: mal, Votes: []fusion.Vote{
+			{Classifier: good, Stage: "detection", Scores: []fusion.ClassScore{{Class: "benign", Score: 1 - pg}, {Class: "malware", Score: pg}}},
+		}}
+		for _, w := range weak {
+			r.Votes = append(r.Votes, fusion.Vote{Classifier: w, Stage: "detection", Scores: []fusion.ClassScore{{Class: "normal", Score: 1 - pw}, {Class: "attack", Score: pw}}})
+		}
+		if mal && fam != "" {
+			r.Family = "SSH"
+			r.Votes = append(r.Votes, fusion.Vote{Classifier: fam, Stage: "family",
+				Scores: []fusion.ClassScore{{Class: "normal", Score: 0.1}, {Class: "SSH", Score: 0.8}, {Class: "FTP", Score: 0.1}}})
+		}
+		recs = append(recs, r)
+	}
+	m, err := fusion.Fit(recs, fusion.Options{Method: fusion.MethodSoftVote})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "fusion.json")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Save(f); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	return path
+}
+
+func detVote(name string, p float64) report.Vote {
+	return report.Vote{Classifier: name, Stage: "detection", Label: "malware",
+		Scores: []report.ClassScore{{Class: "benign", Score: 1 - p}, {Class: "malware", Score: p}}}
+}
+
+func TestFuseStep(t *testing.T) {
+	path := fusionFixture(t)
+	log := slog.New(slog.DiscardHandler)
+	f, why, err := loadFusion(Config{Fusion: FusionConfig{Model: path}, Logger: log})
+	if err != nil || f == nil {
+		t.Fatalf("load: %v %q", err, why)
+	}
+	d := &Daemon{fusion: f, log: log}
+	run := func(votes ...report.Vote) *report.Verdict {
+		r := &jobRun{d: d, job: jobs.Job{ID: "j"}, votes: votes}
+		if err := r.fuse(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		return r.verdict
+	}
+
+	// Both detection votes high plus a family vote: malware, family SSH,
+	// two contributions, nothing missing.
+	v := run(detVote("good", 0.85), detVote("weak", 0.65),
+		report.Vote{Classifier: "kind", Stage: "family", Scores: []report.ClassScore{{Class: "normal", Score: 0.1}, {Class: "SSH", Score: 0.7}, {Class: "FTP", Score: 0.2}}})
+	if v.Label != report.VerdictMalware || v.Family != "SSH" || len(v.Contributions) != 2 || len(v.Missing) != 0 {
+		t.Fatalf("verdict %+v", v)
+	}
+	if v.Probability < v.Threshold || v.Model != path || len(v.ModelSHA256) != 64 || !strings.Contains(v.ThresholdRule, "validation FPR") {
+		t.Errorf("verdict fields %+v", v)
+	}
+
+	// The good classifier's plugin failed: the verdict comes from the
+	// other, renormalised, and the report says which vote was missing.
+	failed := report.Vote{Classifier: "good", Stage: "detection", Error: "plugin crashed: EOF"}
+	v = run(failed, detVote("weak", 0.2))
+	if v.Label != report.VerdictBenign || len(v.Contributions) != 1 || v.Contributions[0].Classifier != "weak" ||
+		v.Contributions[0].Weight != 1 {
+		t.Fatalf("verdict with a failed vote %+v", v)
+	}
+	var sawFailed bool
+	for _, m := range v.Missing {
+		sawFailed = sawFailed || m.Classifier == "good" && m.Status == fusion.StatusFailed && strings.Contains(m.Reason, "crashed")
+	}
+	if !sawFailed {
+		t.Errorf("failed vote not listed as missing: %+v", v.Missing)
+	}
+
+	// No usable detection vote: unknown, with the reason; an unknown
+	// classifier's vote is ignored.
+	v = run(report.Vote{Classifier: "good", Stage: "detection", Abstained: true, Reason: "not a PE"}, detVote("stranger", 0.9))
+	if v.Label != report.VerdictUnknown || !strings.Contains(v.Error, "no usable detection vote") || len(v.Ignored) != 1 {
+		t.Fatalf("verdict without votes %+v", v)
+	}
+}
+
+func TestFusionOperatingPoint(t *testing.T) {
+	path := fusionFixture(t)
+	log := slog.New(slog.DiscardHandler)
+	base, _, err := loadFusion(Config{Fusion: FusionConfig{Model: path}, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	strict, _, err := loadFusion(Config{Fusion: FusionConfig{Model: path, Rule: "fpr", TargetFPR: 0}, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// FPR 0 on validation needs a threshold at least as high as max-F1's.
+	if strict.model.Threshold.Value < base.model.Threshold.Value || strict.model.Threshold.FPR != 0 {
+		t.Errorf("fpr<=0 threshold %+v vs default %+v", strict.model.Threshold, base.model.Threshold)
+	}
+	fixed, _, err := loadFusion(Config{Fusion: FusionConfig{Model: path, Rule: "fixed", Threshold: 0.9}, Logger: log})
+	if err != nil || fixed.model.Threshold.Value != 0.9 || fixed.rule != "fixed by the operator" {
+		t.Fatalf("fixed: %v %+v", err, fixed)
+	}
+	// A bad rule in the configuration stops the start, clearly.
+	if _, _, err := loadFusion(Config{Fusion: FusionConfig{Model: path, Rule: "fpr", TargetFPR: 2}, Logger: log}); !errors.Is(err, ErrFusionConfig) {
+		t.Errorf("bad target: %v", err)
+	}
+}
+
+func TestLoadFusionDefaults(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	dir := t.TempDir()
+	// No file in the model directory: no verdict, and the report will say why.
+	f, why, err := loadFusion(Config{ModelDir: dir, Logger: log})
+	if err != nil || f != nil || !strings.Contains(why, "make models") {
+		t.Fatalf("default without file: %v %v %q", f, err, why)
+	}
+	// A broken default file: logged, no verdict, the daemon still starts.
+	os.WriteFile(filepath.Join(dir, FusionModelFile), []byte("{garbage"), 0o644)
+	f, why, err = loadFusion(Config{ModelDir: dir, Logger: log})
+	if err != nil || f != nil || !strings.Contains(why, "not usable") {
+		t.Fatalf("broken default: %v %v %q", f, err, why)
+	}
+	// The same file named explicitly: an error.
+	if _, _, err := loadFusion(Config{Fusion: FusionConfig{Model: filepath.Join(dir, FusionModelFile)}, Logger: log}); !errors.Is(err, ErrFusionConfig) {
+		t.Fatalf("explicit broken: %v", err)
+	}
+	if f, why, err := loadFusion(Config{Fusion: FusionConfig{Model: "none"}, Logger: log}); f != nil || err != nil || why == "" {
+		t.Fatalf("none: %v %v %q", f, err, why)
+	}
+}
