@@ -243,7 +243,7 @@ func TestAnalysisEndToEnd(t *testing.T) {
 	for _, s := range rep.Steps {
 		names = append(names, s.Name)
 	}
-	if got := strings.Join(names, ","); got != "restore,wait-agent,set-time,push-sample,run,collect,destroy,featurize,classify" {
+	if got := strings.Join(names, ","); got != "restore,wait-agent,set-time,push-sample,run,collect,destroy,featurize,classify,fuse" {
 		t.Errorf("lifecycle steps: %s", got)
 	}
 	// The built-in featurizers ran as plugin subprocesses: the ELF header
