@@ -405,10 +405,9 @@ func TestFaultOrchestratorKilled(t *testing.T) {
 //
 // SCALEMALNET_SOAK_JOBS sets the number of jobs (default 200 under
 // CI=true, 40 otherwise; 0 skips), SCALEMALNET_SOAK_SLOTS the pool size
-// (default 2). Under TCG on a loaded 2-core host a job took about 5 s of
-// wall time with 2 slots, so the issue's 1,000 jobs (SCALEMALNET_SOAK_JOBS=1000)
-// take well over an hour there: too long for `make test`; see
-// docs/benchmarks.md.
+// (default 2). Under TCG on a shared 2-core host a job took 1.5-3.7 s of
+// wall time with 2 slots; the issue's 1,000 jobs (SCALEMALNET_SOAK_JOBS=1000)
+// took 24 minutes, too long for every `make test` (docs/benchmarks.md).
 func TestFaultSoakKillRestart(t *testing.T) {
 	imageDir, samplesDir := needVMs(t)
 	n := 40
