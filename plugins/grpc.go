@@ -193,10 +193,16 @@ func toStatus(err error) error {
 var ErrPlugin = errors.New("plugin error")
 
 func fromStatus(err error) error {
-	if st, ok := status.FromError(err); ok && st.Code() == codes.Unknown || ok && st.Code() == codes.InvalidArgument {
-		return fmt.Errorf("%w: %s", ErrPlugin, st.Message())
+	st, ok := status.FromError(err)
+	if !ok {
+		return err
 	}
-	return err
+	switch st.Code() {
+	case codes.Unknown, codes.InvalidArgument:
+		return fmt.Errorf("%w: %s", ErrPlugin, st.Message())
+	default:
+		return err
+	}
 }
 
 type baseClient struct{ b pb.PluginClient }
