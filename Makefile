@@ -10,7 +10,7 @@ BUILD      ?= build
 IMAGE_DIR  := $(BUILD)/image
 SAMPLES_DIR:= $(BUILD)/samples
 BIN        := $(BUILD)/bin/scalemalnet
-TEST_FLAGS ?= -count=1 -timeout 60m
+TEST_FLAGS ?= -count=1 -timeout 85m
 
 .PHONY: all setup build agent image samples models demo test unit bench fuzz clean
 
