@@ -21,6 +21,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/scalemalnet/scalemalnet/featurizers/features"
 	"github.com/scalemalnet/scalemalnet/plugins"
@@ -435,7 +437,7 @@ func (p *Plugin) callFailed(ctx context.Context, timeout time.Duration, err erro
 	defer p.mu.Unlock()
 	p.failures++
 	switch {
-	case ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
+	case deadlineMissed(ctx, err):
 		if p.client != nil {
 			hardKill(p.client)
 		}
@@ -462,6 +464,20 @@ func (p *Plugin) callFailed(ctx context.Context, timeout time.Duration, err erro
 	}
 	p.lastErr = err.Error()
 	return fmt.Errorf("%s: %w", p.src.Name, err)
+}
+
+// deadlineMissed reports whether a call failed because its deadline
+// passed. gRPC runs its own timer from the context's deadline, so its
+// DeadlineExceeded can arrive a moment before ctx.Err() is set: the clock
+// and the status code are checked as well.
+func deadlineMissed(ctx context.Context, err error) bool {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return true
+	}
+	if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+		return true
+	}
+	return status.Code(err) == codes.DeadlineExceeded
 }
 
 // hardKill ends a plugin process at once with SIGKILL (a hung plugin may
