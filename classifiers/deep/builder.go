@@ -17,6 +17,7 @@ type builder struct {
 	rng   *rand.Rand // initialises missing parameters; nil when loading
 	batch int
 	train bool // dropout active
+	salt  int  // > 0: node names carry a "salt~" prefix (see buildUnique)
 
 	learn []*G.Node   // parameter nodes in creation order
 	masks []*dropMask // dropout masks refilled before each training batch
@@ -44,6 +45,16 @@ func (b *builder) claim(name string) error {
 	return nil
 }
 
+// nodeName is the graph name of a node called name: name itself, or
+// salt~name in a graph rebuilt to escape a hash collision. The salt is a
+// prefix: FNV hashes that collide still collide after a common suffix.
+func (b *builder) nodeName(name string) string {
+	if b.salt == 0 {
+		return name
+	}
+	return fmt.Sprintf("%d~%s", b.salt, name)
+}
+
 // param returns a learnable node named name bound to the paramSet tensor.
 func (b *builder) param(name string, shape []int, kind initKind, fanIn, fanOut int) (*G.Node, error) {
 	if err := b.claim(name); err != nil {
@@ -53,7 +64,7 @@ func (b *builder) param(name string, shape []int, kind initKind, fanIn, fanOut i
 	if err != nil {
 		return nil, err
 	}
-	n := G.NewTensor(b.g, G.Float64, len(shape), G.WithShape(shape...), G.WithName(name), G.WithValue(t))
+	n := G.NewTensor(b.g, G.Float64, len(shape), G.WithShape(shape...), G.WithName(b.nodeName(name)), G.WithValue(t))
 	b.learn = append(b.learn, n)
 	return n, nil
 }
@@ -63,7 +74,7 @@ func (b *builder) input(name string, dt tensor.Dtype, shape ...int) (*G.Node, er
 	if err := b.claim(name); err != nil {
 		return nil, err
 	}
-	return G.NewTensor(b.g, dt, len(shape), G.WithShape(shape...), G.WithName(name)), nil
+	return G.NewTensor(b.g, dt, len(shape), G.WithShape(shape...), G.WithName(b.nodeName(name))), nil
 }
 
 // constant returns a named scalar constant (gorgonia merges constants by
@@ -72,7 +83,7 @@ func (b *builder) constant(name string, v float64) (*G.Node, error) {
 	if err := b.claim(name); err != nil {
 		return nil, err
 	}
-	return G.NewConstant(v, G.WithName(name)), nil
+	return G.NewConstant(v, G.WithName(b.nodeName(name))), nil
 }
 
 // refillMasks draws new dropout masks from rng.

@@ -16,6 +16,9 @@
 //   - SoftMax and LogSoftMax hash identically; graphs here only ever use
 //     LogSoftMax (training loss) and probabilities are computed in Go.
 //   - Input nodes are deduplicated by name, so every node is named.
+//   - The tape machine merges distinct nodes whose 32-bit hashes collide
+//     (value numbering by hash alone): every graph is checked and rebuilt
+//     under salted names until it has no collision (collide.go).
 //   - Initialisers and Dropout seed from the clock: weights come from the
 //     model's own seeded generator and dropout masks are fed as inputs.
 package deep

@@ -46,22 +46,28 @@ func (m *Model) Fit(ctx context.Context, d ml.Dataset, seed int64) error {
 	batch := min(m.Train.BatchSize, len(trainIdx))
 	ps := newParamSet()
 
-	// Training graph.
-	tb := newBuilder(ps, rng, batch, true)
-	in, logits, err := m.arch.build(tb, K)
-	if err != nil {
-		return fmt.Errorf("deep %s: building training graph: %w", m.arch.name(), err)
-	}
-	onehot, err := tb.input("onehot", G.Float64, batch, K)
+	// Training graph, rebuilt under new names if its node hashes collide.
+	var in, logits, onehot, loss *G.Node
+	tb, err := buildUnique(func(salt int) (*builder, error) {
+		b := newBuilder(ps, rng, batch, true)
+		b.salt = salt
+		var err error
+		if in, logits, err = m.arch.build(b, K); err != nil {
+			return nil, fmt.Errorf("deep %s: building training graph: %w", m.arch.name(), err)
+		}
+		if onehot, err = b.input("onehot", G.Float64, batch, K); err != nil {
+			return nil, err
+		}
+		if loss, err = b.softmaxXent(logits, onehot); err != nil {
+			return nil, fmt.Errorf("deep %s: %w", m.arch.name(), err)
+		}
+		if _, err := G.Grad(loss, b.learn...); err != nil {
+			return nil, fmt.Errorf("deep %s: gradients: %w", m.arch.name(), err)
+		}
+		return b, nil
+	})
 	if err != nil {
 		return err
-	}
-	loss, err := tb.softmaxXent(logits, onehot)
-	if err != nil {
-		return fmt.Errorf("deep %s: %w", m.arch.name(), err)
-	}
-	if _, err := G.Grad(loss, tb.learn...); err != nil {
-		return fmt.Errorf("deep %s: gradients: %w", m.arch.name(), err)
 	}
 	vm := G.NewTapeMachine(tb.g, G.BindDualValues(tb.learn...))
 	defer vm.Close()

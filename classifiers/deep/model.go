@@ -83,10 +83,18 @@ type predictor struct {
 }
 
 func newPredictor(a arch, ps *paramSet, batch, classes int) (*predictor, error) {
-	b := newBuilder(ps, nil, batch, false)
-	in, logits, err := a.build(b, classes)
+	var in, logits *G.Node
+	b, err := buildUnique(func(salt int) (*builder, error) {
+		b := newBuilder(ps, nil, batch, false)
+		b.salt = salt
+		var err error
+		if in, logits, err = a.build(b, classes); err != nil {
+			return nil, fmt.Errorf("building inference graph: %w", err)
+		}
+		return b, nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("building inference graph: %w", err)
+		return nil, err
 	}
 	return &predictor{a: a, b: b, in: in, logits: logits, vm: G.NewTapeMachine(b.g), classes: classes}, nil
 }
