@@ -57,7 +57,7 @@ func buildUnique(build func(salt int) (*builder, error)) (*builder, error) {
 			return b, nil
 		}
 		last = c[0]
-		slog.Debug("deep: graph node hashes collide; rebuilding with renamed inputs",
+		slog.Info("deep: graph node hashes collide (gorgonia would merge the nodes); rebuilding with renamed inputs",
 			"salt", salt, "collisions", len(c), "first", fmt.Sprintf("%v %v / %v %v", last[0], last[0].Shape(), last[1], last[1].Shape()))
 	}
 	return nil, fmt.Errorf("%w: still after %d rebuilds (%v and %v)", ErrHashCollision, maxSalts, last[0], last[1])
