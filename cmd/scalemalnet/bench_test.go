@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/scalemalnet/scalemalnet/classifiers/modelfile"
+	"github.com/scalemalnet/scalemalnet/classifiers/train"
 	"github.com/scalemalnet/scalemalnet/featurizers/features"
 	"github.com/scalemalnet/scalemalnet/plugins"
 	"github.com/scalemalnet/scalemalnet/plugins/host"
@@ -18,7 +19,11 @@ import (
 // BenchmarkModelPlugins measures each trained model through its classifier
 // plugin subprocess, warm (the process is started and has answered once
 // before timing): per-sample latency and samples per second, for the model
-// files in SCALEMALNET_MODELS (default build/models, made by `make models`).
+// files in SCALEMALNET_MODELS (default build/models, made by `make models`;
+// build/results holds the deep models of scripts/results.sh). Beside each,
+// the baseline "in-process" runs the same model on the same input through
+// train.Predictor in the test process, so plugin/in-process is the cost of
+// the process boundary (gRPC, protobuf, feature-set checks).
 //
 //	go test ./cmd/scalemalnet -run '^$' -bench ModelPlugins -benchtime 200x
 func BenchmarkModelPlugins(b *testing.B) {
@@ -41,7 +46,27 @@ func BenchmarkModelPlugins(b *testing.B) {
 			b.Fatal(err)
 		}
 		abs, _ := filepath.Abs(p)
-		b.Run(h.Name, func(b *testing.B) {
+		set := exampleSet(h)
+		b.Run(h.Name+"/in-process", func(b *testing.B) {
+			pr, err := train.Open(abs)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := pr.PredictSet(set); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			start := time.Now()
+			for i := 0; i < b.N; i++ {
+				if _, err := pr.PredictSet(set); err != nil {
+					b.Fatal(err)
+				}
+			}
+			el := time.Since(start)
+			b.ReportMetric(float64(el.Microseconds())/float64(b.N)/1000, "ms/sample")
+			b.ReportMetric(float64(b.N)/el.Seconds(), "samples/s")
+		})
+		b.Run(h.Name+"/plugin", func(b *testing.B) {
 			m := host.New(host.Config{Builtins: []host.Source{{Name: h.Name, Path: bin, Args: []string{"plugin", "serve-model", abs}, SHA256: sum, Builtin: true}},
 				Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 			if err := m.Start(context.Background()); err != nil {
@@ -52,7 +77,6 @@ func BenchmarkModelPlugins(b *testing.B) {
 			if len(cs) != 1 {
 				b.Fatalf("plugin did not start: %+v", m.List())
 			}
-			set := exampleSet(h)
 			sample := plugins.Sample{Name: "bench"}
 			if _, err := cs[0].Classify(context.Background(), sample, []*features.Set{set}); err != nil {
 				b.Fatal(err)
