@@ -82,9 +82,9 @@ func init() {
 		{"trace", "download a job's call trace (gzip JSON lines)", "trace ID [-o FILE]", runTrace},
 		{"jobs", "list jobs, newest first", "jobs [--state S] [--limit N] [--json]", runJobs},
 		{"health", "show the orchestrator's health", "health [--json]", runHealth},
-		{"plugins", "list, register or create plugins", "plugins list|register|new ...", runPlugins},
+		{"plugins", "list, register or create plugins", "plugins list|register|new ...", pluginsGroup.run},
 		{"gc", "delete old jobs and unreferenced samples now", "gc [--max-age 720h] [--max-size 50GiB] [--compact] [--json]", runGC},
-		{"pool", "list, add, remove, drain or reset VM slots; pool health", "pool ls|add|remove|drain|reset|health ...", runPool},
+		{"pool", "list, add, remove, drain or reset VM slots; pool health", "pool ls|add|remove|drain|reset|health ...", poolGroup.run},
 	}
 }
 
@@ -162,10 +162,16 @@ Examples:
 
 // newFlags returns a flag set printing the command's usage on -h.
 func newFlags(e *Env, name string) *flag.FlagSet {
-	fs := flag.NewFlagSet("scalemalnet "+name, flag.ContinueOnError)
+	return flagsFor(e, "scalemalnet "+name, commands, name)
+}
+
+// flagsFor returns the flag set of command name of cmds, called title in
+// messages, printing its summary, synopsis and flags on -h.
+func flagsFor(e *Env, title string, cmds []command, name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(title, flag.ContinueOnError)
 	fs.SetOutput(e.Stderr)
 	var c command
-	for _, x := range commands {
+	for _, x := range cmds {
 		if x.name == name {
 			c = x
 		}
@@ -175,6 +181,48 @@ func newFlags(e *Env, name string) *flag.FlagSet {
 		fs.PrintDefaults()
 	}
 	return fs
+}
+
+// group is a command with subcommands ("scalemalnet pool ls").
+type group struct {
+	name    string // "pool"
+	summary string // first line of the group's help
+	footer  string // closing paragraph of the group's help
+	cmds    []command
+}
+
+// run dispatches "NAME SUBCOMMAND ARGS...".
+func (g *group) run(ctx context.Context, e *Env, args []string) int {
+	if len(args) == 0 {
+		g.usage(e.Stderr)
+		return ExitUsage
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		g.usage(e.Stderr) // where every command's -h goes (package flag)
+		return ExitOK
+	}
+	for _, c := range g.cmds {
+		if c.name == args[0] {
+			return c.run(ctx, e, args[1:])
+		}
+	}
+	fmt.Fprintf(e.Stderr, "scalemalnet %s: unknown subcommand %q\n\n", g.name, args[0])
+	g.usage(e.Stderr)
+	return ExitUsage
+}
+
+func (g *group) usage(w io.Writer) {
+	fmt.Fprintf(w, "%s\n\nUsage:\n", g.summary)
+	for _, c := range g.cmds {
+		fmt.Fprintf(w, "  scalemalnet %s\n        %s\n", c.usage, c.summary)
+	}
+	fmt.Fprintf(w, "\n%s\n", g.footer)
+}
+
+// flags is newFlags for subcommand name of the group.
+func (g *group) flags(e *Env, name string) *flag.FlagSet {
+	return flagsFor(e, "scalemalnet "+g.name+" "+name, g.cmds, name)
 }
 
 // parse parses flags that may come before or after positional arguments
@@ -222,6 +270,20 @@ func (c *conn) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.addr, "addr", "", "API address: host:port, http(s)://host:port or unix:/path (default $"+defaults.EnvAddr+" or "+defaults.Listen+")")
 	fs.StringVar(&c.token, "token", "", "API token (default $"+defaults.EnvToken+" or the data directory's token file)")
 	fs.StringVar(&c.dataDir, "data-dir", "", "data directory holding the token file (default $"+defaults.EnvDataDir+" or "+defaults.DataDir()+")")
+}
+
+// connect parses args (npos positional arguments, see parse), then resolves
+// the API client; ok is false when the command ends here with code (-h, a
+// usage error, no token).
+func connect(e *Env, fs *flag.FlagSet, cn *conn, args []string, npos int) (c *client.Client, pos []string, code int, ok bool) {
+	if pos, code, ok = parse(fs, args, npos); !ok {
+		return nil, nil, code, false
+	}
+	c, err := cn.client(e)
+	if err != nil {
+		return nil, nil, fail(e, err), false
+	}
+	return c, pos, 0, true
 }
 
 // client resolves the address and token and returns an API client.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -18,75 +17,30 @@ import (
 	"github.com/scalemalnet/scalemalnet/plugins/scaffold"
 )
 
-// pluginCommands are the subcommands of "scalemalnet plugins".
-var pluginCommands []command
+// pluginsGroup is "scalemalnet plugins".
+var pluginsGroup = &group{
+	name:    "plugins",
+	summary: "manage plugins (featurizers and classifiers run as their own processes)",
+	footer:  `Run "scalemalnet plugins SUBCOMMAND -h" for its flags; the plugin guide is docs/plugins.md.`,
+}
 
 func init() {
-	pluginCommands = []command{
+	pluginsGroup.cmds = []command{
 		{"list", "list the orchestrator's plugins and their health", "plugins list [--json]", runPluginsList},
 		{"register", "copy a plugin binary into the plugin directory and record its checksum", "plugins register PATH [--name NAME] [--dir DIR] [--config JSON]", runPluginsRegister},
 		{"new", "generate a new plugin project (KIND is featurizer or classifier)", "plugins new KIND NAME [--dir DIR] [--module MODPATH] [--sdk PATH]", runPluginsNew},
 	}
 }
 
-// runPlugins dispatches "plugins SUBCOMMAND".
-func runPlugins(ctx context.Context, e *Env, args []string) int {
-	if len(args) == 0 {
-		pluginsUsage(e.Stderr)
-		return ExitUsage
-	}
-	switch args[0] {
-	case "-h", "-help", "--help", "help":
-		pluginsUsage(e.Stderr)
-		return ExitOK
-	}
-	for _, c := range pluginCommands {
-		if c.name == args[0] {
-			return c.run(ctx, e, args[1:])
-		}
-	}
-	fmt.Fprintf(e.Stderr, "scalemalnet plugins: unknown subcommand %q\n\n", args[0])
-	pluginsUsage(e.Stderr)
-	return ExitUsage
-}
-
-func pluginsUsage(w io.Writer) {
-	fmt.Fprintf(w, "manage plugins (featurizers and classifiers run as their own processes)\n\nUsage:\n")
-	for _, c := range pluginCommands {
-		fmt.Fprintf(w, "  scalemalnet %s\n        %s\n", c.usage, c.summary)
-	}
-	fmt.Fprintf(w, "\nRun \"scalemalnet plugins SUBCOMMAND -h\" for its flags; the plugin guide is docs/plugins.md.\n")
-}
-
-// newPluginFlags is newFlags for a plugins subcommand.
-func newPluginFlags(e *Env, name string) *flag.FlagSet {
-	fs := flag.NewFlagSet("scalemalnet plugins "+name, flag.ContinueOnError)
-	fs.SetOutput(e.Stderr)
-	var c command
-	for _, x := range pluginCommands {
-		if x.name == name {
-			c = x
-		}
-	}
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "%s\n\nUsage:\n  scalemalnet %s\n\nFlags:\n", c.summary, c.usage)
-		fs.PrintDefaults()
-	}
-	return fs
-}
-
 // runPluginsList prints the running orchestrator's plugins.
 func runPluginsList(ctx context.Context, e *Env, args []string) int {
-	fs := newPluginFlags(e, "list")
+	fs := pluginsGroup.flags(e, "list")
 	var cn conn
 	cn.register(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
-	if _, code, ok := parse(fs, args, 0); !ok {
+	c, _, code, ok := connect(e, fs, &cn, args, 0)
+	if !ok {
 		return code
-	}
-	c, err := cn.client(e)
-	if err != nil {
-		return fail(e, err)
 	}
 	ps, err := c.Plugins(ctx)
 	if err != nil {
@@ -139,7 +93,7 @@ func oneLine(s string, n int) string {
 // runPluginsRegister copies a binary into the plugin directory (unless it
 // is already there) and records it in plugins.json.
 func runPluginsRegister(ctx context.Context, e *Env, args []string) int {
-	fs := newPluginFlags(e, "register")
+	fs := pluginsGroup.flags(e, "register")
 	name := fs.String("name", "", "plugin name, as the plugin reports it in its Info (default: the file's base name)")
 	dir := fs.String("dir", "", "plugin directory (default DATA_DIR/"+host.DirName+")")
 	dataDir := fs.String("data-dir", "", "data directory (default $"+defaults.EnvDataDir+" or "+defaults.DataDir()+")")
@@ -227,7 +181,7 @@ func copyExecutable(src, dst string) error {
 
 // runPluginsNew generates a plugin project.
 func runPluginsNew(ctx context.Context, e *Env, args []string) int {
-	fs := newPluginFlags(e, "new")
+	fs := pluginsGroup.flags(e, "new")
 	var o scaffold.Options
 	fs.StringVar(&o.Dir, "dir", "", "directory to create (default ./NAME)")
 	fs.StringVar(&o.Module, "module", "", "Go module path (default example.com/scalemalnet-plugins/NAME)")

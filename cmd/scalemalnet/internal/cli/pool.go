@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -13,11 +12,15 @@ import (
 	"github.com/scalemalnet/scalemalnet/orchestrator/api"
 )
 
-// poolCommands are the subcommands of "scalemalnet pool".
-var poolCommands []command
+// poolGroup is "scalemalnet pool".
+var poolGroup = &group{
+	name:    "pool",
+	summary: "manage the VM pool of the running orchestrator",
+	footer:  "Changes made here are kept in DATA_DIR/pool.json, on top of the configuration\nfile's [pool]; see docs/operations.md.",
+}
 
 func init() {
-	poolCommands = []command{
+	poolGroup.cmds = []command{
 		{"ls", "list the slots: state, current job, analyses done, last error", "pool ls [--json]", runPoolList},
 		{"add", "add a slot (it makes its clean state, then takes jobs)", "pool add NAME [--memory MiB] [--network none|user] [--tag T]...", runPoolAdd},
 		{"remove", "drain a slot (its current job finishes), then delete its VM and files", "pool remove NAME [--json]", runPoolEdit("remove")},
@@ -27,62 +30,14 @@ func init() {
 	}
 }
 
-// runPool dispatches "pool SUBCOMMAND".
-func runPool(ctx context.Context, e *Env, args []string) int {
-	if len(args) == 0 {
-		poolUsage(e.Stderr)
-		return ExitUsage
-	}
-	switch args[0] {
-	case "-h", "-help", "--help", "help":
-		poolUsage(e.Stdout)
-		return ExitOK
-	}
-	for _, c := range poolCommands {
-		if c.name == args[0] {
-			return c.run(ctx, e, args[1:])
-		}
-	}
-	fmt.Fprintf(e.Stderr, "scalemalnet pool: unknown subcommand %q\n\n", args[0])
-	poolUsage(e.Stderr)
-	return ExitUsage
-}
-
-func poolUsage(w io.Writer) {
-	fmt.Fprintf(w, "manage the VM pool of the running orchestrator\n\nUsage:\n")
-	for _, c := range poolCommands {
-		fmt.Fprintf(w, "  scalemalnet %s\n        %s\n", c.usage, c.summary)
-	}
-	fmt.Fprintf(w, "\nChanges made here are kept in DATA_DIR/pool.json, on top of the configuration\nfile's [pool]; see docs/operations.md.\n")
-}
-
-func newPoolFlags(e *Env, name string) *flag.FlagSet {
-	fs := flag.NewFlagSet("scalemalnet pool "+name, flag.ContinueOnError)
-	fs.SetOutput(e.Stderr)
-	var c command
-	for _, x := range poolCommands {
-		if x.name == name {
-			c = x
-		}
-	}
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "%s\n\nUsage:\n  scalemalnet %s\n\nFlags:\n", c.summary, c.usage)
-		fs.PrintDefaults()
-	}
-	return fs
-}
-
 func runPoolList(ctx context.Context, e *Env, args []string) int {
-	fs := newPoolFlags(e, "ls")
+	fs := poolGroup.flags(e, "ls")
 	var cn conn
 	cn.register(fs)
 	asJSON := fs.Bool("json", false, "print JSON, with each slot's last transitions")
-	if _, code, ok := parse(fs, args, 0); !ok {
+	c, _, code, ok := connect(e, fs, &cn, args, 0)
+	if !ok {
 		return code
-	}
-	c, err := cn.client(e)
-	if err != nil {
-		return fail(e, err)
 	}
 	l, err := c.Pool(ctx)
 	if err != nil {
@@ -111,7 +66,7 @@ func printPool(w io.Writer, slots []api.PoolSlot, now time.Time) {
 }
 
 func runPoolAdd(ctx context.Context, e *Env, args []string) int {
-	fs := newPoolFlags(e, "add")
+	fs := poolGroup.flags(e, "add")
 	var cn conn
 	cn.register(fs)
 	var req api.SlotRequest
@@ -143,17 +98,13 @@ func runPoolAdd(ctx context.Context, e *Env, args []string) int {
 // runPoolEdit returns the command for remove, drain or reset.
 func runPoolEdit(action string) func(ctx context.Context, e *Env, args []string) int {
 	return func(ctx context.Context, e *Env, args []string) int {
-		fs := newPoolFlags(e, action)
+		fs := poolGroup.flags(e, action)
 		var cn conn
 		cn.register(fs)
 		asJSON := fs.Bool("json", false, "print the result as JSON")
-		pos, code, ok := parse(fs, args, 1)
+		c, pos, code, ok := connect(e, fs, &cn, args, 1)
 		if !ok {
 			return code
-		}
-		c, err := cn.client(e)
-		if err != nil {
-			return fail(e, err)
 		}
 		f := map[string]func(context.Context, string) (api.PoolChange, error){
 			"remove": c.RemoveSlot, "drain": c.DrainSlot, "reset": c.ResetSlot,
@@ -189,31 +140,28 @@ func printChange(e *Env, ch api.PoolChange, asJSON bool) int {
 }
 
 func runPoolHealth(ctx context.Context, e *Env, args []string) int {
-	fs := newPoolFlags(e, "health")
+	fs := poolGroup.flags(e, "health")
 	var cn conn
 	cn.register(fs)
 	asJSON := fs.Bool("json", false, "print JSON, with each slot's last transitions (up to 50)")
 	n := fs.Int("transitions", 5, "transitions shown per slot")
-	if _, code, ok := parse(fs, args, 0); !ok {
+	c, _, code, ok := connect(e, fs, &cn, args, 0)
+	if !ok {
 		return code
-	}
-	c, err := cn.client(e)
-	if err != nil {
-		return fail(e, err)
 	}
 	h, err := c.PoolHealth(ctx)
 	if err != nil {
 		return fail(e, fmt.Errorf("pool health: %w", err))
 	}
-	code := ExitOK
+	status := ExitOK
 	if h.Status != "ok" {
-		code = ExitFailure
+		status = ExitFailure
 	}
 	if *asJSON {
 		if rc := printJSON(e, h); rc != ExitOK {
 			return rc
 		}
-		return code
+		return status
 	}
 	fmt.Fprintf(e.Stdout, "pool %s: %d of %d slots serving; quarantine after %d failures in a row\n",
 		clean(h.Status), h.Serving, len(h.Slots), h.QuarantineAfter)
@@ -245,7 +193,7 @@ func runPoolHealth(ctx context.Context, e *Env, args []string) int {
 			fmt.Fprintf(e.Stdout, "  %s  %-11s -> %-11s %s\n", t.At.Local().Format("15:04:05.000"), dash(clean(t.From)), clean(t.To), ellipsis(clean(t.Reason), 200))
 		}
 	}
-	return code
+	return status
 }
 
 // clean replaces control characters, so server text cannot drive the

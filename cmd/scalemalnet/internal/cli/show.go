@@ -26,13 +26,9 @@ func runStatus(ctx context.Context, e *Env, args []string) int {
 	var cn conn
 	cn.register(fs)
 	asJSON := fs.Bool("json", false, "print the job as JSON")
-	pos, code, ok := parse(fs, args, 1)
+	c, pos, code, ok := connect(e, fs, &cn, args, 1)
 	if !ok {
 		return code
-	}
-	c, err := cn.client(e)
-	if err != nil {
-		return fail(e, err)
 	}
 	j, err := c.Job(ctx, pos[0])
 	if err != nil {
@@ -84,13 +80,9 @@ func runReport(ctx context.Context, e *Env, args []string) int {
 	var cn conn
 	cn.register(fs)
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	pos, code, ok := parse(fs, args, 1)
+	c, pos, code, ok := connect(e, fs, &cn, args, 1)
 	if !ok {
 		return code
-	}
-	c, err := cn.client(e)
-	if err != nil {
-		return fail(e, err)
 	}
 	r, err := c.Report(ctx, pos[0])
 	if err != nil {
@@ -114,13 +106,9 @@ func runTrace(ctx context.Context, e *Env, args []string) int {
 	var cn conn
 	cn.register(fs)
 	out := fs.String("o", "", `output file (default ID.jsonl.gz; "-" for standard output)`)
-	pos, code, ok := parse(fs, args, 1)
+	c, pos, code, ok := connect(e, fs, &cn, args, 1)
 	if !ok {
 		return code
-	}
-	c, err := cn.client(e)
-	if err != nil {
-		return fail(e, err)
 	}
 	rc, err := c.Trace(ctx, pos[0])
 	if err != nil {
@@ -250,12 +238,9 @@ func runHealth(ctx context.Context, e *Env, args []string) int {
 	var cn conn
 	cn.register(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
-	if _, code, ok := parse(fs, args, 0); !ok {
+	c, _, code, ok := connect(e, fs, &cn, args, 0)
+	if !ok {
 		return code
-	}
-	c, err := cn.client(e)
-	if err != nil {
-		return fail(e, err)
 	}
 	h, err := c.Health(ctx)
 	if err != nil {
