@@ -21,39 +21,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scalemalnet/scalemalnet/internal/vmtest"
 	"github.com/scalemalnet/scalemalnet/orchestrator/client"
 	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
 	"github.com/scalemalnet/scalemalnet/orchestrator/store"
-	"github.com/scalemalnet/scalemalnet/orchestrator/vm"
 )
-
-// needVMs returns the image and samples directories or stops the test:
-// it fails under CI (where they are always provided) and skips elsewhere.
-func needVMs(t *testing.T) (imageDir, samplesDir string) {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("integration test: needs real VMs (not with -short)")
-	}
-	stop := t.Skipf
-	if os.Getenv("CI") != "" {
-		stop = t.Fatalf
-	}
-	imageDir, samplesDir = os.Getenv("SCALEMALNET_IMAGE_DIR"), os.Getenv("SCALEMALNET_SAMPLES_DIR")
-	if imageDir == "" || samplesDir == "" {
-		stop("integration test: SCALEMALNET_IMAGE_DIR and SCALEMALNET_SAMPLES_DIR not set; run through `make test`")
-	}
-	if _, err := vm.LoadImage(imageDir); err != nil {
-		stop("integration test: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	hv, err := vm.OpenLibvirt(ctx, "qemu:///system")
-	if err != nil {
-		stop("integration test: libvirt not available: %v (scripts/setup-host.sh starts it)", err)
-	}
-	hv.Close()
-	return imageDir, samplesDir
-}
 
 // orchestrator is one `scalemalnet serve` process over a data directory
 // that outlives it.
@@ -88,8 +60,8 @@ func newOrchestrator(t *testing.T, bin, imageDir string, slots int) *orchestrato
 				t.Logf("serve log ends:\n%s", b)
 			}
 		}
-		destroyLeftovers(t, o.prefix())
-		for _, pid := range procs(o.bin, "") { // only this test's binary
+		vmtest.DestroyDomains(o.prefix())
+		for _, pid := range vmtest.Procs(o.bin, "") { // only this test's binary
 			syscall.Kill(pid, syscall.SIGKILL)
 		}
 	})
@@ -205,65 +177,6 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 	t.Fatalf("%s: not within %s", what, timeout)
 }
 
-// domains lists the instance's libvirt domains through a fresh connection.
-func domains(t *testing.T, prefix string) []string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	hv, err := vm.OpenLibvirt(ctx, "qemu:///system")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer hv.Close()
-	names, err := hv.Domains(ctx, prefix)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return names
-}
-
-func destroyLeftovers(t *testing.T, prefix string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	hv, err := vm.OpenLibvirt(ctx, "qemu:///system")
-	if err != nil {
-		return
-	}
-	defer hv.Close()
-	names, _ := hv.Domains(ctx, prefix)
-	for _, n := range names {
-		hv.Destroy(ctx, n)
-	}
-}
-
-// procs returns the live (not zombie) processes whose argv[0] is exe, or
-// whose command line names a domain with the prefix when exe is "".
-func procs(exe, domainPrefix string) []int {
-	ents, _ := os.ReadDir("/proc")
-	var pids []int
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil || len(b) == 0 {
-			continue
-		}
-		if st, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat")); err != nil || strings.Contains(string(st), ") Z ") {
-			continue
-		}
-		args := strings.Split(string(b), "\x00")
-		switch {
-		case exe != "" && args[0] == exe:
-			pids = append(pids, pid)
-		case domainPrefix != "" && strings.Contains(filepath.Base(args[0]), "qemu") && strings.Contains(string(b), "guest="+domainPrefix):
-			pids = append(pids, pid)
-		}
-	}
-	return pids
-}
-
 // assertClean checks that the instance left no domain, QEMU process or
 // plugin process (the binary's `plugin serve` children).
 func (o *orchestrator) assertClean() {
@@ -272,7 +185,7 @@ func (o *orchestrator) assertClean() {
 	var names []string
 	var qemu, plugins []int
 	for i := 0; i < 50; i++ {
-		names, qemu, plugins = domains(t, o.prefix()), procs("", o.prefix()), procs(o.bin, "")
+		names, qemu, plugins = vmtest.Domains(t, o.prefix()), vmtest.Procs("", o.prefix()), vmtest.Procs(o.bin, "")
 		if len(names)+len(qemu)+len(plugins) == 0 {
 			return
 		}
@@ -284,50 +197,8 @@ func (o *orchestrator) assertClean() {
 // checkStore reopens the data directory of a stopped orchestrator, checks
 // its consistency (store.Check) and returns every job.
 func (o *orchestrator) checkStore() map[string]jobs.Job {
-	t := o.t
-	t.Helper()
-	st, err := store.Open(o.dataDir, store.Options{LockTimeout: 5 * time.Second})
-	if err != nil {
-		t.Fatalf("reopen store: %v", err)
-	}
-	defer st.Close()
-	problems, err := st.Check()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, p := range problems {
-		if i == 20 {
-			t.Errorf("... %d more", len(problems)-20)
-			break
-		}
-		t.Errorf("store inconsistent: %s", p)
-	}
-	all := map[string]jobs.Job{}
-	for before := ""; ; {
-		page, err := st.ListJobs(store.ListQuery{Limit: store.MaxListLimit, Before: before})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, j := range page {
-			if _, dup := all[j.ID]; dup {
-				t.Errorf("job %s listed twice", j.ID)
-			}
-			all[j.ID] = j
-		}
-		if len(page) < store.MaxListLimit {
-			break
-		}
-		before = page[len(page)-1].ID
-	}
-	return all
-}
-
-func notes(j jobs.Job) string {
-	var b strings.Builder
-	for _, tr := range j.History {
-		fmt.Fprintf(&b, "\n  %s %s", tr.State, tr.Note)
-	}
-	return b.String()
+	o.t.Helper()
+	return vmtest.CheckStore(o.t, o.dataDir)
 }
 
 // TestFaultOrchestratorKilled: serve is killed with SIGKILL while a job
@@ -335,7 +206,7 @@ func notes(j jobs.Job) string {
 // orchestrator destroys that VM, re-runs the interrupted job from the start
 // and runs the queued one; no process of the old one is left.
 func TestFaultOrchestratorKilled(t *testing.T) {
-	imageDir, samplesDir := needVMs(t)
+	imageDir, samplesDir := vmtest.Need(t)
 	o := newOrchestrator(t, buildBinary(t), imageDir, 1)
 	o.start()
 	opts := jobs.Options{Timeout: 8 * time.Second, Window: time.Second}
@@ -348,19 +219,19 @@ func TestFaultOrchestratorKilled(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, 4*time.Minute, "first job running", func() bool { j := o.job(running.ID); return j.State == jobs.Running && j.Step == "run" })
-	left := domains(t, o.prefix())
-	qemu := procs("", o.prefix())
+	left := vmtest.Domains(t, o.prefix())
+	qemu := vmtest.Procs("", o.prefix())
 	o.kill9()
 	t.Logf("serve killed during the run; VMs %v (QEMU %v) outlive it", left, qemu)
 	if len(left) != 1 || len(qemu) != 1 {
 		t.Fatalf("want the running VM to outlive the orchestrator: domains %v, QEMU %v", left, qemu)
 	}
 	// The plugin processes of the killed orchestrator must not outlive it.
-	waitFor(t, 30*time.Second, "plugin processes of the killed orchestrator to exit", func() bool { return len(procs(o.bin, "")) == 0 })
+	waitFor(t, 30*time.Second, "plugin processes of the killed orchestrator to exit", func() bool { return len(vmtest.Procs(o.bin, "")) == 0 })
 
 	o.start()
 	waitFor(t, 30*time.Second, "leftover VM destroyed", func() bool {
-		for _, p := range procs("", o.prefix()) {
+		for _, p := range vmtest.Procs("", o.prefix()) {
 			if p == qemu[0] {
 				return false
 			}
@@ -372,12 +243,12 @@ func TestFaultOrchestratorKilled(t *testing.T) {
 		j1, j2 = o.job(running.ID), o.job(queued.ID)
 		return j1.State.Final() && j2.State.Final()
 	})
-	t.Logf("interrupted job: %s attempts %d%s", j1.State, j1.Attempts, notes(j1))
+	t.Logf("interrupted job: %s attempts %d%s", j1.State, j1.Attempts, vmtest.HistoryNotes(j1))
 	if j1.State != jobs.Done || j1.Attempts != 2 {
 		t.Errorf("interrupted job: %s after %d attempts: %s", j1.State, j1.Attempts, j1.Error)
 	}
-	if !strings.Contains(notes(j1), "orchestrator restarted while running (step run); re-queued") {
-		t.Errorf("interrupted job's history does not say why it was re-run:%s", notes(j1))
+	if !strings.Contains(vmtest.HistoryNotes(j1), "orchestrator restarted while running (step run); re-queued") {
+		t.Errorf("interrupted job's history does not say why it was re-run:%s", vmtest.HistoryNotes(j1))
 	}
 	if j2.State != jobs.Done || j2.Attempts != 1 {
 		t.Errorf("queued job: %s after %d attempts: %s", j2.State, j2.Attempts, j2.Error)
@@ -408,7 +279,7 @@ func TestFaultOrchestratorKilled(t *testing.T) {
 // (default 2). Under TCG with 2 slots a job took 1.2 s of wall time on an
 // idle 2-core host and up to 3.7 s on a loaded one (docs/benchmarks.md).
 func TestFaultSoakKillRestart(t *testing.T) {
-	imageDir, samplesDir := needVMs(t)
+	imageDir, samplesDir := vmtest.Need(t)
 	n := 40
 	if os.Getenv("CI") != "" {
 		n = 1000 // the issue's count: about 20 minutes on an otherwise idle 2-core host
@@ -491,7 +362,7 @@ func TestFaultSoakKillRestart(t *testing.T) {
 	}
 	killedAt := time.Since(start)
 	o.kill9()
-	t.Logf("serve killed after %s with %d jobs done; VMs left: %v", killedAt.Round(time.Second), len(doneBefore), domains(t, o.prefix()))
+	t.Logf("serve killed after %s with %d jobs done; VMs left: %v", killedAt.Round(time.Second), len(doneBefore), vmtest.Domains(t, o.prefix()))
 
 	o.start()
 	waitFor(t, time.Duration(n)*10*time.Second+10*time.Minute, "every job final", func() bool {
@@ -516,18 +387,18 @@ func TestFaultSoakKillRestart(t *testing.T) {
 		states[j.State]++
 		if j.Attempts > 1 {
 			retried++
-			t.Logf("job %s ran %d times:%s", id, j.Attempts, notes(j))
+			t.Logf("job %s ran %d times:%s", id, j.Attempts, vmtest.HistoryNotes(j))
 		}
 		switch {
 		case j.State == jobs.Failed && j.Error == "":
 			t.Errorf("job %s failed without a reason", id)
 		case j.State == jobs.Failed:
-			t.Logf("failed job %s: %s%s", id, j.Error, notes(j))
+			t.Logf("failed job %s: %s%s", id, j.Error, vmtest.HistoryNotes(j))
 		case j.State != jobs.Done:
 			t.Errorf("job %s ended %s", id, j.State)
 		}
 		if at, ok := doneBefore[id]; ok && !j.Updated.Equal(at) {
-			t.Errorf("job %s, done before the kill, changed afterwards:%s", id, notes(j))
+			t.Errorf("job %s, done before the kill, changed afterwards:%s", id, vmtest.HistoryNotes(j))
 		}
 	}
 	perJob := elapsed / time.Duration(n)

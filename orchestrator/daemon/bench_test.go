@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scalemalnet/scalemalnet/internal/vmtest"
 	"github.com/scalemalnet/scalemalnet/orchestrator/agentclient"
 	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
 	"github.com/scalemalnet/scalemalnet/orchestrator/vm"
@@ -32,7 +33,7 @@ func reportMedian(b *testing.B, name string, ds []time.Duration) {
 //
 //	go test ./orchestrator/daemon -run '^$' -bench VMLifecycle -benchtime 5x
 func BenchmarkVMLifecycle(b *testing.B) {
-	imageDir, _ := needVMs(b)
+	imageDir, _ := vmtest.Need(b)
 	d, err := New(context.Background(), Config{DataDir: b.TempDir(), Slots: 1, ImageDir: imageDir, Listen: "unix:/nonexistent"})
 	if err != nil {
 		b.Fatal(err)
@@ -85,7 +86,7 @@ func BenchmarkVMLifecycle(b *testing.B) {
 // sample's own execution: submit-to-done wall time minus the traced run's
 // duration, as a median over b.N analyses of the benign sample.
 func BenchmarkAnalysisOverhead(b *testing.B) {
-	imageDir, samplesDir := needVMs(b)
+	imageDir, samplesDir := vmtest.Need(b)
 	td := startDaemon(b, imageDir, 1)
 	sample := filepath.Join(samplesDir, "benign-reader")
 	// One warm-up analysis: the slot's clean state is made on first use.

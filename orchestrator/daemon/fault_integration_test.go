@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scalemalnet/scalemalnet/internal/vmtest"
 	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
 )
 
@@ -13,7 +14,7 @@ import (
 // between two analyses. The slot must notice before restoring, make a new
 // clean state from a cold boot, and the next job must complete on it.
 func TestCorruptedCleanStateIsRebuilt(t *testing.T) {
-	imageDir, samplesDir := needVMs(t)
+	imageDir, samplesDir := vmtest.Need(t)
 	td := startDaemon(t, imageDir, 1)
 	opts := jobs.Options{Timeout: 15 * time.Second, Window: time.Second}
 	_, r1 := td.analyse(t, filepath.Join(samplesDir, "benign-reader"), opts)

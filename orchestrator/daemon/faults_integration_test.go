@@ -15,7 +15,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -23,11 +22,10 @@ import (
 	"time"
 
 	"github.com/scalemalnet/scalemalnet/guest/trace"
+	"github.com/scalemalnet/scalemalnet/internal/vmtest"
 	"github.com/scalemalnet/scalemalnet/orchestrator/api"
 	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
 	"github.com/scalemalnet/scalemalnet/orchestrator/report"
-	"github.com/scalemalnet/scalemalnet/orchestrator/store"
-	"github.com/scalemalnet/scalemalnet/orchestrator/vm"
 	"github.com/scalemalnet/scalemalnet/plugins/host"
 )
 
@@ -166,101 +164,16 @@ func slotInfo(fd *faultDaemon) string {
 	return b.String()
 }
 
-// qemuPIDs returns the QEMU processes whose command line names a domain
-// starting with prefix.
-func qemuPIDs(prefix string) []int {
-	ents, _ := os.ReadDir("/proc")
-	var pids []int
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil || len(b) == 0 {
-			continue
-		}
-		args := strings.Split(string(b), "\x00")
-		if !strings.Contains(filepath.Base(args[0]), "qemu") {
-			continue
-		}
-		for _, a := range args {
-			if strings.Contains(a, "guest="+prefix) {
-				pids = append(pids, pid)
-				break
-			}
-		}
-	}
-	return pids
-}
-
-// procsRunning returns the processes whose executable path (argv[0]) is exe.
-func procsRunning(exe string) []int {
-	ents, _ := os.ReadDir("/proc")
-	var pids []int
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil || len(b) == 0 {
-			continue
-		}
-		if strings.Split(string(b), "\x00")[0] == exe {
-			if st, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat")); err == nil && strings.Contains(string(st), ") Z ") {
-				continue // a zombie: dead, waiting to be reaped
-			}
-			pids = append(pids, pid)
-		}
-	}
-	return pids
-}
-
-// qemuPID finds the QEMU process of a running domain: libvirt's pid file,
-// checked against /proc.
-func qemuPID(t *testing.T, domain string) int {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("/run/libvirt/qemu", domain+".pid"))
-	if err == nil {
-		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
-			for _, p := range qemuPIDs(domain) {
-				if p == pid {
-					return pid
-				}
-			}
-		}
-	}
-	if pids := qemuPIDs(domain); len(pids) == 1 {
-		return pids[0]
-	}
-	t.Fatalf("no QEMU process found for %s", domain)
-	return 0
-}
-
 // assertNoLeftovers checks through a fresh libvirt connection and /proc
 // that no VM and no QEMU process of the instance is left. QEMU may take a
 // moment to be reaped after a destroy.
 func assertNoLeftovers(t *testing.T, prefix string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	hv, err := vm.OpenLibvirt(ctx, "qemu:///system")
-	if err != nil {
-		t.Errorf("libvirt: %v", err)
-		return
-	}
-	defer hv.Close()
 	var names []string
 	var pids []int
 	for i := 0; i < 50; i++ {
-		names, err = hv.Domains(ctx, prefix)
-		if err != nil {
-			t.Errorf("list domains: %v", err)
-			return
-		}
-		pids = qemuPIDs(prefix)
-		if len(names) == 0 && len(pids) == 0 {
+		names, pids = vmtest.Domains(t, prefix), vmtest.Procs("", prefix)
+		if len(names)+len(pids) == 0 {
 			return
 		}
 		time.Sleep(200 * time.Millisecond)
@@ -272,72 +185,33 @@ func assertNoLeftovers(t *testing.T, prefix string) {
 // (store.Check: every job indexed under exactly its state, reports for done
 // jobs, artifacts and samples present, ...) and that no job was left
 // active. It returns the jobs by id.
-func checkStore(t *testing.T, dataDir string) map[string]jobs.Job {
+func checkStore(t testing.TB, dataDir string) map[string]jobs.Job {
 	t.Helper()
-	return checkStoreAt(t, dataDir)
-}
-
-func checkStoreAt(t testing.TB, dataDir string) map[string]jobs.Job {
-	t.Helper()
-	st, err := store.Open(dataDir, store.Options{LockTimeout: 5 * time.Second})
-	if err != nil {
-		t.Fatalf("reopen store: %v", err)
-	}
-	defer st.Close()
-	problems, err := st.Check()
-	if err != nil {
-		t.Fatalf("check store: %v", err)
-	}
-	for _, p := range problems {
-		t.Errorf("store inconsistent: %s", p)
-	}
-	all := map[string]jobs.Job{}
-	for before := ""; ; {
-		page, err := st.ListJobs(store.ListQuery{Limit: store.MaxListLimit, Before: before})
-		if err != nil {
-			t.Fatal(err)
+	all := vmtest.CheckStore(t, dataDir)
+	for _, j := range all {
+		if !j.State.Final() {
+			t.Errorf("job %s left %s (step %s) after the orchestrator stopped", j.ID, j.State, j.Step)
 		}
-		for _, j := range page {
-			if _, dup := all[j.ID]; dup {
-				t.Errorf("job %s listed twice", j.ID)
-			}
-			all[j.ID] = j
-			if !j.State.Final() {
-				t.Errorf("job %s left %s (step %s) after the orchestrator stopped", j.ID, j.State, j.Step)
-			}
-		}
-		if len(page) < store.MaxListLimit {
-			break
-		}
-		before = page[len(page)-1].ID
 	}
 	return all
-}
-
-func historyNotes(j jobs.Job) string {
-	var b strings.Builder
-	for _, tr := range j.History {
-		fmt.Fprintf(&b, "\n  %s %s", tr.State, tr.Note)
-	}
-	return b.String()
 }
 
 // TestFaultQEMUKilled: the QEMU process of a running analysis is killed
 // with SIGKILL. The job is retried from the start and completes; the slot
 // comes back.
 func TestFaultQEMUKilled(t *testing.T) {
-	imageDir, samplesDir := needVMs(t)
+	imageDir, samplesDir := vmtest.Need(t)
 	fd := startFaultDaemon(t, imageDir, 1, nil)
 	job := fd.submit(t, filepath.Join(samplesDir, "test-hang"), "", jobs.Options{Timeout: 6 * time.Second, Window: time.Second})
 	fd.waitRunning(t, job.ID)
 	domain := fd.slots[0].Spec().Name
-	pid := qemuPID(t, domain)
+	pid := vmtest.QEMUPID(t, domain)
 	t.Logf("killing QEMU pid %d of %s during the run", pid, domain)
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	j := fd.waitFinal(t, job.ID, 5*time.Minute)
-	t.Logf("job %s: %s attempts=%d error=%q%s", j.ID, j.State, j.Attempts, j.Error, historyNotes(j))
+	t.Logf("job %s: %s attempts=%d error=%q%s", j.ID, j.State, j.Attempts, j.Error, vmtest.HistoryNotes(j))
 	if j.State != jobs.Done || j.Attempts != 2 {
 		t.Fatalf("want done on the second attempt, got %s after %d attempts: %s", j.State, j.Attempts, j.Error)
 	}
@@ -365,12 +239,12 @@ func TestFaultQEMUKilled(t *testing.T) {
 // (the sample did it; a retry would do it again) with a reason that names
 // the step and quotes the kernel's panic; the slot comes back.
 func TestFaultGuestAgentDies(t *testing.T) {
-	imageDir, samplesDir := needVMs(t)
+	imageDir, samplesDir := vmtest.Need(t)
 	fd := startFaultDaemon(t, imageDir, 1, nil)
 	job := fd.submit(t, filepath.Join(samplesDir, "test-guestcrash"), "", jobs.Options{Timeout: 10 * time.Second, Window: time.Second, Args: []string{"--crash-this-guest"}})
 	start := time.Now()
 	j := fd.waitFinal(t, job.ID, 6*time.Minute)
-	t.Logf("job %s after %s: %s attempts=%d error=%q%s", j.ID, time.Since(start).Round(time.Second), j.State, j.Attempts, j.Error, historyNotes(j))
+	t.Logf("job %s after %s: %s attempts=%d error=%q%s", j.ID, time.Since(start).Round(time.Second), j.State, j.Attempts, j.Error, vmtest.HistoryNotes(j))
 	if j.State != jobs.Failed {
 		t.Fatalf("want failed, got %s", j.State)
 	}
@@ -394,7 +268,7 @@ func TestFaultGuestAgentDies(t *testing.T) {
 // deadline fires, the job fails naming the step, the VM is destroyed and
 // the slot serves the next job.
 func TestFaultGuestStopsAnswering(t *testing.T) {
-	imageDir, samplesDir := needVMs(t)
+	imageDir, samplesDir := vmtest.Need(t)
 	fd := startFaultDaemon(t, imageDir, 1, func(c *Config) { c.StepGrace = 5 * time.Second })
 	job := fd.submit(t, filepath.Join(samplesDir, "test-hang"), "", jobs.Options{Timeout: 5 * time.Second, Window: time.Second})
 	fd.waitRunning(t, job.ID)
@@ -404,7 +278,7 @@ func TestFaultGuestStopsAnswering(t *testing.T) {
 	}
 	paused := time.Now()
 	j := fd.waitFinal(t, job.ID, 3*time.Minute)
-	t.Logf("job %s ended %s after the pause: %s attempts=%d error=%q%s", j.ID, time.Since(paused).Round(time.Second), j.State, j.Attempts, j.Error, historyNotes(j))
+	t.Logf("job %s ended %s after the pause: %s attempts=%d error=%q%s", j.ID, time.Since(paused).Round(time.Second), j.State, j.Attempts, j.Error, vmtest.HistoryNotes(j))
 	if j.State != jobs.Failed || !strings.Contains(j.Error, "step run") || !strings.Contains(j.Error, "exceeded") {
 		t.Fatalf("want failed with the run step's deadline, got %s: %q", j.State, j.Error)
 	}
@@ -422,7 +296,7 @@ func TestFaultGuestStopsAnswering(t *testing.T) {
 // missing file, makes a new clean state from a cold boot, and the next job
 // runs from it.
 func TestFaultRestoreFileDeleted(t *testing.T) {
-	imageDir, samplesDir := needVMs(t)
+	imageDir, samplesDir := vmtest.Need(t)
 	fd := startFaultDaemon(t, imageDir, 1, nil)
 	opts := jobs.Options{Timeout: 4 * time.Second, Window: time.Second}
 	j1 := fd.submit(t, filepath.Join(samplesDir, "test-hang"), "", opts)
@@ -458,7 +332,7 @@ func TestFaultRestoreFileDeleted(t *testing.T) {
 // while it classifies. The job completes with that vote failed; the plugin
 // is restarted and votes for the next job.
 func TestFaultPluginKilled(t *testing.T) {
-	imageDir, samplesDir := needVMs(t)
+	imageDir, samplesDir := vmtest.Need(t)
 	pluginDir := t.TempDir()
 	names := []string{"good-featurizer", "hang-classifier"}
 	args := []string{"build", "-o", pluginDir + "/"}
@@ -493,7 +367,7 @@ func TestFaultPluginKilled(t *testing.T) {
 	// The call has started once the plugin counts it.
 	fd.waitJob(t, j1.ID, 5*time.Minute, "classifying", func(j jobs.Job) bool { return j.Step == StepClassify && status().Calls > 0 })
 	time.Sleep(500 * time.Millisecond)
-	pids := procsRunning(exe)
+	pids := vmtest.Procs(exe, "")
 	if st := status(); len(pids) != 1 || st.PID != 0 && st.PID != pids[0] {
 		t.Fatalf("hang-classifier processes: %v, status %+v", pids, st)
 	}
@@ -531,11 +405,11 @@ func TestFaultPluginKilled(t *testing.T) {
 			t.Errorf("plugin status after the kill: %+v", st)
 		}
 	}
-	if pids := procsRunning(exe); len(pids) != 1 {
+	if pids := vmtest.Procs(exe, ""); len(pids) != 1 {
 		t.Errorf("hang-classifier processes after restart: %v", pids)
 	}
 	fd.stop(t)
-	if pids := procsRunning(exe); len(pids) != 0 {
+	if pids := vmtest.Procs(exe, ""); len(pids) != 0 {
 		t.Errorf("plugin processes left after shutdown: %v", pids)
 	}
 	checkStore(t, fd.dataDir)
@@ -613,7 +487,7 @@ func fillFS(t *testing.T, dir string) string {
 // before stays readable; new submissions are refused while space is low;
 // once space is freed, analyses complete again.
 func TestFaultDiskFull(t *testing.T) {
-	imageDir, samplesDir := needVMs(t)
+	imageDir, samplesDir := vmtest.Need(t)
 	mnt := smallFS(t, 256<<20) // a slot's clean state is ~70 MB
 	fd := startFaultDaemon(t, imageDir, 1, func(c *Config) {
 		c.DataDir = filepath.Join(mnt, "data")
@@ -635,7 +509,7 @@ func TestFaultDiskFull(t *testing.T) {
 	fd.waitRunning(t, j2.ID)
 	filler := fillFS(t, mnt)
 	j := fd.waitFinal(t, j2.ID, 3*time.Minute)
-	t.Logf("job on a full disk: %s attempts=%d error=%q%s", j.State, j.Attempts, j.Error, historyNotes(j))
+	t.Logf("job on a full disk: %s attempts=%d error=%q%s", j.State, j.Attempts, j.Error, vmtest.HistoryNotes(j))
 	if j.State != jobs.Failed || !strings.Contains(j.Error, "no space left on device") {
 		t.Errorf("want failed with 'no space left on device', got %s: %q", j.State, j.Error)
 	}

@@ -19,39 +19,10 @@ import (
 	"time"
 
 	"github.com/scalemalnet/scalemalnet/guest/trace"
+	"github.com/scalemalnet/scalemalnet/internal/vmtest"
 	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
 	"github.com/scalemalnet/scalemalnet/orchestrator/report"
-	"github.com/scalemalnet/scalemalnet/orchestrator/vm"
 )
-
-// needVMs returns the image and samples directories, or stops the test: it
-// fails under CI (where libvirt and the image are always provided) and skips
-// with the reason elsewhere.
-func needVMs(tb testing.TB) (imageDir, samplesDir string) {
-	tb.Helper()
-	if testing.Short() {
-		tb.Skip("integration test: needs real VMs (not with -short)")
-	}
-	stop := tb.Skipf
-	if os.Getenv("CI") != "" {
-		stop = tb.Fatalf
-	}
-	imageDir, samplesDir = os.Getenv("SCALEMALNET_IMAGE_DIR"), os.Getenv("SCALEMALNET_SAMPLES_DIR")
-	if imageDir == "" || samplesDir == "" {
-		stop("integration test: SCALEMALNET_IMAGE_DIR and SCALEMALNET_SAMPLES_DIR not set; run through `make test`")
-	}
-	if _, err := vm.LoadImage(imageDir); err != nil {
-		stop("integration test: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	hv, err := vm.OpenLibvirt(ctx, "qemu:///system")
-	if err != nil {
-		stop("integration test: libvirt not available: %v (scripts/setup-host.sh starts it)", err)
-	}
-	hv.Close()
-	return imageDir, samplesDir
-}
 
 var (
 	binOnce sync.Once
@@ -210,7 +181,7 @@ func findProc(nodes []report.ProcessNode, f func(report.ProcessNode) bool) *repo
 // shows both processes, the exec of the shell, and the trace artifact
 // matches the report.
 func TestAnalysisEndToEnd(t *testing.T) {
-	imageDir, samplesDir := needVMs(t)
+	imageDir, samplesDir := vmtest.Need(t)
 	td := startDaemon(t, imageDir, 1)
 	job, rep := td.analyse(t, filepath.Join(samplesDir, "fork-exec"), jobs.Options{Timeout: 20 * time.Second, Window: 500 * time.Millisecond})
 
@@ -284,7 +255,7 @@ func TestAnalysisEndToEnd(t *testing.T) {
 // TestSlotReuseIsClean: two analyses on one slot; the file the first writes
 // in the guest is absent for the second.
 func TestSlotReuseIsClean(t *testing.T) {
-	imageDir, samplesDir := needVMs(t)
+	imageDir, samplesDir := vmtest.Need(t)
 	td := startDaemon(t, imageDir, 1)
 	opts := jobs.Options{Timeout: 15 * time.Second, Window: time.Second}
 	_, r1 := td.analyse(t, filepath.Join(samplesDir, "test-marker"), opts)
@@ -305,7 +276,7 @@ func TestSlotReuseIsClean(t *testing.T) {
 // TestTimeoutKeepsPartialTrace: a sample that never exits is killed at its
 // timeout, and what it did until then is kept.
 func TestTimeoutKeepsPartialTrace(t *testing.T) {
-	imageDir, samplesDir := needVMs(t)
+	imageDir, samplesDir := vmtest.Need(t)
 	td := startDaemon(t, imageDir, 1)
 	job, rep := td.analyse(t, filepath.Join(samplesDir, "test-hang"), jobs.Options{Timeout: 4 * time.Second, Window: time.Second})
 	if rep.Outcome.Status != trace.OutcomeTimeout {
@@ -324,7 +295,7 @@ func TestTimeoutKeepsPartialTrace(t *testing.T) {
 
 // TestCrashReportsSignal: a sample dying of SIGSEGV reports it.
 func TestCrashReportsSignal(t *testing.T) {
-	imageDir, samplesDir := needVMs(t)
+	imageDir, samplesDir := vmtest.Need(t)
 	td := startDaemon(t, imageDir, 1)
 	_, rep := td.analyse(t, filepath.Join(samplesDir, "test-crash"), jobs.Options{Timeout: 10 * time.Second, Window: time.Second})
 	if rep.Outcome.Status != trace.OutcomeSignaled || rep.Outcome.Signal != "SIGSEGV" {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/scalemalnet/scalemalnet/guest/trace"
+	"github.com/scalemalnet/scalemalnet/internal/vmtest"
 	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
 	"github.com/scalemalnet/scalemalnet/orchestrator/report"
 	"github.com/scalemalnet/scalemalnet/orchestrator/vm"
@@ -22,7 +23,7 @@ import (
 // gateway (10.0.2.2); a job without network runs on the other slot, sees
 // only lo and gets ENETUNREACH for the same address.
 func TestNetworkOptIn(t *testing.T) {
-	imageDir, samplesDir := needVMs(t)
+	imageDir, samplesDir := vmtest.Need(t)
 
 	// The host end: QEMU's user-mode stack maps the guest's 10.0.2.2 to the
 	// host's 127.0.0.1.

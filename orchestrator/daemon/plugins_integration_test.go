@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scalemalnet/scalemalnet/internal/vmtest"
 	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
 	"github.com/scalemalnet/scalemalnet/orchestrator/report"
 	"github.com/scalemalnet/scalemalnet/plugins/host"
@@ -18,7 +19,7 @@ import (
 // binary does not match its registered checksum. The job completes with
 // the working plugins' votes and each failure is in the report.
 func TestPluginFailuresInReport(t *testing.T) {
-	imageDir, samplesDir := needVMs(t)
+	imageDir, samplesDir := vmtest.Need(t)
 	pluginDir := t.TempDir()
 	names := []string{"good-featurizer", "good-classifier", "crash-classifier", "hang-classifier", "apiv2-classifier"}
 	args := []string{"build", "-o", pluginDir + "/"}

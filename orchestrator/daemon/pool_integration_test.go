@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scalemalnet/scalemalnet/internal/vmtest"
 	"github.com/scalemalnet/scalemalnet/orchestrator/api"
 	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
 )
@@ -24,7 +25,7 @@ import (
 // slot keeps taking jobs, including the ones that failed on the broken
 // slot. The broken slot's transition log is the behaviour log.
 func TestPoolQuarantineRealVMs(t *testing.T) {
-	imageDir, samplesDir := needVMs(t)
+	imageDir, samplesDir := vmtest.Need(t)
 	td := startDaemonWith(t, imageDir, 2, func(c *Config) {
 		c.PluginBinary = "none" // the pool is under test, not the plugins
 		c.QuarantineAfter = 3
