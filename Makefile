@@ -12,7 +12,7 @@ SAMPLES_DIR:= $(BUILD)/samples
 BIN        := $(BUILD)/bin/scalemalnet
 TEST_FLAGS ?= -count=1 -timeout 85m
 
-.PHONY: all setup build agent image samples models demo test unit bench fuzz clean
+.PHONY: all setup build agent image samples models demo test unit bench bench-models fuzz clean
 
 all: build
 
@@ -46,6 +46,9 @@ unit:             ## unit tests only (no VMs)
 bench: setup image samples   ## benchmarks (VM lifecycle, tracer vs strace); see docs/benchmarks.md
 	SCALEMALNET_IMAGE_DIR=$(abspath $(IMAGE_DIR)) SCALEMALNET_SAMPLES_DIR=$(abspath $(SAMPLES_DIR)) \
 	  $(GO) test -run '^$$' -bench . -benchtime 5x -timeout 60m ./...
+
+bench-models: build   ## inference of every classifier kind, plugin vs in-process (scripts/bench-models.sh)
+	scripts/bench-models.sh
 
 clean:
 	rm -rf $(BUILD)
