@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand"
 
 	G "gorgonia.org/gorgonia"
 )
@@ -40,16 +41,17 @@ func hashCollisions(g *G.ExprGraph) [][2]*G.Node {
 	return out
 }
 
-// buildUnique calls build with salt 0, 1, ... until the graph it returns
-// has no hash collision. A salt only renames the graph's inputs,
-// parameters and constants (builder.nodeName), which changes every hash
-// derived from them; weights are still bound by their plain names, so the
-// network computed is the same whatever the salt.
-func buildUnique(build func(salt int) (*builder, error)) (*builder, error) {
+// buildUnique builds a graph with build on a new builder (see newBuilder)
+// under salt 0, 1, ... until it has no hash collision. A salt only renames
+// the graph's inputs, parameters and constants (builder.nodeName), which
+// changes every hash derived from them; weights are still bound by their
+// plain names, so the network computed is the same whatever the salt.
+func buildUnique(ps *paramSet, rng *rand.Rand, batch int, train bool, build func(b *builder) error) (*builder, error) {
 	var last [2]*G.Node
 	for salt := 0; salt < maxSalts; salt++ {
-		b, err := build(salt)
-		if err != nil {
+		b := newBuilder(ps, rng, batch, train)
+		b.salt = salt
+		if err := build(b); err != nil {
 			return nil, err
 		}
 		c := hashCollisions(b.g)

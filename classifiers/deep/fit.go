@@ -48,23 +48,21 @@ func (m *Model) Fit(ctx context.Context, d ml.Dataset, seed int64) error {
 
 	// Training graph, rebuilt under new names if its node hashes collide.
 	var in, logits, onehot, loss *G.Node
-	tb, err := buildUnique(func(salt int) (*builder, error) {
-		b := newBuilder(ps, rng, batch, true)
-		b.salt = salt
+	tb, err := buildUnique(ps, rng, batch, true, func(b *builder) error {
 		var err error
 		if in, logits, err = m.arch.build(b, K); err != nil {
-			return nil, fmt.Errorf("deep %s: building training graph: %w", m.arch.name(), err)
+			return fmt.Errorf("deep %s: building training graph: %w", m.arch.name(), err)
 		}
 		if onehot, err = b.input("onehot", G.Float64, batch, K); err != nil {
-			return nil, err
+			return err
 		}
 		if loss, err = b.softmaxXent(logits, onehot); err != nil {
-			return nil, fmt.Errorf("deep %s: %w", m.arch.name(), err)
+			return fmt.Errorf("deep %s: %w", m.arch.name(), err)
 		}
 		if _, err := G.Grad(loss, b.learn...); err != nil {
-			return nil, fmt.Errorf("deep %s: gradients: %w", m.arch.name(), err)
+			return fmt.Errorf("deep %s: gradients: %w", m.arch.name(), err)
 		}
-		return b, nil
+		return nil
 	})
 	if err != nil {
 		return err

@@ -84,14 +84,12 @@ type predictor struct {
 
 func newPredictor(a arch, ps *paramSet, batch, classes int) (*predictor, error) {
 	var in, logits *G.Node
-	b, err := buildUnique(func(salt int) (*builder, error) {
-		b := newBuilder(ps, nil, batch, false)
-		b.salt = salt
+	b, err := buildUnique(ps, nil, batch, false, func(b *builder) error {
 		var err error
 		if in, logits, err = a.build(b, classes); err != nil {
-			return nil, fmt.Errorf("building inference graph: %w", err)
+			return fmt.Errorf("building inference graph: %w", err)
 		}
-		return b, nil
+		return nil
 	})
 	if err != nil {
 		return nil, err
