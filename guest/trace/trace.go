@@ -37,7 +37,33 @@ type Event struct {
 	Addr  string   `json:"addr,omitempty"`  // socket address: "inet 127.0.0.1:22", "inet6 [::1]:22", "unix /run/x"
 	Size  int64    `json:"size,omitempty"`  // byte count argument (read, write, send*, recv*)
 	Child int      `json:"child,omitempty"` // new pid/tid for fork/vfork/clone/clone3
+	// ABI is "i386" for a call made through the 32-bit entry (an i386
+	// program, or int 0x80); empty for x86-64. Nr and Name then follow the
+	// i386 table (Name "execve" is i386 number 11, not x86-64's 59).
+	ABI string `json:"abi,omitempty"`
 }
+
+// ABII386 marks an event of the i386 system call table.
+const ABII386 = "i386"
+
+// APICall is one Windows API call of a program run under Wine, read from
+// Wine's relay debug channel (WINEDEBUG=+relay). Module and Func are as Wine
+// names them ("KERNEL32", "CreateFileA"; "ntdll", "NtCreateFile"): the
+// vocabulary of Cuckoo's monitor and so of MalBehavD-V1 and Mal-API-2019.
+type APICall struct {
+	T      int64    `json:"t"`                // ns since run start, when the agent read the call
+	PID    int      `json:"pid,omitempty"`    // Windows process id as Wine prints it (0 when unknown)
+	TID    int      `json:"tid"`              // Windows thread id as Wine prints it
+	Module string   `json:"module"`           // DLL without extension, as Wine writes it
+	Func   string   `json:"func"`             // function name (or "@123" for an ordinal)
+	Args   []string `json:"args,omitempty"`   // raw argument texts, bounded like exec argv
+	Path   string   `json:"path,omitempty"`   // first string argument: file, registry key, module, ...
+	Ret    string   `json:"ret,omitempty"`    // return value as Wine printed it (hex); "" if never returned
+	Caller string   `json:"caller,omitempty"` // return address (hex), where the call came from
+}
+
+// Name is the call's "Module.Func" key, as used in Window.APICounts.
+func (c APICall) Name() string { return c.Module + "." + c.Func }
 
 // Failed reports whether the call returned an error.
 func (e Event) Failed() bool { return e.Ret < 0 && e.Ret > -4096 }
@@ -51,6 +77,23 @@ type Window struct {
 	Counts  map[string]int `json:"counts,omitempty"`
 	Events  []Event        `json:"events,omitempty"`
 	Dropped int            `json:"dropped,omitempty"` // calls counted but not kept (budget)
+
+	// Windows API calls of a program run under Wine (empty otherwise), under
+	// the same budget and truncation rules as the system calls: APICounts
+	// counts every call by "Module.Func", API keeps them while the run's
+	// event budget lasts, APIDropped counts the rest.
+	API        []APICall      `json:"api,omitempty"`
+	APICounts  map[string]int `json:"api_counts,omitempty"`
+	APIDropped int            `json:"api_dropped,omitempty"`
+}
+
+// APITotal is the number of API calls counted in the window, kept or dropped.
+func (w Window) APITotal() int {
+	n := 0
+	for _, c := range w.APICounts {
+		n += c
+	}
+	return n
 }
 
 // Total is the number of calls counted in the window, kept or dropped.
@@ -101,6 +144,19 @@ type Summary struct {
 	Processes   []Process `json:"processes"`
 	Stdout      string    `json:"stdout,omitempty"` // first bytes of the root's stdout+stderr
 	StdoutTrunc bool      `json:"stdout_truncated,omitempty"`
+
+	// Format is what the agent found the sample to be and how it ran it:
+	// "elf-x86_64", "elf-i386", "script" (through its interpreter),
+	// "pe-x86_64", "pe-i386", "pe-dll" (under Wine). Empty from older agents.
+	Format string `json:"format,omitempty"`
+	// Runner is the command line that started the sample when it was not
+	// executed directly (an interpreter, wine, rundll32).
+	Runner []string `json:"runner,omitempty"`
+	// Windows API calls (runs under Wine): counted, kept, and whether the
+	// budget cut some.
+	APICalls     int  `json:"api_calls,omitempty"`
+	APIKept      int  `json:"api_kept,omitempty"`
+	APITruncated bool `json:"api_truncated,omitempty"`
 }
 
 // Trace is a whole recorded run as stored by the orchestrator.
@@ -130,8 +186,13 @@ func (t *Trace) Validate() error {
 				return fmt.Errorf("%w: window %d negative count for %q", ErrMalformed, i, c)
 			}
 		}
-		if w.Dropped < 0 {
+		if w.Dropped < 0 || w.APIDropped < 0 {
 			return fmt.Errorf("%w: window %d negative dropped count", ErrMalformed, i)
+		}
+		for c, n := range w.APICounts {
+			if n < 0 {
+				return fmt.Errorf("%w: window %d negative API count for %q", ErrMalformed, i, c)
+			}
 		}
 	}
 	for _, p := range t.Summary.Processes {
@@ -147,6 +208,16 @@ func (t *Trace) Events() []Event {
 	var out []Event
 	for _, w := range t.Windows {
 		out = append(out, w.Events...)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].T < out[j].T })
+	return out
+}
+
+// APICalls returns all kept Windows API calls of the trace in time order.
+func (t *Trace) APICalls() []APICall {
+	var out []APICall
+	for _, w := range t.Windows {
+		out = append(out, w.API...)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].T < out[j].T })
 	return out
