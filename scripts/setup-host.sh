@@ -8,7 +8,7 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 
 PKGS=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libvirt-dev
       qemu-system-x86 qemu-utils busybox-static kmod cpio xz-utils tini gcc
-      libc6-dev pkg-config strace ca-certificates procps
+      libc6-dev gcc-multilib pkg-config strace ca-certificates procps mmdebstrap squashfs-tools zstd
       # static-feature parity checks: real PE files and the reference parser
       wine64 mingw-w64 python3-pefile)
 

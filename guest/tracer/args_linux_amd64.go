@@ -41,6 +41,7 @@ type argSpec struct {
 	outAddr      int8 // output sockaddr, read at exit ...
 	outLenPtr    int8 // ... with its length behind this pointer
 	child        bool
+	compat       bool // i386 table: pointers in arrays (exec argv) are 32-bit
 }
 
 var specsByName = map[string]argSpec{
@@ -91,6 +92,12 @@ var (
 	nrExecat = -1
 	nrClone  = -1
 	nrClone3 = -1
+
+	// The i386 table (compat entry). The decoded calls have the same
+	// argument positions under both ABIs; only pointer arrays differ.
+	specs32    = map[int]*argSpec{}
+	nrExecve32 = -1
+	nrExecat32 = -1
 )
 
 func init() {
@@ -106,6 +113,27 @@ func init() {
 	}
 	nrExecve, nrExecat = byName["execve"], byName["execveat"]
 	nrClone, nrClone3 = byName["clone"], byName["clone3"]
+
+	byName32 := make(map[string]int, len(syscallNames32))
+	for nr, name := range syscallNames32 {
+		byName32[name] = nr
+	}
+	for name, s := range specsByName {
+		if nr, ok := byName32[name]; ok {
+			s := s
+			s.compat = true
+			specs32[nr] = &s
+		}
+	}
+	nrExecve32, nrExecat32 = byName32["execve"], byName32["execveat"]
+}
+
+// syscallName32 returns the i386 name of nr, "sys32_<nr>" when unknown.
+func syscallName32(nr int) string {
+	if s, ok := syscallNames32[nr]; ok {
+		return s
+	}
+	return "sys32_" + strconv.Itoa(nr)
 }
 
 // syscallName returns the x86-64 name of nr, "sys_<nr>" when unknown.
@@ -151,7 +179,7 @@ func decodeEntry(s *argSpec, m memReader, args *[6]uint64, ev *trace.Event) {
 		ev.Flags = FormatOpenFlags(0x241)
 	}
 	if s.argv != none {
-		ev.Argv = readArgv(m, arg(s.argv), MaxArgs, MaxArgLen)
+		ev.Argv = readArgvWidth(m, arg(s.argv), MaxArgs, MaxArgLen, s.compat)
 	}
 	if s.addr != none {
 		n := int(arg(s.addrLn) & 0xffffffff)

@@ -71,10 +71,29 @@ func readWord(m memReader, addr uint64) (uint64, error) {
 		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56, nil
 }
 
+// readWord32 reads a little-endian 32-bit word at addr.
+func readWord32(m memReader, addr uint64) (uint64, error) {
+	var b [4]byte
+	n, err := m.ReadAt(addr, b[:])
+	if err != nil {
+		return 0, err
+	}
+	if n != 4 {
+		return 0, errBadAddr
+	}
+	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24, nil
+}
+
 // readArgv reads a NULL-terminated array of string pointers (exec argv) at
 // addr: at most maxArgs entries of at most maxLen bytes each. A truncated
 // vector ends with "...".
 func readArgv(m memReader, addr uint64, maxArgs, maxLen int) []string {
+	return readArgvWidth(m, addr, maxArgs, maxLen, false)
+}
+
+// readArgvWidth is readArgv for an array of 32-bit pointers when compat
+// (an i386 program's exec argv).
+func readArgvWidth(m memReader, addr uint64, maxArgs, maxLen int, compat bool) []string {
 	if addr == 0 {
 		return nil
 	}
@@ -83,7 +102,13 @@ func readArgv(m memReader, addr uint64, maxArgs, maxLen int) []string {
 		if i == maxArgs {
 			return append(argv, "...")
 		}
-		p, err := readWord(m, addr+uint64(i)*8)
+		var p uint64
+		var err error
+		if compat {
+			p, err = readWord32(m, addr+uint64(i)*4)
+		} else {
+			p, err = readWord(m, addr+uint64(i)*8)
+		}
 		if err != nil || p == 0 {
 			return argv
 		}

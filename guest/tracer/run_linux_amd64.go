@@ -3,6 +3,8 @@
 package tracer
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -84,6 +86,20 @@ type run struct {
 	noInfo    bool // PTRACE_GET_SYSCALL_INFO unsupported: use GETREGS
 	endNs     int64
 	fatal     error
+
+	// Windows API calls (Config.APILines).
+	apiEvents    int
+	apiKept      int
+	apiTruncated bool
+	apiClosed    bool                  // windows finished: later lines are ignored
+	apiNames     map[string]bool       // distinct names counted
+	apiOpen      map[int][]apiOpenCall // per thread: kept calls awaiting their return
+}
+
+// apiOpenCall is a kept API call whose return line has not come yet.
+type apiOpenCall struct {
+	window, index int
+	name          string
 }
 
 func (r *run) now() int64 { return int64(time.Since(r.start)) }
@@ -119,23 +135,48 @@ func Run(ctx context.Context, cfg Config, emit func(trace.Window) error) (trace.
 	out := &output{limit: cfg.OutputLimit}
 	outDone := make(chan struct{})
 	go func() { out.collect(pr); close(outDone) }()
+	// The API log: the program's stderr on a pipe of its own.
+	errW := pw
+	var apiR *os.File
+	apiDone := make(chan struct{})
+	if cfg.APILines != nil {
+		apiR, errW, err = os.Pipe()
+		if err != nil {
+			devnull.Close()
+			pr.Close()
+			pw.Close()
+			return trace.Summary{Outcome: trace.OutcomeError, Error: err.Error()}, fmt.Errorf("%w: %w", ErrTrace, err)
+		}
+	} else {
+		close(apiDone)
+	}
 
 	r := &run{
-		cfg:     cfg,
-		win:     newWindower(int64(cfg.Window), cfg.MaxWindows),
-		threads: make(map[int]*thread),
-		procs:   make(map[int]*process),
+		cfg:      cfg,
+		win:      newWindower(int64(cfg.Window), cfg.MaxWindows),
+		threads:  make(map[int]*thread),
+		procs:    make(map[int]*process),
+		apiNames: make(map[string]bool),
+		apiOpen:  make(map[int][]apiOpenCall),
 	}
 	started := make(chan error, 1)
 	loopDone := make(chan struct{})
-	go r.traceLoop(devnull, pw, started, loopDone)
+	go r.traceLoop(devnull, pw, errW, started, loopDone)
 	startErr := <-started
 	pw.Close()
+	if apiR != nil {
+		errW.Close()
+		go func() { r.readAPI(apiR, out); close(apiDone) }()
+	}
 	devnull.Close()
 	if startErr != nil {
 		<-loopDone
 		<-outDone
 		pr.Close()
+		if apiR != nil {
+			<-apiDone
+			apiR.Close()
+		}
 		return trace.Summary{
 			Outcome: trace.OutcomeError,
 			Error:   fmt.Sprintf("start %s: %v", cfg.Path, startErr),
@@ -169,7 +210,17 @@ func Run(ctx context.Context, cfg Config, emit func(trace.Window) error) (trace.
 
 	runErr := r.clock(ctx, loopDone, emitErr)
 
+	if apiR != nil {
+		// Calls still in the pipe belong to the run; a writer that escaped
+		// the tree (a daemon it started) is not waited for.
+		select {
+		case <-apiDone:
+		case <-time.After(500 * time.Millisecond):
+		}
+		apiR.Close()
+	}
 	r.mu.Lock()
+	r.apiClosed = true
 	if r.endNs == 0 {
 		r.endNs = r.now()
 	}
@@ -264,7 +315,7 @@ func (r *run) untilBoundary() time.Duration {
 
 // traceLoop runs on its own locked OS thread: it starts the program and
 // handles every ptrace stop until no traced thread is left.
-func (r *run) traceLoop(devnull, pw *os.File, started chan<- error, done chan<- struct{}) {
+func (r *run) traceLoop(devnull, pw, errW *os.File, started chan<- error, done chan<- struct{}) {
 	defer close(done)
 	// Never unlocked: the thread exits with the goroutine, and EXITKILL then
 	// kills any tracee left.
@@ -272,7 +323,7 @@ func (r *run) traceLoop(devnull, pw *os.File, started chan<- error, done chan<- 
 	attr := &syscall.ProcAttr{
 		Dir:   r.cfg.Dir,
 		Env:   r.cfg.Env,
-		Files: []uintptr{devnull.Fd(), pw.Fd(), pw.Fd()},
+		Files: []uintptr{devnull.Fd(), pw.Fd(), errW.Fd()},
 		Sys:   &syscall.SysProcAttr{Ptrace: true, Setpgid: true},
 	}
 	r.start = time.Now()
@@ -467,19 +518,18 @@ func (r *run) enter(th *thread, now int64, nr int, args [6]uint64, compat bool) 
 		r.kept--
 	}
 	th.inCall = true
-	name := syscallName(nr)
-	var spec *argSpec
+	name, spec, abi := syscallName(nr), specs[nr], ""
+	isExec := nr == nrExecve || nr == nrExecat
 	if compat {
-		name = fmt.Sprintf("sys32_%d", nr)
-	} else {
-		spec = specs[nr]
+		name, spec, abi = syscallName32(nr), specs32[nr], trace.ABII386
+		isExec = nr == nrExecve32 || nr == nrExecat32
 	}
 	keep := r.kept < r.cfg.MaxEvents
 	if keep {
 		r.kept++
 	}
 	th.call = pendingCall{
-		ev:   trace.Event{T: now, PID: th.tgid, TID: th.tid, Nr: nr, Name: name},
+		ev:   trace.Event{T: now, PID: th.tgid, TID: th.tid, Nr: nr, Name: name, ABI: abi},
 		args: args, spec: spec, keep: keep,
 	}
 	if spec == nil {
@@ -488,12 +538,12 @@ func (r *run) enter(th *thread, now int64, nr int, args [6]uint64, compat bool) 
 	if keep {
 		decodeEntry(spec, &th.mem, &args, &th.call.ev)
 	}
-	if nr == nrExecve || nr == nrExecat {
+	if isExec {
 		if keep {
 			th.call.execPath, th.call.execArgv = th.call.ev.Path, th.call.ev.Argv
 		} else {
 			th.call.execPath = pathArg(&th.mem, args[spec.path-1])
-			th.call.execArgv = readArgv(&th.mem, args[spec.argv-1], MaxArgs, MaxArgLen)
+			th.call.execArgv = readArgvWidth(&th.mem, args[spec.argv-1], MaxArgs, MaxArgLen, compat)
 		}
 	}
 }
@@ -645,6 +695,10 @@ func (r *run) summary() trace.Summary {
 		Kept:       r.kept,
 		Truncated:  r.truncated,
 		Outcome:    trace.OutcomeExited,
+
+		APICalls:     r.apiEvents,
+		APIKept:      r.apiKept,
+		APITruncated: r.apiTruncated,
 	}
 	if root := r.procs[r.rootPID]; root != nil {
 		if root.Exit != nil {
@@ -676,11 +730,23 @@ func (r *run) summary() trace.Summary {
 }
 
 // output keeps the first limit bytes of the program's output and discards
-// the rest.
+// the rest. Two readers may write to it (stdout, and stderr's non-API lines).
 type output struct {
+	mu    sync.Mutex
 	limit int
 	buf   []byte
 	trunc bool
+}
+
+func (o *output) write(p []byte) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	keep := len(p)
+	if room := o.limit - len(o.buf); keep > room {
+		keep = room
+		o.trunc = true
+	}
+	o.buf = append(o.buf, p[:keep]...)
 }
 
 func (o *output) collect(r io.Reader) {
@@ -688,15 +754,90 @@ func (o *output) collect(r io.Reader) {
 	for {
 		n, err := r.Read(b)
 		if n > 0 {
-			keep := n
-			if room := o.limit - len(o.buf); keep > room {
-				keep = room
-				o.trunc = true
-			}
-			o.buf = append(o.buf, b[:keep]...)
+			o.write(b[:n])
 		}
 		if err != nil {
 			return
 		}
 	}
+}
+
+// readAPI reads the API log line by line until it ends.
+func (r *run) readAPI(f io.Reader, out *output) {
+	br := bufio.NewReaderSize(f, MaxAPILine)
+	for {
+		line, err := br.ReadSlice('\n')
+		long := errors.Is(err, bufio.ErrBufferFull)
+		text := bytes.TrimRight(line, "\r\n")
+		if len(text) > 0 {
+			if l, ok := r.cfg.APILines(text); ok {
+				r.recordAPI(l)
+			} else {
+				out.write(line)
+			}
+		}
+		if long { // drop the rest of an over-long line
+			for errors.Is(err, bufio.ErrBufferFull) {
+				_, err = br.ReadSlice('\n')
+			}
+		}
+		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
+			return
+		}
+	}
+}
+
+// recordAPI counts one API line and keeps the call while the budget lasts.
+func (r *run) recordAPI(l APILine) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.apiClosed {
+		return
+	}
+	now := r.now()
+	c := l.Call
+	name := c.Name()
+	if l.Ret {
+		stack := r.apiOpen[c.TID]
+		for i := len(stack) - 1; i >= 0; i-- {
+			if stack[i].name != name {
+				continue
+			}
+			o := stack[i]
+			r.apiOpen[c.TID] = stack[:i]
+			if r.win.open && r.win.cur.Index == o.window && o.index < len(r.win.cur.API) {
+				r.win.cur.API[o.index].Ret = c.Ret
+			}
+			break
+		}
+		return
+	}
+	r.apiEvents++
+	if r.win.advance(now) {
+		r.killTree()
+	}
+	if !r.apiNames[name] {
+		if len(r.apiNames) >= MaxAPINames {
+			name = APIOverflowName
+		}
+		r.apiNames[name] = true
+	}
+	keep := r.apiKept < r.cfg.MaxEvents
+	if !keep {
+		r.apiTruncated = true
+	}
+	c.T = now
+	idx, ok := r.win.addAPI(&c, name, keep)
+	if !ok || idx < 0 {
+		return
+	}
+	r.apiKept++
+	stack := r.apiOpen[c.TID]
+	if stack == nil && len(r.apiOpen) >= maxAPIThreads {
+		return
+	}
+	if len(stack) >= maxAPIDepth {
+		stack = stack[1:]
+	}
+	r.apiOpen[c.TID] = append(stack, apiOpenCall{window: r.win.cur.Index, index: idx, name: c.Name()})
 }

@@ -34,6 +34,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/scalemalnet/scalemalnet/guest/trace"
 )
 
 // Bounds on data read from tracee memory.
@@ -72,7 +74,35 @@ type Config struct {
 	MaxEvents   int           // calls kept with details; later ones are only counted
 	MaxWindows  int           // windows emitted at most; the tree is killed past it
 	OutputLimit int           // bytes of stdout+stderr kept; 0 = default, <0 = none
+
+	// APILines, when set, makes the program's stderr a pipe of its own whose
+	// lines it is given one by one (without the newline, at most
+	// MaxAPILine bytes): a line it accepts is a Windows API call, or the
+	// return of one, recorded in the windows beside the system calls under
+	// the same budget (MaxEvents calls kept, the rest counted). Other lines
+	// join the kept output. Used for Wine's relay channel (package relay).
+	APILines func(line []byte) (APILine, bool)
 }
+
+// APILine is one line of an API log, as APILines parses it.
+type APILine struct {
+	// Ret marks the return of Call.TID's innermost open call of
+	// Call.Module.Func, whose value is Call.Ret; the call itself is updated
+	// while its window is still open.
+	Ret  bool
+	Call trace.APICall // T is set by the tracer when the line is read
+}
+
+// Bounds on the API log.
+const (
+	MaxAPILine    = 64 << 10 // bytes of one line; the rest of a longer line is dropped
+	MaxAPINames   = 4096     // distinct Module.Func names counted per run; later ones count as APIOverflowName
+	maxAPIDepth   = 64       // open calls remembered per thread to match returns
+	maxAPIThreads = 4096     // threads whose open calls are remembered
+)
+
+// APIOverflowName counts calls whose names came after MaxAPINames others.
+const APIOverflowName = "(other).(names over limit)"
 
 func (c Config) withDefaults() (Config, error) {
 	if c.Path == "" {

@@ -129,3 +129,23 @@ func (w *windower) take() (wins []trace.Window, ok bool) {
 		<-w.notify
 	}
 }
+
+// addAPI records one API call in the open window, under name (its
+// Module.Func, or the overflow name). It returns the call's index in the
+// window's API list when kept, -1 otherwise, and false when no window is
+// open.
+func (w *windower) addAPI(c *trace.APICall, name string, keep bool) (int, bool) {
+	if !w.open {
+		return -1, false
+	}
+	if w.cur.APICounts == nil {
+		w.cur.APICounts = make(map[string]int)
+	}
+	w.cur.APICounts[name]++
+	if !keep {
+		w.cur.APIDropped++
+		return -1, true
+	}
+	w.cur.API = append(w.cur.API, *c)
+	return len(w.cur.API) - 1, true
+}
