@@ -58,6 +58,14 @@ type Config struct {
 	// Interfaces lists the network interfaces reported in Hello.Net; nil
 	// reports none (host test mode). NetInterfaces in the guest.
 	Interfaces func() []proto.NetInterface
+	// Root is the guest's root directory as samples see it ("/"; a
+	// directory in tests): where interpreters and Wine are looked for.
+	Root string
+	// Wine is where Wine lives in the guest image; DefaultWine when zero.
+	Wine Wine
+	// APILines parses Wine's relay channel (relay.Parse in the guest); nil
+	// runs Windows programs without recording their API calls.
+	APILines func(line []byte) (tracer.APILine, bool)
 }
 
 // Agent serves host sessions. Its run counter lives as long as the process,
@@ -84,6 +92,12 @@ func New(cfg Config) *Agent {
 	}
 	if cfg.Run == nil {
 		cfg.Run = tracer.Run
+	}
+	if cfg.Root == "" {
+		cfg.Root = "/"
+	}
+	if cfg.Wine == (Wine{}) {
+		cfg.Wine = DefaultWine
 	}
 	return &Agent{cfg: cfg, log: cfg.Logger}
 }

@@ -195,7 +195,7 @@ func TestHostLeavingStopsRun(t *testing.T) {
 	}
 	h := newHost(t, Config{Run: run})
 	h.hello()
-	h.sample([]byte("x"))
+	h.sample([]byte("#!/bin/sh\nsleep 1\n"))
 	h.r.Expect(proto.TypeAck, nil)
 	h.w.Send(proto.TypeRun, proto.Run{TimeoutMs: 30_000, WindowMs: 100, MaxEvents: 10, MaxWindows: 10})
 	if err := h.r.Expect(proto.TypeAck, nil); err != nil {

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/scalemalnet/scalemalnet/guest/proto"
@@ -255,16 +256,31 @@ func (s *session) run(ctx context.Context, f proto.Frame) error {
 	s.ran = true
 	s.a.runs.Add(1)
 	path := s.a.samplePath()
+	name := ""
+	if s.sample != nil {
+		name = s.sample.name
+	}
+	launch, err := Classify(s.a.cfg.Root, path, name, req.Export, s.a.cfg.Wine)
+	if err != nil {
+		// Not started: the report says why, never a bare ENOENT.
+		s.a.log.Info("sample refused", "session", s.id, "err", err)
+		return s.w.Send(proto.TypeFinal, proto.Final{Summary: trace.Summary{
+			Outcome: trace.OutcomeError, Error: err.Error(), Format: launch.Format,
+		}})
+	}
 	cfg := tracer.Config{
-		Path:        path,
-		Args:        append([]string{path}, req.Args...),
-		Env:         s.a.cfg.Env,
+		Path:        launch.Path,
+		Args:        append(launch.Args, req.Args...),
+		Env:         append(append([]string(nil), s.a.cfg.Env...), launch.Env...),
 		Dir:         s.a.cfg.WorkDir,
 		Timeout:     time.Duration(req.TimeoutMs) * time.Millisecond,
 		Window:      time.Duration(req.WindowMs) * time.Millisecond,
 		MaxEvents:   req.MaxEvents,
 		MaxWindows:  req.MaxWindows,
 		OutputLimit: s.a.cfg.OutputLimit,
+	}
+	if launch.Wine {
+		cfg.APILines = s.a.cfg.APILines
 	}
 	emit := func(w trace.Window) error {
 		parts, err := EncodeWindow(w, windowPartLimit)
@@ -317,5 +333,27 @@ wait:
 	if res.err != nil && res.sum.Error == "" {
 		res.sum.Error = res.err.Error()
 	}
+	res.sum.Format, res.sum.Runner = launch.Format, launch.Runner
+	if res.sum.Error == "" {
+		res.sum.Error = loaderError(res.sum)
+	}
 	return s.w.Send(proto.TypeFinal, proto.Final{Summary: res.sum})
+}
+
+// loaderError finds why a program that could not really start exited: the
+// dynamic loader's missing shared library, or Wine's refusal of a file. ""
+// when the run looks like the program's own.
+func loaderError(sum trace.Summary) string {
+	if sum.Outcome != trace.OutcomeExited || sum.ExitCode == 0 {
+		return ""
+	}
+	for _, line := range strings.Split(sum.Stdout, "\n") {
+		switch {
+		case strings.Contains(line, "error while loading shared libraries"):
+			return "the dynamic loader could not start it: " + strings.TrimSpace(line)
+		case strings.HasPrefix(line, "wine: ") && (strings.Contains(line, "Bad EXE format") || strings.Contains(line, "could not load") || strings.Contains(line, "cannot find")):
+			return "Wine could not start it: " + strings.TrimSpace(line)
+		}
+	}
+	return ""
 }

@@ -36,6 +36,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"strings"
 
 	"github.com/scalemalnet/scalemalnet/guest/trace"
 )
@@ -155,7 +156,13 @@ type Run struct {
 	Args       []string `json:"args,omitempty"`
 	MaxEvents  int      `json:"max_events"`  // calls kept with details; later ones only counted
 	MaxWindows int      `json:"max_windows"` // windows streamed at most; run is stopped past it
+	// Export is the DLL export rundll32 calls when the sample is a DLL
+	// ("#1", the first ordinal, when empty).
+	Export string `json:"export,omitempty"`
 }
+
+// MaxExportLen bounds Run.Export.
+const MaxExportLen = 256
 
 // Limits on Run values the agent accepts.
 const (
@@ -168,6 +175,8 @@ func (r Run) Validate() error {
 	switch {
 	case r.TimeoutMs <= 0 || r.TimeoutMs > MaxTimeout:
 		return fmt.Errorf("%w: timeout %d ms out of range (0, %d]", ErrProtocol, r.TimeoutMs, MaxTimeout)
+	case len(r.Export) > MaxExportLen || strings.ContainsAny(r.Export, ",\x00\n"):
+		return fmt.Errorf("%w: DLL export name of %d bytes (at most %d, no commas or control characters)", ErrProtocol, len(r.Export), MaxExportLen)
 	case r.WindowMs < MinWindowMs:
 		return fmt.Errorf("%w: window %d ms below %d", ErrProtocol, r.WindowMs, MinWindowMs)
 	case r.MaxEvents <= 0 || r.MaxWindows <= 0:
