@@ -3,9 +3,12 @@
 #
 #   vmimages/build.sh OUTDIR
 #
-# Produces OUTDIR/vmlinux, OUTDIR/initramfs.cpio.gz and OUTDIR/manifest.json.
+# Produces OUTDIR/vmlinux, OUTDIR/initramfs.cpio.gz, OUTDIR/rootfs.squashfs
+# (the Debian 12 root filesystem with Wine, mounted read-only under a tmpfs
+# overlay by the agent), OUTDIR/rootfs-packages.lock and OUTDIR/manifest.json.
 # Skips the work ("image up to date") when the inputs digest equals the stamp
-# left in OUTDIR by the previous build. See vmimages/README.md.
+# left in OUTDIR by the previous build; the root filesystem is also cached by
+# its own inputs in ROOTFS_CACHE. See vmimages/README.md.
 #
 # Environment:
 #   KERNEL_PKG  kernel package (default: what linux-image-amd64 depends on)
@@ -14,6 +17,13 @@
 #               ./guest/cmd/smn-agent (for testing the image machinery only)
 #   CMDLINE     kernel command line recorded in the manifest
 #   FORCE=1     rebuild even when the inputs have not changed
+#   ROOTFS=0    no root filesystem: the busybox-only initramfs guest (baseline)
+#   ROOTFS_CACHE  where built root filesystems are kept by input digest
+#               (default /var/cache/scalemalnet/rootfs when writable, else
+#               CACHE_DIR/rootfs), so a fresh clone on the same machine
+#               reuses one instead of spending ~10 min building it
+#   MIRROR      Debian mirror for the root filesystem (default: the first
+#               URIs of this host's apt sources, else deb.debian.org)
 set -euo pipefail
 export LC_ALL=C
 umask 022
@@ -38,8 +48,11 @@ CACHE_DIR=$(cd "$CACHE_DIR" && pwd)
 # default slots without one. The agent reads the same list from
 # /lib/modules/scalemalnet/load-order.
 MODULES=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_console
-         failover net_failover virtio_net)
+         failover net_failover virtio_net virtio_blk squashfs overlay)
 CMDLINE=${CMDLINE:-console=ttyS0 panic=-1 quiet random.trust_cpu=on}
+ROOTFS=${ROOTFS:-1}
+SUITE=bookworm
+ROOTFS_PKGS_FILE=$SCRIPT_DIR/rootfs-packages.txt
 AGENT_PKG=./guest/cmd/smn-agent
 BUSYBOX=/bin/busybox
 
@@ -104,15 +117,47 @@ BUSYBOX_VER=$(dpkg-query -W -f='${Version}' busybox-static 2>/dev/null || echo u
 BUSYBOX_SHA=$(sha "$BUSYBOX")
 SCRIPT_SHA=$(sha "$SCRIPT")
 
+# ---------------------------------------------------------------- root filesystem inputs
+# The agent knows the Windows API set it records; Wine's RelayInclude in the
+# prefix narrows the relay channel to it (empty: no narrowing).
+RELAY_INCLUDE=$("$TMP/agent" -relay-include 2>/dev/null || true)
+ROOTFS_INPUTS=none
+if [[ $ROOTFS == 1 ]]; then
+  [[ -f $ROOTFS_PKGS_FILE ]] || die "$ROOTFS_PKGS_FILE missing"
+  if [[ -z ${MIRROR:-} ]]; then
+    MIRROR=$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n1 || true)
+    [[ -n $MIRROR ]] || MIRROR=$(awk '$1 == "deb" && $0 !~ /security/ {print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)
+    [[ -n $MIRROR ]] || MIRROR=http://deb.debian.org/debian
+  fi
+  ROOTFS_PKGS=$(sed 's/#.*//; s/[[:space:]]//g; /^$/d' "$ROOTFS_PKGS_FILE" | sort -u | paste -sd, -)
+  # The rootfs part of this script (between its markers) is an input; the
+  # rest of the script is not, so editing the initramfs part reuses it.
+  ROOTFS_SCRIPT_SHA=$(sed -n '/^# >>> rootfs build/,/^# <<< rootfs build/p' "$SCRIPT" | sha256sum | cut -d' ' -f1)
+  ROOTFS_INPUTS=$(printf '%s\n' "suite=$SUITE" "mirror=$MIRROR" "packages=$ROOTFS_PKGS" \
+    "relay_include_sha256=$(printf '%s' "$RELAY_INCLUDE" | sha256sum | cut -d' ' -f1)" \
+    "rootfs_script_sha256=$ROOTFS_SCRIPT_SHA" | sha256sum | cut -d' ' -f1)
+  if [[ -z ${ROOTFS_CACHE:-} ]]; then
+    if mkdir -p /var/cache/scalemalnet/rootfs 2>/dev/null && [[ -w /var/cache/scalemalnet/rootfs ]]; then
+      ROOTFS_CACHE=/var/cache/scalemalnet/rootfs
+    else
+      ROOTFS_CACHE=$CACHE_DIR/rootfs
+    fi
+  fi
+  mkdir -p "$ROOTFS_CACHE"
+fi
+
 # ---------------------------------------------------------------- up to date?
 INPUTS=$(printf '%s\n' \
   "kernel_pkg=$KERNEL_PKG" "kernel_ver=$KERNEL_VER" \
   "agent_sha256=$AGENT_SHA" \
   "busybox_ver=$BUSYBOX_VER" "busybox_sha256=$BUSYBOX_SHA" \
   "modules=${MODULES[*]}" "cmdline=$CMDLINE" "script_sha256=$SCRIPT_SHA" \
+  "rootfs=$ROOTFS_INPUTS" \
   | sha256sum | cut -d' ' -f1)
 STAMP=$OUTDIR/.inputs
-if [[ ${FORCE:-0} != 1 && -f $STAMP && $(cat "$STAMP") == "$INPUTS" \
+rootfs_ok=1
+[[ $ROOTFS != 1 || -f $OUTDIR/rootfs.squashfs ]] || rootfs_ok=0
+if [[ ${FORCE:-0} != 1 && -f $STAMP && $(cat "$STAMP") == "$INPUTS" && $rootfs_ok == 1 \
       && -f $OUTDIR/vmlinux && -f $OUTDIR/initramfs.cpio.gz && -f $OUTDIR/manifest.json ]]; then
   log "image up to date ($OUTDIR, inputs $INPUTS)"
   echo "image up to date"
@@ -210,6 +255,89 @@ for m in "${MODULES[@]}"; do
   loaded[$m]=1
 done
 
+# >>> rootfs build (this block's text is part of the root filesystem's inputs)
+# The root filesystem: Debian 12 from its packages (mmdebstrap), amd64 with
+# i386 multiarch, a Wine prefix initialised here (not per boot: under TCG
+# that would cost minutes), compressed into a read-only squashfs that every
+# slot shares. Cached by ROOTFS_INPUTS.
+build_rootfs() {
+  local out=$1 rfs=$TMP/rootfs started
+  started=$(date +%s)
+  for tool in mmdebstrap mksquashfs chroot; do
+    command -v "$tool" >/dev/null || die "missing tool '$tool' (run scripts/setup-host.sh)"
+  done
+  log "building the root filesystem (Debian $SUITE from $MIRROR; about 10 min on 2 cores, once per machine)"
+  # Only the main suite: mmdebstrap updates with --error-on=any, and the
+  # security suite's i386 index was once seen half-synced (GUIDE.md).
+  mmdebstrap --mode=root --variant=apt --architectures=amd64,i386 \
+    --include="$ROOTFS_PKGS" --aptopt='Acquire::Retries "3"' \
+    --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin' \
+    "$SUITE" "$rfs" "deb $MIRROR $SUITE main" >&2 || die "mmdebstrap failed"
+  echo scalemalnet-guest >"$rfs/etc/hostname"
+  printf '127.0.0.1\tlocalhost\n127.0.1.1\tscalemalnet-guest\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$rfs/etc/hosts"
+
+  # The Wine prefix. wineboot also runs Wine's 32-bit side (syswow64): on a
+  # host kernel that cannot execute i386 programs (seen on this project's
+  # build machines) that needs qemu-user, registered for i386 ELF files
+  # through binfmt_misc only while this runs.
+  local binfmt="" mounted=()
+  cleanup_rootfs() {
+    local m
+    for m in "${mounted[@]}"; do umount -l "$m" 2>/dev/null || true; done
+    [[ -n $binfmt && -e /proc/sys/fs/binfmt_misc/$binfmt ]] && echo -1 >"/proc/sys/fs/binfmt_misc/$binfmt" || true
+  }
+  trap 'cleanup_rootfs; rm -rf "$TMP"' EXIT
+  local d
+  for d in proc sys dev; do
+    mount --rbind "/$d" "$rfs/$d" && mounted=("$rfs/$d" "${mounted[@]}") || die "bind-mount /$d into the root filesystem failed"
+  done
+  mount -t tmpfs tmpfs "$rfs/tmp" && mounted=("$rfs/tmp" "${mounted[@]}")
+  if ! chroot "$rfs" /lib/ld-linux.so.2 --version >/dev/null 2>&1; then
+    command -v qemu-i386-static >/dev/null || die "this host cannot execute i386 programs and qemu-user-static is missing (scripts/setup-host.sh)"
+    [[ -e /proc/sys/fs/binfmt_misc/register ]] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc \
+      || die "this host cannot execute i386 programs and binfmt_misc cannot be mounted"
+    binfmt=smn-build-i386-$$
+    printf ':%s:M::\\x7fELF\\x01\\x01\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x02\\x00\\x03\\x00:\\xff\\xff\\xff\\xff\\xff\\xfe\\xfe\\x00\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xfe\\xff\\xff\\xff:%s:F\n' \
+      "$binfmt" "$(command -v qemu-i386-static)" >/proc/sys/fs/binfmt_misc/register \
+      || die "registering qemu-i386 with binfmt_misc failed"
+    log "this host cannot run i386 programs: Wine's 32-bit setup runs under qemu-i386 (slow, ~5 min)"
+  fi
+  local wenv=(env -i HOME=/root PATH=/usr/bin:/bin WINEPREFIX=/root/.wine WINEDEBUG=-all 'WINEDLLOVERRIDES=mscoree,mshtml=')
+  chroot "$rfs" "${wenv[@]}" /usr/lib/wine/wine64 wineboot -i >&2 || die "wineboot -i failed"
+  if [[ -n $RELAY_INCLUDE ]]; then
+    chroot "$rfs" "${wenv[@]}" /usr/lib/wine/wine64 reg add 'HKCU\Software\Wine\Debug' /v RelayInclude /t REG_SZ /d "$RELAY_INCLUDE" /f >&2 \
+      || die "setting RelayInclude failed"
+  fi
+  chroot "$rfs" "${wenv[@]}" /usr/lib/wine/wineserver -w || true
+  [[ -f $rfs/root/.wine/system.reg ]] || die "the Wine prefix was not created"
+  grep -q 'syswow64' "$rfs/root/.wine/system.reg" || log "warning: the prefix has no 32-bit (syswow64) registration"
+  cleanup_rootfs
+  mounted=()
+  trap 'rm -rf "$TMP"' EXIT
+
+  chroot "$rfs" dpkg-query -W -f='${Package}:${Architecture}=${Version}\n' | sort >"$out.lock"
+  rm -rf "$rfs/tmp/"* "$rfs/tmp/".[!.]* 2>/dev/null || true
+  log "root filesystem: $(du -sh "$rfs" | cut -f1), $(wc -l <"$out.lock") packages; compressing"
+  mksquashfs "$rfs" "$out.tmp" -comp zstd -noappend -quiet -no-progress -all-time 0 -mkfs-time 0 >&2 \
+    || die "mksquashfs failed"
+  mv -f "$out.tmp" "$out"
+  rm -rf "$rfs"
+  log "root filesystem built in $(( $(date +%s) - started )) s: $(du -h "$out" | cut -f1)"
+}
+# <<< rootfs build
+
+if [[ $ROOTFS == 1 ]]; then
+  cached=$ROOTFS_CACHE/$ROOTFS_INPUTS.squashfs
+  if [[ ${FORCE:-0} == 1 || ! -f $cached || ! -f $cached.lock ]]; then
+    build_rootfs "$cached"
+  else
+    log "root filesystem from the cache ($cached)"
+  fi
+  ln -f "$cached" "$TMP/rootfs.squashfs" 2>/dev/null || cp "$cached" "$TMP/rootfs.squashfs"
+  cp "$cached.lock" "$TMP/rootfs-packages.lock"
+  ROOTFS_SHA=$(sha "$TMP/rootfs.squashfs")
+fi
+
 # ---------------------------------------------------------------- initramfs
 root=$TMP/root
 mkdir -p "$root"
@@ -286,12 +414,31 @@ cat >"$TMP/manifest.json" <<JSON
     "sha256": "$BUSYBOX_SHA"
   },
   "modules": $(json_list "${MODULES[@]}"),
+$(if [[ $ROOTFS == 1 ]]; then cat <<ROOT
+  "rootfs": {
+    "file": "rootfs.squashfs",
+    "sha256": "$ROOTFS_SHA",
+    "size": $(stat -c %s "$TMP/rootfs.squashfs"),
+    "suite": "$SUITE",
+    "mirror": "$MIRROR",
+    "packages_lock": "rootfs-packages.lock",
+    "inputs": "$ROOTFS_INPUTS",
+    "cmdline": "smn.root=vda"
+  },
+ROOT
+fi)
   "modules_dir": "/lib/modules/scalemalnet",
   "cmdline": "$CMDLINE",
   "inputs": "$INPUTS"
 }
 JSON
-for f in vmlinux initramfs.cpio.gz manifest.json; do
+files=(vmlinux initramfs.cpio.gz manifest.json)
+if [[ $ROOTFS == 1 ]]; then
+  files+=(rootfs.squashfs rootfs-packages.lock)
+else
+  rm -f "$OUTDIR/rootfs.squashfs" "$OUTDIR/rootfs-packages.lock"
+fi
+for f in "${files[@]}"; do
   mv -f "$TMP/$f" "$OUTDIR/$f"
 done
 printf '%s\n' "$INPUTS" >"$STAMP"

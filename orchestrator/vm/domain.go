@@ -96,7 +96,8 @@ func StableUUID(name string) string {
 
 // Domain builds the libvirt domain of a slot: direct kernel boot of the
 // uncompressed guest kernel with the agent in the initramfs, ACPI on (the
-// guest needs it for a fine-grained clock), no disk, no graphics, no
+// guest needs it for a fine-grained clock), the image's root filesystem as a
+// read-only disk when it has one, no graphics, no
 // balloon, one virtio-serial channel for the agent and a serial console
 // logged to a file. It has no network device unless s.Network asks for one
 // (see networkInterfaces). The guest powering off or rebooting destroys it.
@@ -142,6 +143,7 @@ func Domain(s Spec) (*libvirtxml.Domain, error) {
 					VirtIO: &libvirtxml.DomainChannelTargetVirtIO{Name: AgentChannel},
 				},
 			}},
+			Disks:      rootDisks(s),
 			Interfaces: networkInterfaces(s),
 			MemBalloon: &libvirtxml.DomainMemBalloon{Model: "none"},
 		},
@@ -150,6 +152,24 @@ func Domain(s Spec) (*libvirtxml.Domain, error) {
 		d.CPU = &libvirtxml.DomainCPU{Mode: "host-passthrough"}
 	}
 	return d, nil
+}
+
+// rootDisks is the image's root filesystem as a read-only, shareable virtio
+// disk (vda, named by smn.root=vda on the command line): every slot reads
+// the same file and nothing writes it, so a saved memory image stays
+// consistent with it.
+func rootDisks(s Spec) []libvirtxml.DomainDisk {
+	if s.Image.RootFS == "" {
+		return nil
+	}
+	return []libvirtxml.DomainDisk{{
+		Device:    "disk",
+		Driver:    &libvirtxml.DomainDiskDriver{Name: "qemu", Type: "raw"},
+		Source:    &libvirtxml.DomainDiskSource{File: &libvirtxml.DomainDiskSourceFile{File: s.Image.RootFS}},
+		Target:    &libvirtxml.DomainDiskTarget{Dev: "vda", Bus: "virtio"},
+		ReadOnly:  &libvirtxml.DomainDiskReadOnly{},
+		Shareable: &libvirtxml.DomainDiskShareable{},
+	}}
 }
 
 // DomainXML renders Domain(s) as XML.

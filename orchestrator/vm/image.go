@@ -6,17 +6,22 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // ErrImage is wrapped when the guest image is missing or inconsistent.
 var ErrImage = errors.New("guest image unusable")
 
 // Image is a built guest image (see vmimages/): an uncompressed kernel booted
-// directly and an initramfs whose /init is the agent.
+// directly, an initramfs whose /init is the agent and, when the image has
+// one, a root filesystem (squashfs) that the agent mounts read-only under a
+// tmpfs overlay and switches to.
 type Image struct {
 	Dir           string `json:"-"`
 	Kernel        string `json:"-"` // absolute path of vmlinux
 	Initrd        string `json:"-"` // absolute path of initramfs.cpio.gz
+	RootFS        string `json:"-"` // absolute path of rootfs.squashfs; "" for the busybox-only guest
+	RootFSSize    int64  `json:"rootfs_size,omitempty"`
 	Cmdline       string `json:"cmdline"`
 	KernelRelease string `json:"kernel_release"`
 	KernelPackage string `json:"kernel_package"`
@@ -37,6 +42,11 @@ type manifest struct {
 	Initramfs       string `json:"initramfs"`
 	InitramfsSHA256 string `json:"initramfs_sha256"`
 	Cmdline         string `json:"cmdline"`
+	RootFS          *struct {
+		File    string `json:"file"`
+		SHA256  string `json:"sha256"`
+		Cmdline string `json:"cmdline"`
+	} `json:"rootfs"`
 }
 
 // LoadImage reads dir/manifest.json and checks the files it names exist.
@@ -72,14 +82,52 @@ func LoadImage(dir string) (Image, error) {
 		KernelRelease: m.Kernel.Release,
 		KernelPackage: m.Kernel.Package + " " + m.Kernel.Version,
 	}
-	img.Digest = shortDigest(m.Kernel.VmlinuxSHA256 + ":" + m.InitramfsSHA256 + ":" + m.Cmdline)
-	for _, p := range []string{img.Kernel, img.Initrd} {
-		if st, err := os.Stat(p); err != nil || st.Size() == 0 {
-			return Image{}, fmt.Errorf("%w: %s missing or empty", ErrImage, p)
-		}
-	}
 	if img.Cmdline == "" {
 		img.Cmdline = "console=ttyS0 panic=-1 quiet"
 	}
+	files := []string{img.Kernel, img.Initrd}
+	rootDigest := ""
+	if r := m.RootFS; r != nil {
+		if r.File == "" || r.File != filepath.Base(r.File) || r.SHA256 == "" {
+			return Image{}, fmt.Errorf("%w: manifest.json's rootfs lacks a file name inside the image dir or its digest", ErrImage)
+		}
+		if r.Cmdline != "" && !strings.HasPrefix(r.Cmdline, "smn.root=") {
+			return Image{}, fmt.Errorf("%w: manifest.json's rootfs cmdline %q (want smn.root=DEV)", ErrImage, r.Cmdline)
+		}
+		img.RootFS = filepath.Join(abs, r.File)
+		img.Cmdline += " " + r.Cmdline
+		rootDigest = r.SHA256
+		files = append(files, img.RootFS)
+	}
+	img.Digest = shortDigest(m.Kernel.VmlinuxSHA256 + ":" + m.InitramfsSHA256 + ":" + img.Cmdline + ":" + rootDigest)
+	for _, p := range files {
+		st, err := os.Stat(p)
+		if err != nil || st.Size() == 0 {
+			return Image{}, fmt.Errorf("%w: %s missing or empty", ErrImage, p)
+		}
+		if p == img.RootFS {
+			img.RootFSSize = st.Size()
+		}
+	}
 	return img, nil
+}
+
+// WithoutRootFS is the same image booted as the busybox-only guest of its
+// initramfs (no root filesystem disk): the baseline of the benchmarks, and
+// a guest for samples that need nothing else. Its digest differs, so its
+// saved states are its own.
+func (img Image) WithoutRootFS() Image {
+	if img.RootFS == "" {
+		return img
+	}
+	img.RootFS, img.RootFSSize = "", 0
+	var keep []string
+	for _, f := range strings.Fields(img.Cmdline) {
+		if !strings.HasPrefix(f, "smn.root=") {
+			keep = append(keep, f)
+		}
+	}
+	img.Cmdline = strings.Join(keep, " ")
+	img.Digest = shortDigest(img.Digest + ":no-rootfs")
+	return img
 }

@@ -58,6 +58,13 @@ func runInit(ctx context.Context, cfg agent.Config, log *slog.Logger) {
 	say(log, "starting as init", "version", agent.Version)
 	mountAll(log)
 	loadModules(log)
+	if dev := rootDevice(); dev != "" {
+		if err := switchRoot(dev, log); err != nil {
+			// Still serve: the host sees the busybox guest and samples
+			// that need the root filesystem are refused with a reason.
+			log.Error("smn-agent: root filesystem", "err", err)
+		}
+	}
 	if err := loopbackUp(); err != nil {
 		log.Error("smn-agent: loopback", "err", err)
 	} else {
@@ -66,6 +73,10 @@ func runInit(ctx context.Context, cfg agent.Config, log *slog.Logger) {
 	networkUp(log)
 	_ = os.MkdirAll(cfg.WorkDir, 0o755)
 	_ = os.MkdirAll("/root", 0o700)
+	if cfg.Wine == (agent.Wine{}) {
+		cfg.Wine = agent.DefaultWine
+	}
+	warmWine(ctx, cfg.Wine, log) // before the reaper: it waits for its own children
 	go reaper()
 
 	a := agent.New(cfg)

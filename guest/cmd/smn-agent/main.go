@@ -33,8 +33,14 @@ func main() {
 	stdio := flag.Bool("stdio", false, "serve one connection on stdin/stdout")
 	workDir := flag.String("workdir", "/tmp/smn", "sample directory (the sample's cwd)")
 	verbose := flag.Bool("v", false, "debug logging")
+	printInclude := flag.Bool("relay-include", false, "print Wine's RelayInclude value for the recorded API set and exit (used by vmimages/build.sh)")
 	if err := flag.CommandLine.Parse(os.Args[1:]); err != nil && !pid1 {
 		os.Exit(2)
+	}
+
+	if *printInclude && !pid1 {
+		fmt.Print(relayInclude())
+		return
 	}
 
 	level := slog.LevelInfo
@@ -47,7 +53,7 @@ func main() {
 	}
 	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level}))
 	slog.SetDefault(log)
-	cfg := agent.Config{WorkDir: *workDir, Logger: log, SetClock: pid1}
+	cfg := agent.Config{WorkDir: *workDir, Logger: log, SetClock: pid1, APILines: apiLines}
 	if pid1 {
 		cfg.Interfaces = agent.NetInterfaces // the VM's own; a host's are not reported
 	}
