@@ -29,6 +29,7 @@ image: setup      ## the guest image: Debian kernel + initramfs with the agent a
 
 samples:          ## the bundled harmless sample programs, built for the guest
 	samples/build.sh $(SAMPLES_DIR)
+	samples/build-guest.sh $(SAMPLES_DIR)
 
 models: build     ## train the default models from ../shared/datasets (build/models)
 	scripts/models.sh build/models

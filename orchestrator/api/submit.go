@@ -21,6 +21,7 @@ const (
 	ParamWindow  = "window"  // Go duration, e.g. "1s"
 	ParamArg     = "arg"     // repeatable: the sample's arguments in order
 	ParamNetwork = "network" // guest network: "none" (default) or "user"
+	ParamExport  = "export"  // the DLL export rundll32 calls (DLL samples)
 	FilePart     = "file"    // multipart part holding the sample
 )
 
@@ -40,7 +41,7 @@ func parseSubmitQuery(v url.Values) (name string, opts jobs.Options, err error) 
 			}
 			opts.Args = append([]string(nil), vals...)
 			continue
-		case ParamName, ParamTimeout, ParamWindow, ParamNetwork:
+		case ParamName, ParamTimeout, ParamWindow, ParamNetwork, ParamExport:
 		default:
 			return "", opts, fmt.Errorf("%w: unknown parameter %q", jobs.ErrInvalid, k)
 		}
@@ -63,6 +64,8 @@ func parseSubmitQuery(v url.Values) (name string, opts jobs.Options, err error) 
 				return "", opts, fmt.Errorf("%w: network is empty (want none or user)", jobs.ErrInvalid)
 			}
 			opts.Network = vals[0] // checked by Normalize
+		case ParamExport:
+			opts.Export = vals[0] // checked by Normalize
 		}
 	}
 	if err := opts.Normalize(); err != nil {

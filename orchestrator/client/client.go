@@ -179,6 +179,9 @@ func (c *Client) Submit(ctx context.Context, name string, body io.Reader, opts j
 	if opts.Network != "" {
 		q.Set(api.ParamNetwork, opts.Network)
 	}
+	if opts.Export != "" {
+		q.Set(api.ParamExport, opts.Export)
+	}
 	var j jobs.Job
 	_, err := c.do(ctx, http.MethodPost, "/api/v1/jobs", q, body, "application/octet-stream", &j)
 	return j, err

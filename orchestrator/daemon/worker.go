@@ -240,6 +240,7 @@ func (r *jobRun) run(ctx context.Context) error {
 		Args:       r.job.Options.Args,
 		MaxEvents:  MaxKeptEvents,
 		MaxWindows: MaxWindows,
+		Export:     r.job.Options.Export,
 	}
 	sum, err := r.sess.Run(ctx, req, func(w trace.Window) error {
 		r.builder.AddWindow(w)

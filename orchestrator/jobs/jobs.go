@@ -5,6 +5,7 @@ package jobs
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -43,6 +44,9 @@ type Options struct {
 	// the host can reach). Only slots configured with the same mode run
 	// the job.
 	Network string `json:"network,omitempty"`
+	// Export is the export a DLL sample's rundll32 calls ("#1", the first
+	// ordinal, when empty); ignored for other samples.
+	Export string `json:"export,omitempty"`
 }
 
 // Guest network modes of a job (Options.Network).
@@ -59,6 +63,7 @@ const (
 	MinWindow      = 10 * time.Millisecond
 	MaxArgs        = 32
 	MaxArgLen      = 1024
+	MaxExportLen   = 256
 )
 
 // ErrInvalid is wrapped by every validation error of this package.
@@ -84,6 +89,9 @@ func (o *Options) Normalize() error {
 		if len(a) > MaxArgLen {
 			return fmt.Errorf("%w: argument longer than %d bytes", ErrInvalid, MaxArgLen)
 		}
+	}
+	if len(o.Export) > MaxExportLen || strings.ContainsAny(o.Export, ",\x00\r\n\t") {
+		return fmt.Errorf("%w: DLL export of %d bytes (at most %d, no commas or control characters)", ErrInvalid, len(o.Export), MaxExportLen)
 	}
 	switch o.Network {
 	case NetworkNone, NetworkUser:

@@ -1,0 +1,223 @@
+package main
+
+// The real guest on real VMs (issue 12): samples that need the Debian root
+// filesystem (dynamically linked x86-64 and i386 programs, bash and python3
+// scripts), a refused ARM ELF, and Windows programs under Wine with their
+// API calls recorded. One orchestrator (the real binary, real libvirt and
+// QEMU, the image `make image` builds) runs them all.
+
+import (
+	"compress/gzip"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/scalemalnet/scalemalnet/guest/trace"
+	"github.com/scalemalnet/scalemalnet/internal/vmtest"
+	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
+	"github.com/scalemalnet/scalemalnet/orchestrator/report"
+)
+
+// guestRun is one finished analysis: its job, report and trace.
+type guestRun struct {
+	job    jobs.Job
+	report *report.Report
+	trace  *trace.Trace
+}
+
+// analyse submits a sample and waits for its job to end.
+func (o *orchestrator) analyse(t *testing.T, path, name string, opts jobs.Options, timeout time.Duration) guestRun {
+	t.Helper()
+	j, err := o.submit(path, name, opts)
+	if err != nil {
+		t.Fatalf("submit %s: %v", name, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	j, err = o.c.Watch(ctx, j.ID, 500*time.Millisecond, nil)
+	if err != nil {
+		t.Fatalf("job %s (%s): %v", j.ID, name, err)
+	}
+	return o.collect(t, j)
+}
+
+// collect reads a finished job's report and trace.
+func (o *orchestrator) collect(t *testing.T, j jobs.Job) guestRun {
+	t.Helper()
+	if j.State != jobs.Done {
+		t.Fatalf("job %s (%s) ended %s: %s\nhistory: %s", j.ID, j.Sample.Name, j.State, j.Error, vmtest.HistoryNotes(j))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rep, err := o.c.Report(ctx, j.ID)
+	if err != nil {
+		t.Fatalf("report %s: %v", j.ID, err)
+	}
+	rc, err := o.c.Trace(ctx, j.ID)
+	if err != nil {
+		t.Fatalf("trace %s: %v", j.ID, err)
+	}
+	defer rc.Close()
+	zr, err := gzip.NewReader(rc)
+	if err != nil {
+		t.Fatalf("trace %s: %v", j.ID, err)
+	}
+	tr, err := trace.ReadJSONL(zr)
+	if err != nil {
+		t.Fatalf("trace %s: %v", j.ID, err)
+	}
+	return guestRun{job: j, report: rep, trace: tr}
+}
+
+func (g guestRun) eventsNamed(name string) []trace.Event {
+	var out []trace.Event
+	for _, e := range g.trace.Events() {
+		if e.Name == name {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func (g guestRun) opened(path string) bool {
+	for _, e := range g.trace.Events() {
+		if (e.Name == "open" || e.Name == "openat") && e.Path == path {
+			return true
+		}
+	}
+	return false
+}
+
+func (g guestRun) requireExited0(t *testing.T) {
+	t.Helper()
+	s := g.trace.Summary
+	if s.Outcome != trace.OutcomeExited || s.ExitCode != 0 {
+		t.Fatalf("outcome %s exit %d error %q; output:\n%s", s.Outcome, s.ExitCode, s.Error, s.Stdout)
+	}
+}
+
+// TestGuestLinuxSamples runs what the busybox guest could not: dynamically
+// linked programs, i386 programs with named calls, scripts through their
+// interpreters, and refuses an ARM ELF with its reason.
+func TestGuestLinuxSamples(t *testing.T) {
+	imageDir, samplesDir := vmtest.Need(t)
+	dir := filepath.Join(samplesDir, "guest")
+	if _, err := os.Stat(filepath.Join(imageDir, "rootfs.squashfs")); err != nil {
+		t.Fatalf("the image has no root filesystem (%v): build it with `make image` (vmimages/build.sh, ROOTFS=1)", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "dyn-hello")); err != nil {
+		t.Fatalf("guest samples missing (%v): run `make samples`", err)
+	}
+	o := newOrchestrator(t, buildBinary(t), imageDir, 1)
+	o.start()
+	defer o.stop()
+	opts := jobs.Options{Timeout: 60 * time.Second, Window: time.Second}
+	const wait = 8 * time.Minute
+
+	t.Run("dynamic x86-64 ELF", func(t *testing.T) {
+		g := o.analyse(t, filepath.Join(dir, "dyn-hello"), "dyn-hello", opts, wait)
+		g.requireExited0(t)
+		s := g.trace.Summary
+		if s.Format != "elf-x86_64" {
+			t.Errorf("format %q, want elf-x86_64", s.Format)
+		}
+		if !strings.Contains(s.Stdout, "dyn-hello: PRETTY_NAME=\"Debian GNU/Linux 12") {
+			t.Errorf("output %q: want the guest's os-release line", s.Stdout)
+		}
+		if !g.opened("/etc/os-release") {
+			t.Errorf("no open of /etc/os-release in the trace")
+		}
+		loader := false
+		for _, e := range g.trace.Events() {
+			if strings.Contains(e.Path, "libc.so.6") {
+				loader = true
+			}
+		}
+		if !loader {
+			t.Errorf("the dynamic loader's open of libc.so.6 is not in the trace")
+		}
+	})
+
+	t.Run("i386 ELF has named calls", func(t *testing.T) {
+		g := o.analyse(t, filepath.Join(dir, "i386-hello"), "i386-hello", opts, wait)
+		g.requireExited0(t)
+		if g.trace.Summary.Format != "elf-i386" {
+			t.Errorf("format %q, want elf-i386", g.trace.Summary.Format)
+		}
+		i386, unnamed := 0, 0
+		sawExec := false
+		for _, e := range g.trace.Events() {
+			if e.ABI == trace.ABII386 {
+				i386++
+			}
+			if strings.HasPrefix(e.Name, "sys32_") {
+				unnamed++
+			}
+			if e.ABI == trace.ABII386 && e.Name == "execve" && len(e.Argv) == 2 && e.Argv[1] == "from-i386" {
+				sawExec = true
+			}
+		}
+		if i386 < 20 || unnamed > 0 {
+			t.Errorf("%d i386 calls, %d unnamed: want the program's calls under i386 names", i386, unnamed)
+		}
+		if !sawExec {
+			t.Errorf("no i386 execve with its argv decoded")
+		}
+		found := false
+		for _, e := range g.trace.Events() {
+			if e.ABI == trace.ABII386 && (e.Name == "open" || e.Name == "openat") && e.Path == "/etc/hostname" {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no i386 open of /etc/hostname with its path")
+		}
+	})
+
+	t.Run("bash script", func(t *testing.T) {
+		g := o.analyse(t, filepath.Join(dir, "script.sh"), "script.sh", opts, wait)
+		g.requireExited0(t)
+		s := g.trace.Summary
+		if s.Format != "script" || len(s.Runner) == 0 || s.Runner[0] != "/bin/bash" {
+			t.Errorf("format %q runner %q, want script through /bin/bash", s.Format, s.Runner)
+		}
+		if !strings.Contains(s.Stdout, "payload ran") || !strings.Contains(s.Stdout, "script.sh: bash 5.") {
+			t.Errorf("output %q", s.Stdout)
+		}
+		if len(g.eventsNamed("execve")) < 3 {
+			t.Errorf("want the script's child programs' execve calls")
+		}
+	})
+
+	t.Run("python3 script", func(t *testing.T) {
+		g := o.analyse(t, filepath.Join(dir, "script.py"), "script.py", opts, wait)
+		g.requireExited0(t)
+		s := g.trace.Summary
+		if s.Format != "script" || len(s.Runner) == 0 || s.Runner[0] != "/usr/bin/python3" {
+			t.Errorf("format %q runner %q", s.Format, s.Runner)
+		}
+		if !strings.Contains(s.Stdout, "script.py: python 3.11") {
+			t.Errorf("output %q", s.Stdout)
+		}
+		if !g.opened("/etc/passwd") {
+			t.Errorf("no open of /etc/passwd")
+		}
+	})
+
+	t.Run("ARM ELF refused with its reason", func(t *testing.T) {
+		g := o.analyse(t, filepath.Join(dir, "arm-hello"), "arm-hello", opts, wait)
+		s := g.trace.Summary
+		if s.Outcome != trace.OutcomeError || !strings.Contains(s.Error, "ELF for ARM: this guest runs x86-64 and i386") {
+			t.Fatalf("outcome %s error %q, want the ARM refusal", s.Outcome, s.Error)
+		}
+		if strings.Contains(s.Error, "no such file") {
+			t.Errorf("a bare ENOENT: %q", s.Error)
+		}
+		if g.report.Outcome.Error == "" {
+			t.Errorf("the report does not say why: %+v", g.report.Outcome)
+		}
+	})
+}
