@@ -117,6 +117,11 @@ func warmWine(ctx context.Context, w agent.Wine, log *slog.Logger) {
 		return
 	}
 	start := time.Now()
+	if inc := relayInclude(); inc != "" {
+		if err := setRelayInclude(w.Prefix, inc); err != nil {
+			log.Warn("smn-agent: RelayInclude not set: the relay channel logs every call", "err", err)
+		}
+	}
 	env := []string{"HOME=/root", "PATH=/usr/bin:/bin:/usr/sbin:/sbin", "WINEPREFIX=" + w.Prefix, "WINEDEBUG=-all", "WINEDLLOVERRIDES=mscoree,mshtml="}
 	srv := exec.Command("/usr/lib/wine/wineserver", "-p")
 	srv.Env = env
@@ -137,4 +142,24 @@ func warmWine(ctx context.Context, w agent.Wine, log *slog.Logger) {
 		}
 	}
 	say(log, "wine warmed up", "took", time.Since(start).Round(time.Millisecond))
+}
+
+// setRelayInclude narrows Wine's relay channel to the recorded API set by
+// adding HKCU\Software\Wine\Debug\RelayInclude to the prefix's user.reg
+// before the wineserver loads it (the file is in the tmpfs overlay: the
+// image is not changed). Done here rather than when the image is built so
+// that a change of the recorded set needs no new image.
+func setRelayInclude(prefix, value string) error {
+	if strings.ContainsAny(value, "\"\\\n") {
+		return fmt.Errorf("RelayInclude value has quotes, backslashes or newlines")
+	}
+	f, err := os.OpenFile(filepath.Join(prefix, "user.reg"), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(f, "\n[Software\\\\Wine\\\\Debug] %d\n\"RelayInclude\"=\"%s\"\n", time.Now().Unix(), value)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
