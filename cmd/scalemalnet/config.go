@@ -33,6 +33,7 @@ func serveConfig(o cli.ServeOptions) (daemon.Config, error) {
 	str(&cfg.DataDir, o.DataDir)
 	str(&cfg.Listen, o.Listen)
 	str(&cfg.ImageDir, o.ImageDir)
+	str(&cfg.Wine, o.Wine)
 	str(&cfg.LibvirtURI, o.LibvirtURI)
 	str(&cfg.Accel, o.Accel)
 	str(&cfg.ModelDir, o.ModelDir)

@@ -31,7 +31,10 @@ type Config struct {
 	Slots      int           // VM pool size; default runtime.NumCPU()
 	ImageDir   string        // guest image (vmlinux, initramfs, manifest.json); default "build/image"
 	Accel      string        // "auto" (default: kvm if /dev/kvm exists), "kvm" or "qemu" (TCG)
-	MemoryMiB  int           // guest memory; default 256
+	MemoryMiB  int           // guest memory; default 256, 1024 for an image with a root filesystem
+	// Wine is the Wine warm-up of a guest with Wine: vm.WineWarm (default)
+	// or vm.WineLazy.
+	Wine string
 	MaxSample  int64         // largest accepted sample in bytes; default 64 MiB
 	StepGrace  time.Duration // added to a job's timeout for the run step; default 30s
 	Logger     *slog.Logger  // default slog.Default()

@@ -74,6 +74,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.MemoryMiB == 0 {
 		c.MemoryMiB = 256
+		if img, err := vm.LoadImage(c.ImageDir); err == nil && img.RootFS != "" {
+			c.MemoryMiB = 1024 // Debian, Wine and the tmpfs overlay (docs/windows.md)
+		}
 	}
 	if c.MaxSample == 0 {
 		c.MaxSample = 64 << 20
@@ -117,6 +120,9 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 		return nil, err
 	}
 	if d.img, err = vm.LoadImage(cfg.ImageDir); err != nil {
+		return nil, err
+	}
+	if d.img, err = d.img.WithWine(cfg.Wine); err != nil {
 		return nil, err
 	}
 	if d.accel, err = vm.DetectAccel(cfg.Accel); err != nil {

@@ -112,6 +112,37 @@ func LoadImage(dir string) (Image, error) {
 	return img, nil
 }
 
+// Wine warm-up modes of a guest with Wine (Config.Wine, smn.wine= on the
+// kernel command line).
+const (
+	// WineWarm: before the clean state is saved the agent starts the
+	// wineserver and runs one Windows program, so Wine's services are part
+	// of the clean state and a Windows sample starts at once (the default).
+	WineWarm = "warm"
+	// WineLazy: only the wineserver is started at boot; Wine's services
+	// start with the first Windows program, inside its trace. Cold boots
+	// are much faster under TCG: for test suites and Linux-only pools.
+	WineLazy = "lazy"
+)
+
+// WithWine returns the image booted with the given Wine warm-up mode. Its
+// digest differs for WineLazy, so saved states of one mode are never
+// restored for the other.
+func (img Image) WithWine(mode string) (Image, error) {
+	switch mode {
+	case "", WineWarm:
+		return img, nil
+	case WineLazy:
+		if img.RootFS == "" {
+			return img, nil
+		}
+		img.Cmdline += " smn.wine=lazy"
+		img.Digest = shortDigest(img.Digest + ":wine-lazy")
+		return img, nil
+	}
+	return img, fmt.Errorf("%w: wine warm-up %q (want warm or lazy)", ErrConfig, mode)
+}
+
 // WithoutRootFS is the same image booted as the busybox-only guest of its
 // initramfs (no root filesystem disk): the baseline of the benchmarks, and
 // a guest for samples that need nothing else. Its digest differs, so its
@@ -123,7 +154,7 @@ func (img Image) WithoutRootFS() Image {
 	img.RootFS, img.RootFSSize = "", 0
 	var keep []string
 	for _, f := range strings.Fields(img.Cmdline) {
-		if !strings.HasPrefix(f, "smn.root=") {
+		if !strings.HasPrefix(f, "smn.root=") && !strings.HasPrefix(f, "smn.wine=") {
 			keep = append(keep, f)
 		}
 	}

@@ -28,18 +28,27 @@ const (
 	newRoot      = "/.smn/root"  // the overlay, moved onto / at the end
 )
 
-// rootDevice returns the smn.root= device of the kernel command line, "".
-func rootDevice() string {
+// cmdlineFlag returns the value of name=value on the kernel command line.
+func cmdlineFlag(name string) string {
 	b, err := os.ReadFile("/proc/cmdline")
 	if err != nil {
 		return ""
 	}
 	for _, f := range strings.Fields(string(b)) {
-		if v, ok := strings.CutPrefix(f, "smn.root="); ok && v != "" && !strings.ContainsAny(v, "/.") {
+		if v, ok := strings.CutPrefix(f, name+"="); ok {
 			return v
 		}
 	}
 	return ""
+}
+
+// rootDevice returns the smn.root= device of the kernel command line, "".
+func rootDevice() string {
+	v := cmdlineFlag("smn.root")
+	if strings.ContainsAny(v, "/.") {
+		return ""
+	}
+	return v
 }
 
 // switchRoot mounts the root filesystem with its overlay and makes it the
@@ -127,6 +136,10 @@ func warmWine(ctx context.Context, w agent.Wine, log *slog.Logger) {
 	srv.Env = env
 	if err := srv.Run(); err != nil { // it forks into the background
 		log.Warn("smn-agent: wineserver", "err", err)
+		return
+	}
+	if cmdlineFlag("smn.wine") == "lazy" {
+		say(log, "wineserver started; Wine's services start with the first Windows program (smn.wine=lazy)")
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)

@@ -26,6 +26,7 @@ type ServeOptions struct {
 	Listen     string
 	Slots      int
 	ImageDir   string
+	Wine       string // Wine warm-up: warm or lazy
 	LibvirtURI string
 	Accel      string
 	MaxSample  int64
