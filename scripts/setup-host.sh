@@ -10,7 +10,9 @@ PKGS=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libvirt-dev
       qemu-system-x86 qemu-utils busybox-static kmod cpio xz-utils tini gcc
       libc6-dev pkg-config strace ca-certificates procps
       # static-feature parity checks: real PE files and the reference parser
-      wine64 mingw-w64 python3-pefile)
+      wine64 mingw-w64 python3-pefile
+      # samples/fetch-benign-pe.sh: Windows builds of CLI tools from npm
+      npm)
 
 missing=()
 for p in "${PKGS[@]}"; do
