@@ -398,3 +398,26 @@ func TestNamesCoverVocabularies(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkParse parses the recorded relay lines (calls, returns and other
+// lines in their real mix); the flood sample writes about 120,000 lines a
+// second on the host, which the agent must keep up with.
+func BenchmarkParse(b *testing.B) {
+	var lines [][]byte
+	size := 0
+	for _, name := range []string{"runkey-pid.log", "inject-pid.log", "edge-pid.log"} {
+		for _, l := range readLines(b, name) {
+			lines = append(lines, l)
+			size += len(l) + 1
+		}
+	}
+	b.SetBytes(int64(size))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for _, l := range lines {
+			_, _ = Parse(l)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(lines)), "ns/line")
+}
