@@ -221,3 +221,184 @@ func TestGuestLinuxSamples(t *testing.T) {
 		}
 	})
 }
+
+// apiCalls counts a run's recorded Windows API calls by function name
+// (every call counted in the windows, kept or not).
+func (g guestRun) apiCalls() map[string]int {
+	n := map[string]int{}
+	for _, w := range g.trace.Windows {
+		for name, c := range w.APICounts {
+			if i := strings.LastIndexByte(name, '.'); i >= 0 {
+				name = name[i+1:]
+			}
+			n[name] += c
+		}
+	}
+	return n
+}
+
+func (g guestRun) apiPath(fn, substr string) bool {
+	for _, c := range g.trace.APICalls() {
+		if c.Func == fn && strings.Contains(strings.ToLower(c.Path), strings.ToLower(substr)) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestGuestWindowsSamples runs the Windows test programs under Wine in the
+// guest (its clean state taken after Wine's warm-up, the default), and
+// checks that each one's API calls show its behaviour; the benign npm
+// tools run to exit 0; a truncated PE, a crashing PE and a relay flood each
+// end with a clear outcome and a bounded trace.
+func TestGuestWindowsSamples(t *testing.T) {
+	imageDir, samplesDir := vmtest.Need(t)
+	dir := filepath.Join(samplesDir, "windows")
+	if _, err := os.Stat(filepath.Join(imageDir, "rootfs.squashfs")); err != nil {
+		t.Fatalf("the image has no root filesystem (%v): build it with `make image`", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "runkey.exe")); err != nil {
+		t.Fatalf("Windows samples missing (%v): run `make samples`", err)
+	}
+	o := newOrchestrator(t, buildBinary(t), imageDir, 2)
+	o.start()
+	defer o.stop()
+	opts := jobs.Options{Timeout: 90 * time.Second, Window: time.Second}
+	const wait = 12 * time.Minute
+
+	type check struct {
+		file, export string
+		format       string
+		exit0        bool
+		calls        []string          // functions that must be recorded
+		paths        map[string]string // function -> substring of its path argument
+	}
+	cases := []check{
+		{file: "runkey.exe", format: "pe-x86_64", exit0: true,
+			calls: []string{"RegCreateKeyExA", "RegSetValueExA", "NtSetValueKey"},
+			paths: map[string]string{"RegCreateKeyExA": `CurrentVersion\Run`}},
+		{file: "ransom.exe", format: "pe-x86_64", exit0: true,
+			calls: []string{"CreateFileA", "MoveFileExA", "WriteFile"},
+			paths: map[string]string{"MoveFileExA": ".locked"}},
+		// WriteProcessMemory fails under the ptrace tracer (Wine's
+		// wineserver writes another process's memory through
+		// PTRACE_ATTACH: docs/windows.md), so only the calls are checked.
+		{file: "inject.exe", format: "pe-x86_64",
+			calls: []string{"CreateProcessA", "OpenProcess", "VirtualAllocEx", "WriteProcessMemory"}},
+		{file: "antidebug.exe", format: "pe-x86_64", exit0: true,
+			calls: []string{"IsDebuggerPresent", "CheckRemoteDebuggerPresent", "Sleep"}},
+		{file: "enumerate.exe", format: "pe-x86_64", exit0: true,
+			calls: []string{"CreateToolhelp32Snapshot", "FindNextFileA"}},
+		{file: "runkey32.exe", format: "pe-i386", exit0: true, calls: []string{"RegSetValueExA"}},
+		{file: "smnrun.dll", export: "SmnRun", format: "pe-dll-x86_64", exit0: true, calls: []string{"LoadLibraryW"}},
+		{file: "benign/esbuild.exe", format: "pe-x86_64", exit0: true},
+		{file: "benign/7za.exe", format: "pe-x86_64", exit0: true},
+	}
+	// Submit everything first: two slots work through the queue.
+	ids := map[string]string{}
+	for _, c := range cases {
+		o2 := opts
+		o2.Export = c.export
+		switch c.file {
+		case "benign/esbuild.exe":
+			o2.Args = []string{"--version"}
+		case "benign/7za.exe":
+			o2.Args = []string{"i"}
+		}
+		j, err := o.submit(filepath.Join(dir, c.file), filepath.Base(c.file), o2)
+		if err != nil {
+			t.Fatalf("submit %s: %v", c.file, err)
+		}
+		ids[c.file] = j.ID
+	}
+	for _, c := range cases {
+		t.Run(c.file, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), wait)
+			defer cancel()
+			j, err := o.c.Watch(ctx, ids[c.file], time.Second, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g := o.collect(t, j)
+			s := g.trace.Summary
+			if c.exit0 {
+				g.requireExited0(t)
+			}
+			if s.Format != c.format {
+				t.Errorf("format %q, want %q", s.Format, c.format)
+			}
+			calls := g.apiCalls()
+			if s.APICalls == 0 || len(calls) == 0 {
+				t.Fatalf("no Windows API call recorded (output %q)", s.Stdout)
+			}
+			for _, fn := range c.calls {
+				if calls[fn] == 0 {
+					t.Errorf("%s not recorded; recorded %d distinct functions", fn, len(calls))
+				}
+			}
+			for fn, sub := range c.paths {
+				if !g.apiPath(fn, sub) {
+					t.Errorf("no %s call with %q in its path", fn, sub)
+				}
+			}
+			t.Logf("%s: %s exit %d, %d API calls (%d kept), %d syscalls, %d processes",
+				c.file, s.Outcome, s.ExitCode, s.APICalls, s.APIKept, s.Events, len(s.Processes))
+		})
+	}
+}
+
+// TestGuestWindowsBadInput: a truncated PE, a PE that crashes and a program
+// that floods the relay channel each end with a clear outcome and a
+// bounded trace, and the slot goes on to the next job.
+func TestGuestWindowsBadInput(t *testing.T) {
+	imageDir, samplesDir := vmtest.Need(t)
+	dir := filepath.Join(samplesDir, "windows")
+	if _, err := os.Stat(filepath.Join(dir, "flood.exe")); err != nil {
+		t.Fatalf("Windows samples missing (%v): run `make samples`", err)
+	}
+	o := newOrchestrator(t, buildBinary(t), imageDir, 1)
+	o.start()
+	defer o.stop()
+	const wait = 10 * time.Minute
+
+	t.Run("truncated PE", func(t *testing.T) {
+		g := o.analyse(t, filepath.Join(dir, "truncated.exe"), "truncated.exe", jobs.Options{Timeout: 60 * time.Second}, wait)
+		s := g.trace.Summary
+		if s.Outcome == trace.OutcomeExited && s.ExitCode == 0 {
+			t.Fatalf("a truncated PE ran to exit 0")
+		}
+		if !strings.Contains(s.Error, "Wine could not start it") && !strings.Contains(s.Error, "not a valid PE") {
+			t.Errorf("outcome %s exit %d error %q: want Wine's refusal named", s.Outcome, s.ExitCode, s.Error)
+		}
+	})
+	t.Run("crashing PE", func(t *testing.T) {
+		g := o.analyse(t, filepath.Join(dir, "crash.exe"), "crash.exe", jobs.Options{Timeout: 60 * time.Second}, wait)
+		s := g.trace.Summary
+		if s.Outcome == trace.OutcomeExited && s.ExitCode == 0 {
+			t.Fatalf("the crashing PE exited 0")
+		}
+		if s.Outcome == trace.OutcomeError {
+			t.Fatalf("outcome error %q: a crash is the sample's outcome, not the sandbox's", s.Error)
+		}
+		t.Logf("crash.exe: %s exit %d signal %q, %d API calls", s.Outcome, s.ExitCode, s.Signal, s.APICalls)
+	})
+	t.Run("relay flood is bounded", func(t *testing.T) {
+		g := o.analyse(t, filepath.Join(dir, "flood.exe"), "flood.exe", jobs.Options{Timeout: 40 * time.Second, Args: []string{"25"}}, wait)
+		s := g.trace.Summary
+		kept, counted := len(g.trace.APICalls()), 0
+		for _, w := range g.trace.Windows {
+			counted += w.APITotal()
+		}
+		if kept != s.APIKept || counted != s.APICalls || s.APICalls < 10_000 {
+			t.Errorf("flood: %d calls counted (%d in the windows), %d kept (%d in the trace): want a flood, every call counted", s.APICalls, counted, s.APIKept, kept)
+		}
+		if kept > 200_000 || (s.APICalls > kept) != s.APITruncated {
+			t.Errorf("%d of %d API calls kept, truncated %v: the budget (200,000) does not bound the trace", kept, s.APICalls, s.APITruncated)
+		}
+		t.Logf("flood.exe: %s, %d API calls counted, %d kept", s.Outcome, s.APICalls, s.APIKept)
+	})
+	t.Run("slot still serves", func(t *testing.T) {
+		g := o.analyse(t, filepath.Join(dir, "antidebug.exe"), "antidebug.exe", jobs.Options{Timeout: 60 * time.Second}, wait)
+		g.requireExited0(t)
+	})
+}
