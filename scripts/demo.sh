@@ -11,7 +11,10 @@ cd "$(dirname "$0")/.."
 BIN=build/bin/scalemalnet
 DATA=${SCALEMALNET_DATA_DIR:-build/demo-data}
 ADDR=${SCALEMALNET_ADDR:-127.0.0.1:7433}
-SAMPLES=${DEMO_SAMPLES:-benign-reader fork-exec test-adduser test-bruteforce test-revshell test-miner}
+# Linux programs (static ones, then what needs the Debian guest: a
+# dynamically linked and an i386 program, a python3 script) and Windows
+# programs under Wine (two behaviour imitations and a benign npm tool).
+SAMPLES=${DEMO_SAMPLES:-benign-reader fork-exec test-adduser test-bruteforce test-revshell test-miner guest/dyn-hello guest/i386-hello guest/script.py windows/runkey.exe windows/ransom.exe windows/benign/7za.exe}
 export SCALEMALNET_ADDR=$ADDR SCALEMALNET_DATA_DIR=$DATA
 mkdir -p "$DATA"
 
@@ -49,7 +52,12 @@ t0=$(date +%s)
 failed=0
 for s in $SAMPLES; do
   log "analysing $s"
-  if ! $BIN submit "build/samples/$s" --timeout 20s --window 1s --wait; then
+  extra=(--timeout 20s)
+  case $s in
+    *.exe|*.dll) extra=(--timeout 60s) ;; # Wine under TCG starts slowly
+  esac
+  [[ $s == */7za.exe ]] && extra+=(--arg i)
+  if ! $BIN submit "build/samples/$s" "${extra[@]}" --window 1s --wait; then
     failed=$((failed + 1))
   fi
 done

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/scalemalnet/scalemalnet/guest/trace"
 )
 
 // elfHeader makes a minimal ELF header: class 1 or 2, little-endian, with
@@ -175,4 +177,20 @@ func FuzzClassify(f *testing.F) {
 			t.Fatalf("launch without a program: %+v", l)
 		}
 	})
+}
+
+func TestLoaderError(t *testing.T) {
+	for out, want := range map[string]string{
+		"x: error while loading shared libraries: libfoo.so.1: cannot open shared object file: No such file or directory\n":             "the dynamic loader could not start it: x: error while loading shared libraries: libfoo.so.1",
+		"err:module:map_image_into_view file probably truncated\nShellExecuteEx failed: Bad EXE format for Z:\\tmp\\smn\\sample.exe.\n": "Wine could not start it: ShellExecuteEx failed: Bad EXE format",
+		"ordinary failure\n": "",
+	} {
+		got := loaderError(trace.Summary{Outcome: trace.OutcomeExited, ExitCode: 1, Stdout: out})
+		if !strings.HasPrefix(got, want) || (want == "" && got != "") {
+			t.Errorf("loaderError(%q) = %q, want prefix %q", out, got, want)
+		}
+	}
+	if got := loaderError(trace.Summary{Outcome: trace.OutcomeExited, ExitCode: 0, Stdout: "Bad EXE format"}); got != "" {
+		t.Errorf("a run that exited 0 got %q", got)
+	}
 }

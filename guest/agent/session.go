@@ -351,7 +351,8 @@ func loaderError(sum trace.Summary) string {
 		switch {
 		case strings.Contains(line, "error while loading shared libraries"):
 			return "the dynamic loader could not start it: " + strings.TrimSpace(line)
-		case strings.HasPrefix(line, "wine: ") && (strings.Contains(line, "Bad EXE format") || strings.Contains(line, "could not load") || strings.Contains(line, "cannot find")):
+		case strings.Contains(line, "Bad EXE format") || strings.Contains(line, "ShellExecuteEx failed") ||
+			(strings.HasPrefix(line, "wine: ") && (strings.Contains(line, "could not load") || strings.Contains(line, "cannot find"))):
 			return "Wine could not start it: " + strings.TrimSpace(line)
 		}
 	}
