@@ -133,13 +133,17 @@ func (p *Predictor) PredictSet(s *features.Set) ([]float64, error) {
 		}
 		return p.clf.PredictProba(ml.Input{Vector: x})
 	case features.KindSequence:
+		hooks := HooksOnly(s.Name) && len(p.known) > 0
 		calls := make([]string, 0, len(s.Tokens))
 		for _, t := range s.Tokens {
 			if t == callseq.PadID {
 				continue
 			}
-			if int(t) >= len(s.Schema) {
+			if t < 0 || int(t) >= len(s.Schema) {
 				return nil, fmt.Errorf("%w: token id %d outside the set's vocabulary of %d", ErrSchema, t, len(s.Schema))
+			}
+			if hooks && !p.known[callseq.Normalize(s.Schema[t])] {
+				continue
 			}
 			calls = append(calls, s.Schema[t])
 		}
@@ -158,6 +162,58 @@ func (p *Predictor) PredictSet(s *features.Set) ([]float64, error) {
 	return nil, fmt.Errorf("%w: set kind %q", ErrSchema, s.Kind)
 }
 
+// Coverage says how much of a sequence set the model knows.
+type Coverage struct {
+	Calls         int // calls in the set (padding and out-of-range ids left out)
+	Known         int // of them, calls whose name the model was trained with
+	Distinct      int // distinct names
+	KnownDistinct int // of them, names the model knows
+}
+
+// Share is Known/Calls (0 without calls).
+func (c Coverage) Share() float64 {
+	if c.Calls == 0 {
+		return 0
+	}
+	return float64(c.Known) / float64(c.Calls)
+}
+
+// String is e.g. "knows 62% of the 1204 calls (41 of 88 distinct names)".
+func (c Coverage) String() string {
+	return fmt.Sprintf("knows %.0f%% of the %d calls (%d of %d distinct names)", 100*c.Share(), c.Calls, c.KnownDistinct, c.Distinct)
+}
+
+// Coverage measures a sequence set against the names the model was trained
+// with; ok is false when the model or the set is not a call sequence.
+func (p *Predictor) Coverage(s *features.Set) (c Coverage, ok bool) {
+	if len(p.known) == 0 || s.Kind != features.KindSequence {
+		return c, false
+	}
+	seen := map[int32]bool{}
+	for _, t := range s.Tokens {
+		if t == callseq.PadID || t < 0 || int(t) >= len(s.Schema) {
+			continue
+		}
+		k := p.known[callseq.Normalize(s.Schema[t])]
+		c.Calls++
+		if k {
+			c.Known++
+		}
+		if !seen[t] {
+			seen[t] = true
+			c.Distinct++
+			if k {
+				c.KnownDistinct++
+			}
+		}
+	}
+	return c, true
+}
+
+// HooksOnly reports whether the model reads a set of hooked calls
+// (HooksOnly of its feature set): unknown names are left out at prediction.
+func (p *Predictor) HooksOnly() bool { return HooksOnly(p.Header.FeatureSet) }
+
 // UnknownShare is the share of a sequence set's calls the model has never
 // seen, so a plugin can abstain when a trace is from another platform (a
 // Windows API model given Linux system calls).
@@ -167,7 +223,7 @@ func (p *Predictor) UnknownShare(s *features.Set) float64 {
 	}
 	n, unk := 0, 0
 	for _, t := range s.Tokens {
-		if t == callseq.PadID || int(t) >= len(s.Schema) {
+		if t == callseq.PadID || t < 0 || int(t) >= len(s.Schema) {
 			continue
 		}
 		n++
