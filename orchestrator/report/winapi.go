@@ -437,9 +437,12 @@ func (b *winAPIBuilder) add(c *trace.APICall) {
 
 	// Modules.
 	case "LoadLibraryA", "LoadLibraryW", "LoadLibraryExA", "LoadLibraryExW", "LdrLoadDll", "LoadPackagedLibrary":
-		p := c.Path
-		if p == "" {
-			p = firstPath(c)
+		p := firstPath(c)
+		if fn == "LdrLoadDll" {
+			// (search path, flags, UNICODE_STRING *name, handle *): Wine
+			// prints the search path as the first string and the name as
+			// a pointer; only a printed name is a module.
+			p = strArg(c, 2)
 		}
 		if p != "" && (okBool(c) || fn == "LdrLoadDll" && okStatus(c)) {
 			b.omitted += b.modules.add(strings.ToLower(p))

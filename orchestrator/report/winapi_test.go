@@ -52,6 +52,7 @@ func sampleWineRun() *wineCalls {
 	// Loader.
 	w.call(0x24, "ntdll", "LdrLoadDll", "0", "00000000", "00000000", `0021f7a0 L"advapi32.dll"`)
 	w.call(0x24, "KERNEL32", "LoadLibraryA", "7b600000", `14000a000 "WS2_32.dll"`)
+	w.call(0x24, "ntdll", "LdrLoadDll", "0", `0036d460 L"Z:\tmp;C:\windows\system32"`, "00000000", "0021e610", "0021e5b8") // as Wine prints it: the search path, the name behind a pointer
 	// Ransomware-like: create a folder's file, write it twice, rename it, delete another.
 	w.call(0x24, "KERNEL32", "CreateFileA", "34", `14000a100 "C:\\users\\Public\\lockme\\a.txt"`, "40000000", "00000000", "00000000", "00000002", "00000080", "00000000")
 	w.call(0x24, "ntdll", "NtCreateFile", "0", "0021f000", "40100080", "0021efa0", "0021ef90", "00000000", "00000080", "00000000", "00000005", "00000060", "00000000", "00000000")
