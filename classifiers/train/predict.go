@@ -142,10 +142,15 @@ func (p *Predictor) PredictSet(s *features.Set) ([]float64, error) {
 			if t < 0 || int(t) >= len(s.Schema) {
 				return nil, fmt.Errorf("%w: token id %d outside the set's vocabulary of %d", ErrSchema, t, len(s.Schema))
 			}
-			if hooks && !p.known[callseq.Normalize(s.Schema[t])] {
-				continue
+			name := s.Schema[t]
+			if hooks {
+				n, ok := p.hooked(name)
+				if !ok {
+					continue
+				}
+				name = n
 			}
-			calls = append(calls, s.Schema[t])
+			calls = append(calls, name)
 		}
 		return p.PredictCalls(calls)
 	case features.KindImage:
@@ -195,6 +200,9 @@ func (p *Predictor) Coverage(s *features.Set) (c Coverage, ok bool) {
 			continue
 		}
 		k := p.known[callseq.Normalize(s.Schema[t])]
+		if !k && HooksOnly(s.Name) {
+			_, k = p.hooked(s.Schema[t])
+		}
 		c.Calls++
 		if k {
 			c.Known++
@@ -208,6 +216,27 @@ func (p *Predictor) Coverage(s *features.Set) (c Coverage, ok bool) {
 		}
 	}
 	return c, true
+}
+
+// hooked maps a call name to the name the model knows for it in a set of
+// hooked calls: the name itself, or for an ANSI function ("...A", or a
+// name whose wide twin is the name plus "W") its wide twin when only that
+// one is known. On Windows most ANSI
+// functions convert their strings and call the wide one, which is what
+// Cuckoo's monitor hooks and logs (Process32NextW, CopyFileW); Wine often
+// implements both separately, so its relay shows the ANSI call alone.
+func (p *Predictor) hooked(name string) (string, bool) {
+	n := callseq.Normalize(name)
+	if p.known[n] {
+		return n, true
+	}
+	if w, ok := strings.CutSuffix(n, "a"); ok && p.known[w+"w"] {
+		return w + "w", true
+	}
+	if p.known[n+"w"] { // ANSI functions named without "A": Process32Next, Module32First
+		return n + "w", true
+	}
+	return n, false
 }
 
 // HooksOnly reports whether the model reads a set of hooked calls

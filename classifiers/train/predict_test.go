@@ -44,3 +44,18 @@ func TestCoverage(t *testing.T) {
 		t.Fatal("feature sets of the tasks")
 	}
 }
+
+func TestHookedANSIMapsToWide(t *testing.T) {
+	p := &Predictor{Header: modelfile.Header{FeatureSet: "apiseq"},
+		known: knownCalls(modelfile.Header{Input: modelfile.InputSequence, Vocab: []string{"<pad>", "<unk>", "process32nextw", "regopenkeyexa", "regopenkeyexw"}})}
+	for in, want := range map[string]string{"Process32Next": "process32nextw", "Process32NextA": "process32nextw", "RegOpenKeyExA": "regopenkeyexa", "CreateFileA": ""} {
+		got, ok := p.hooked(in)
+		if (want == "") == ok || (ok && got != want) {
+			t.Errorf("hooked(%q) = %q %v, want %q", in, got, ok, want)
+		}
+	}
+	set := &features.Set{Name: "apiseq", Kind: features.KindSequence, Schema: []string{"<pad>", "<unk>", "Process32NextA", "CreateFileA"}, Tokens: []int32{2, 2, 3}}
+	if c, _ := p.Coverage(set); c.Known != 2 || c.KnownDistinct != 1 {
+		t.Fatalf("coverage %+v", c)
+	}
+}
