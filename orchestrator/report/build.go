@@ -158,7 +158,7 @@ func OutcomeOf(sum trace.Summary) Outcome {
 	return Outcome{
 		Status: sum.Outcome, ExitCode: sum.ExitCode, Signal: sum.Signal, Error: sum.Error,
 		DurationNs: sum.DurationNs, Truncated: sum.Truncated, Events: sum.Events, Kept: sum.Kept,
-		Output: sum.Stdout, Format: sum.Format, Runner: append([]string(nil), sum.Runner...),
+		Output: sum.Stdout, Format: sum.Format, Runner: commandLine(sum.Runner),
 		APICalls: sum.APICalls, APIKept: sum.APIKept, APITruncated: sum.APITruncated,
 	}
 }
@@ -240,3 +240,13 @@ func (o *orderedSet) add(s string) int {
 }
 
 func (o *orderedSet) list() []string { return append([]string{}, o.items...) }
+
+// commandLine joins argv with spaces, quoting arguments that are empty or
+// hold spaces, quotes or non-printable characters.
+func commandLine(args []string) string {
+	if len(args) == 0 {
+		return ""
+	}
+	a := argv(args)
+	return a[1 : len(a)-1]
+}

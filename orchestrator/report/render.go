@@ -189,10 +189,10 @@ func (p *printer) header(r *Report) {
 	p.f("  sha256   %s\n", s.SHA256)
 	p.f("  size     %s\n", size(s.Size))
 	p.f("  type     %s\n", clean(s.Type))
-	if o := r.Outcome; o.Format != "" || len(o.Runner) > 0 {
+	if o := r.Outcome; o.Format != "" || o.Runner != "" {
 		p.f("  format   %s", orDash(clean(o.Format)))
-		if len(o.Runner) > 0 {
-			p.f(", run as %s", argv(o.Runner))
+		if o.Runner != "" {
+			p.f(", run as [%s]", clean(o.Runner))
 		}
 		p.f("\n")
 	}

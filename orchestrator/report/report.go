@@ -85,9 +85,11 @@ type Outcome struct {
 	// Format is what the agent found the sample to be and how it ran it:
 	// "elf-x86_64", "elf-i386", "script", "pe-x86_64", "pe-i386", "pe-dll"
 	// (empty from older agents); Runner the command line that started it
-	// when it was not executed directly (an interpreter, wine, rundll32).
-	Format string   `json:"format,omitempty"`
-	Runner []string `json:"runner,omitempty"`
+	// when it was not executed directly (an interpreter, wine, rundll32),
+	// its arguments separated by spaces and quoted when they hold spaces
+	// or quotes (a string, so that Outcome stays comparable).
+	Format string `json:"format,omitempty"`
+	Runner string `json:"runner,omitempty"`
 	// Windows API calls of a run under Wine: counted, kept in the trace,
 	// and whether the budget cut some.
 	APICalls     int  `json:"api_calls,omitempty"`
