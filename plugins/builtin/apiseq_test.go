@@ -13,6 +13,7 @@ import (
 	"github.com/scalemalnet/scalemalnet/classifiers/modelfile"
 	"github.com/scalemalnet/scalemalnet/classifiers/train"
 	"github.com/scalemalnet/scalemalnet/featurizers/apiseq"
+	"github.com/scalemalnet/scalemalnet/featurizers/features"
 	"github.com/scalemalnet/scalemalnet/guest/trace"
 	"github.com/scalemalnet/scalemalnet/plugins"
 )
@@ -176,6 +177,12 @@ func TestAPIModelsVoteOnWineTraces(t *testing.T) {
 	}
 	if v, err := det.Classify(ctx, plugins.Sample{}, sets); err != nil || !v.Abstained || !strings.Contains(v.Reason, "1 of the 3 calls are known") {
 		t.Fatalf("few known calls: %v %+v", err, v)
+	}
+
+	// A sequence model given an empty sequence says so.
+	empty := &features.Set{Name: apiseq.FirstName, Version: "1", Kind: features.KindSequence, Schema: []string{"<pad>", "<unk>"}, Tokens: []int32{}}
+	if v, err := det.Classify(ctx, plugins.Sample{}, []*features.Set{empty}); err != nil || !v.Abstained || !strings.Contains(v.Reason, "no calls") {
+		t.Fatalf("empty sequence: %v %+v", err, v)
 	}
 
 	// A Linux trace: the featurizer does not apply.

@@ -72,6 +72,8 @@ func (c *ModelClassifier) Classify(_ context.Context, _ plugins.Sample, sets []*
 	if isSeq {
 		explain = cov.String()
 		switch {
+		case cov.Calls == 0:
+			return plugins.Vote{Abstained: true, Reason: fmt.Sprintf("no calls in its input %s (the run recorded none of this kind)", h.FeatureSet)}, nil
 		case c.p.HooksOnly():
 			// A recorder of hooked calls (Cuckoo's monitor) would not have
 			// logged the unknown ones: they are left out, and only a trace
