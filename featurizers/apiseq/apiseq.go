@@ -20,8 +20,8 @@
 // NtWriteFile, NtAllocateVirtualMemory, LdrLoadDll) but the documented one
 // for the registry, services, network and processes (RegSetValueExA,
 // CreateProcessInternalW, CreateRemoteThread): keeping only one layer would
-// lose most of the calls the models know (see docs/windows-models.md for
-// the measured known shares). One exception: Wine's kernel32 often
+// lose most of the calls the models know (docs/results.md, "Windows API
+// models on Wine traces", has the measured known shares). One exception: Wine's kernel32 often
 // forwards a function to kernelbase under the same name, so the relay shows
 // KERNEL32.CreateFileW and then KERNELBASE.CreateFileW; a call that
 // repeats the previous call's function name in the same thread from
