@@ -28,9 +28,12 @@ MODELS=(
   "fhids-random-forest random-forest $DS/fhids/fhids.tar.xz"
   "fhids-cnn-lstm cnn-lstm $DS/fhids/fhids.tar.xz --seq-len 200 --epochs 10 --folds 3"
   "fhids-kind-random-forest random-forest $DS/fhids/fhids.tar.xz --task fhids-kind"
+  "malbehavd-random-forest random-forest $DS/malbehavd_v1/MalBehavD-V1-dataset.csv"
+  "malapi-random-forest random-forest $DS/catak_mal_api_2019"
 )
 
-stamp=$( { sha256sum "$BIN" scripts/models.sh; for m in "${MODELS[@]}"; do set -- $m; sha256sum "$3"; done; } | sha256sum | cut -d' ' -f1)
+# A dataset folder (Mal-API-2019) is stamped by its files.
+stamp=$( { sha256sum "$BIN" scripts/models.sh; for m in "${MODELS[@]}"; do set -- $m; if [[ -d $3 ]]; then find "$3" -type f -print0 | sort -z | xargs -0 sha256sum; else sha256sum "$3"; fi; done; } | sha256sum | cut -d' ' -f1)
 if [[ -z ${FORCE:-} && -f $OUT/.stamp && -f $OUT/fusion.json && $(cat "$OUT/.stamp") == "$stamp" ]]; then
   echo "[models] models up to date in $OUT"
   exit 0
@@ -38,7 +41,8 @@ fi
 # Fusion of the default models' votes: soft voting (weights learnt on the
 # out-of-fold predictions, Platt-calibrated per classifier), threshold for a
 # validation false-positive rate of at most 1%. Soft voting rather than
-# stacking: the models come from different datasets (ClaMP, FHIDS), so a
+# stacking: the models come from different datasets (ClaMP, FHIDS,
+# MalBehavD-V1; Mal-API-2019's malware types weigh its family model only), so a
 # stacking model's missing-vote indicators would learn each dataset's
 # malware share, not anything about samples; an FPR budget rather than max
 # F1: F1 depends on the malware share of the pooled datasets, an FPR budget

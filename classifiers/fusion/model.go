@@ -127,6 +127,9 @@ type Model struct {
 	Options     Options       `json:"options"`
 	NRecords    int           `json:"n_records"` // validation records fitted on
 	NMalicious  int           `json:"n_malicious"`
+	// NFamilyRecords counts the records with family votes only that
+	// weighed the family classifiers (AddFamilyRecords).
+	NFamilyRecords int `json:"n_family_records,omitempty"`
 	// Validation holds the fused probability and the truth of every
 	// validation record that had a usable vote (in record order), so the
 	// operating point can be re-chosen at deployment (WithThreshold)
@@ -288,6 +291,59 @@ func Fit(records []Record, opt Options) (*Model, error) {
 		m.Families = append(m.Families, fv)
 	}
 	return m, nil
+}
+
+// AddFamilyRecords weighs the family classifiers on validation records
+// that carry family votes only (JoinOOFFamilies: the examples of a family
+// model trained on malware types alone, such as Mal-API-2019, that no
+// detection model saw). Fit leaves such records out, so without this the
+// model would not know the classifier and a deployment would list its
+// votes as ignored. Each family vote of a malicious record with a known
+// family adds to its classifier's validation votes and hits, and the
+// weight is recomputed ((hits+1)/(votes+2)); a classifier new to the model
+// joins it. A record with a detection vote is an error: it belongs to Fit.
+func (m *Model) AddFamilyRecords(records []Record) error {
+	byName := map[string]*FamilyVoter{}
+	for i := range m.Families {
+		byName[m.Families[i].Name] = &m.Families[i]
+	}
+	added := map[string]*FamilyVoter{}
+	for r, rec := range records {
+		pv, err := parseVotes(rec.Votes)
+		if err != nil {
+			return fmt.Errorf("family record %d (%s): %w", r, rec.ID, err)
+		}
+		if len(pv.det) > 0 {
+			return fmt.Errorf("%w: family record %d (%s) has a detection vote", ErrData, r, rec.ID)
+		}
+		for name, d := range pv.fam {
+			fv := byName[name]
+			if fv == nil {
+				fv = added[name]
+			}
+			if fv == nil {
+				fv = &FamilyVoter{Name: name}
+				added[name] = fv
+			}
+			if !rec.Malicious || rec.Family == "" {
+				continue
+			}
+			fv.Votes++
+			if topClass(d).Class == rec.Family {
+				fv.Hits++
+			}
+		}
+	}
+	for _, fv := range added {
+		m.Families = append(m.Families, *fv)
+	}
+	sort.Slice(m.Families, func(i, j int) bool { return m.Families[i].Name < m.Families[j].Name })
+	for i := range m.Families {
+		f := &m.Families[i]
+		f.Weight = (float64(f.Hits) + 1) / (float64(f.Votes) + 2)
+	}
+	m.NFamilyRecords += len(records)
+	return nil
 }
 
 func sortedKeys(m map[string]bool) []string {

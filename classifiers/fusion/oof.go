@@ -155,6 +155,18 @@ type JoinClassifier struct {
 // disjoint votes: fusion learns how to weigh two classifiers only from
 // records both voted on.
 func JoinOOF(lines []OOFLine) ([]Record, JoinReport, error) {
+	recs, _, rep, err := JoinOOFFamilies(lines)
+	return recs, rep, err
+}
+
+// JoinOOFFamilies is JoinOOF that also returns the records of the keys
+// with family votes only (NoDetection): the examples of a family model
+// trained on a dataset of malware types alone (Mal-API-2019), which no
+// detection model saw. They cannot be fused or scored at stage 1, but they
+// are the only validation data of such a family model: Model.AddFamilyRecords
+// weighs it on them. Their Malicious and Family come from the family
+// label.
+func JoinOOFFamilies(lines []OOFLine) ([]Record, []Record, JoinReport, error) {
 	type acc struct {
 		rec    Record
 		truth  int // 0 unknown, 1 malicious, -1 benign
@@ -167,10 +179,10 @@ func JoinOOF(lines []OOFLine) ([]Record, JoinReport, error) {
 	stageOf := map[string]string{}
 	for i, l := range lines {
 		if err := l.check(); err != nil {
-			return nil, rep, fmt.Errorf("line %d: %w", i+1, err)
+			return nil, nil, rep, fmt.Errorf("line %d: %w", i+1, err)
 		}
 		if st, ok := stageOf[l.Classifier]; ok && st != l.Stage {
-			return nil, rep, fmt.Errorf("%w: classifier %s has %s and %s lines", ErrData, l.Classifier, st, l.Stage)
+			return nil, nil, rep, fmt.Errorf("%w: classifier %s has %s and %s lines", ErrData, l.Classifier, st, l.Stage)
 		}
 		stageOf[l.Classifier] = l.Stage
 		a := byKey[l.Key]
@@ -180,7 +192,7 @@ func JoinOOF(lines []OOFLine) ([]Record, JoinReport, error) {
 		}
 		for _, v := range a.rec.Votes {
 			if v.Classifier == l.Classifier {
-				return nil, rep, fmt.Errorf("%w: key %s has two lines of %s (the same predictions given twice?)", ErrData, l.Key, l.Classifier)
+				return nil, nil, rep, fmt.Errorf("%w: key %s has two lines of %s (the same predictions given twice?)", ErrData, l.Key, l.Classifier)
 			}
 		}
 		truth, fam := 0, ""
@@ -193,12 +205,12 @@ func JoinOOF(lines []OOFLine) ([]Record, JoinReport, error) {
 			truth, fam = 1, l.Label
 		}
 		if a.truth != 0 && truth != a.truth {
-			return nil, rep, fmt.Errorf("%w: key %s: %s says %q, another line disagrees on malicious or benign", ErrData, l.Key, l.Classifier, l.Label)
+			return nil, nil, rep, fmt.Errorf("%w: key %s: %s says %q, another line disagrees on malicious or benign", ErrData, l.Key, l.Classifier, l.Label)
 		}
 		a.truth = truth
 		if fam != "" {
 			if a.family != "" && a.family != fam {
-				return nil, rep, fmt.Errorf("%w: key %s: families %q and %q", ErrData, l.Key, a.family, fam)
+				return nil, nil, rep, fmt.Errorf("%w: key %s: families %q and %q", ErrData, l.Key, a.family, fam)
 			}
 			a.family = fam
 		}
@@ -224,11 +236,14 @@ func JoinOOF(lines []OOFLine) ([]Record, JoinReport, error) {
 		}
 	}
 	sort.Strings(keys)
-	var out []Record
+	var out, famOnly []Record
 	for _, k := range keys {
 		a := byKey[k]
 		if a.nDet == 0 {
 			rep.NoDetection++
+			a.rec.Malicious, a.rec.Family = a.truth > 0, a.family
+			sort.Slice(a.rec.Votes, func(i, j int) bool { return a.rec.Votes[i].Classifier < a.rec.Votes[j].Classifier })
+			famOnly = append(famOnly, a.rec)
 			continue
 		}
 		a.rec.Malicious = a.truth > 0
@@ -250,7 +265,7 @@ func JoinOOF(lines []OOFLine) ([]Record, JoinReport, error) {
 		rep.Classifiers = append(rep.Classifiers, *classifiers[n])
 	}
 	if len(out) == 0 {
-		return nil, rep, fmt.Errorf("%w: no record with a detection vote among %d keys", ErrData, rep.Keys)
+		return nil, nil, rep, fmt.Errorf("%w: no record with a detection vote among %d keys", ErrData, rep.Keys)
 	}
-	return out, rep, nil
+	return out, famOnly, rep, nil
 }

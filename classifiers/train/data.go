@@ -16,6 +16,8 @@ import (
 	"github.com/scalemalnet/scalemalnet/classifiers/data"
 	"github.com/scalemalnet/scalemalnet/classifiers/eval"
 	"github.com/scalemalnet/scalemalnet/classifiers/ml"
+	"github.com/scalemalnet/scalemalnet/featurizers/apiseq"
+	"github.com/scalemalnet/scalemalnet/featurizers/callseq"
 	"github.com/scalemalnet/scalemalnet/featurizers/datasets"
 	"github.com/scalemalnet/scalemalnet/featurizers/image"
 )
@@ -143,7 +145,31 @@ func load(path, task string, lim datasets.Limits) (*loaded, error) {
 	}
 	info := taskInfo[t]
 	return &loaded{task: string(t), source: info.source, kind: kindCalls, stage: info.stage,
-		featureSet: "callseq", inputKind: "dynamic", ss: ss, records: len(recs), dedup: ss.Dedup, digest: digest}, nil
+		featureSet: featureSetOf(t), inputKind: "dynamic", ss: ss, records: len(recs), dedup: ss.Dedup, digest: digest}, nil
+}
+
+// featureSetOf is the feature set that carries a call-sequence task's input
+// at inference: the Windows API sets of featurizers/apiseq for the Cuckoo
+// API datasets (MalBehavD-V1 rows list each name once in order of first
+// call, Mal-API-2019 lines keep repeats), the system call sequence of
+// featurizers/callseq for the Linux sets.
+func featureSetOf(t data.Task) string {
+	switch t {
+	case data.MalBehavD:
+		return apiseq.FirstName
+	case data.MalAPI:
+		return apiseq.SeqName
+	}
+	return callseq.SequenceName
+}
+
+// HooksOnly reports whether a feature set comes from a recorder that logs a
+// fixed list of hooked functions (Cuckoo's monitor, for the Windows API
+// sets): a call a model trained on it never saw is one such a recorder
+// would not have logged, so prediction leaves it out instead of keeping it
+// as a gap between the calls around it.
+func HooksOnly(featureSet string) bool {
+	return featureSet == apiseq.FirstName || featureSet == apiseq.SeqName
 }
 
 // sameSet reports whether task t reads the same files as the default task def.

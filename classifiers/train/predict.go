@@ -133,15 +133,24 @@ func (p *Predictor) PredictSet(s *features.Set) ([]float64, error) {
 		}
 		return p.clf.PredictProba(ml.Input{Vector: x})
 	case features.KindSequence:
+		hooks := HooksOnly(s.Name) && len(p.known) > 0
 		calls := make([]string, 0, len(s.Tokens))
 		for _, t := range s.Tokens {
 			if t == callseq.PadID {
 				continue
 			}
-			if int(t) >= len(s.Schema) {
+			if t < 0 || int(t) >= len(s.Schema) {
 				return nil, fmt.Errorf("%w: token id %d outside the set's vocabulary of %d", ErrSchema, t, len(s.Schema))
 			}
-			calls = append(calls, s.Schema[t])
+			name := s.Schema[t]
+			if hooks {
+				n, ok := p.hooked(name)
+				if !ok {
+					continue
+				}
+				name = n
+			}
+			calls = append(calls, name)
 		}
 		return p.PredictCalls(calls)
 	case features.KindImage:
@@ -158,6 +167,82 @@ func (p *Predictor) PredictSet(s *features.Set) ([]float64, error) {
 	return nil, fmt.Errorf("%w: set kind %q", ErrSchema, s.Kind)
 }
 
+// Coverage says how much of a sequence set the model knows.
+type Coverage struct {
+	Calls         int // calls in the set (padding and out-of-range ids left out)
+	Known         int // of them, calls whose name the model was trained with
+	Distinct      int // distinct names
+	KnownDistinct int // of them, names the model knows
+}
+
+// Share is Known/Calls (0 without calls).
+func (c Coverage) Share() float64 {
+	if c.Calls == 0 {
+		return 0
+	}
+	return float64(c.Known) / float64(c.Calls)
+}
+
+// String is e.g. "knows 62% of the 1204 calls (41 of 88 distinct names)".
+func (c Coverage) String() string {
+	return fmt.Sprintf("knows %.0f%% of the %d calls (%d of %d distinct names)", 100*c.Share(), c.Calls, c.KnownDistinct, c.Distinct)
+}
+
+// Coverage measures a sequence set against the names the model was trained
+// with; ok is false when the model or the set is not a call sequence.
+func (p *Predictor) Coverage(s *features.Set) (c Coverage, ok bool) {
+	if len(p.known) == 0 || s.Kind != features.KindSequence {
+		return c, false
+	}
+	seen := map[int32]bool{}
+	for _, t := range s.Tokens {
+		if t == callseq.PadID || t < 0 || int(t) >= len(s.Schema) {
+			continue
+		}
+		k := p.known[callseq.Normalize(s.Schema[t])]
+		if !k && HooksOnly(s.Name) {
+			_, k = p.hooked(s.Schema[t])
+		}
+		c.Calls++
+		if k {
+			c.Known++
+		}
+		if !seen[t] {
+			seen[t] = true
+			c.Distinct++
+			if k {
+				c.KnownDistinct++
+			}
+		}
+	}
+	return c, true
+}
+
+// hooked maps a call name to the name the model knows for it in a set of
+// hooked calls: the name itself, or for an ANSI function ("...A", or a
+// name whose wide twin is the name plus "W") its wide twin when only that
+// one is known. On Windows most ANSI
+// functions convert their strings and call the wide one, which is what
+// Cuckoo's monitor hooks and logs (Process32NextW, CopyFileW); Wine often
+// implements both separately, so its relay shows the ANSI call alone.
+func (p *Predictor) hooked(name string) (string, bool) {
+	n := callseq.Normalize(name)
+	if p.known[n] {
+		return n, true
+	}
+	if w, ok := strings.CutSuffix(n, "a"); ok && p.known[w+"w"] {
+		return w + "w", true
+	}
+	if p.known[n+"w"] { // ANSI functions named without "A": Process32Next, Module32First
+		return n + "w", true
+	}
+	return n, false
+}
+
+// HooksOnly reports whether the model reads a set of hooked calls
+// (HooksOnly of its feature set): unknown names are left out at prediction.
+func (p *Predictor) HooksOnly() bool { return HooksOnly(p.Header.FeatureSet) }
+
 // UnknownShare is the share of a sequence set's calls the model has never
 // seen, so a plugin can abstain when a trace is from another platform (a
 // Windows API model given Linux system calls).
@@ -167,7 +252,7 @@ func (p *Predictor) UnknownShare(s *features.Set) float64 {
 	}
 	n, unk := 0, 0
 	for _, t := range s.Tokens {
-		if t == callseq.PadID || int(t) >= len(s.Schema) {
+		if t == callseq.PadID || t < 0 || int(t) >= len(s.Schema) {
 			continue
 		}
 		n++

@@ -4,6 +4,8 @@ import (
 	"archive/tar"
 	"bytes"
 	"errors"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -220,5 +222,58 @@ func TestDedup(t *testing.T) {
 	}
 	if Digest([]string{"ab", "c"}) == Digest([]string{"a", "bc"}) {
 		t.Error("digest ignores name boundaries")
+	}
+}
+
+func TestI386NamesMapToX86_64(t *testing.T) {
+	for in, want := range map[string]string{
+		"_llseek": "lseek", "mmap2": "mmap", "fstat64": "fstat", "stat64": "stat", "fcntl64": "fcntl",
+		"ugetrlimit": "getrlimit", "waitpid": "wait4", "sigreturn": "rt_sigreturn", "getuid32": "getuid",
+		"clock_gettime64": "clock_gettime", "futex_time64": "futex", "clock_nanosleep_time64": "clock_nanosleep",
+		"socketcall": "socketcall", "read": "read", "execve": "execve", "fstatat64": "newfstatat",
+	} {
+		if got := I386Name(in); got != want {
+			t.Errorf("I386Name(%q) = %q, want %q", in, got, want)
+		}
+	}
+	tr := &trace.Trace{Windows: []trace.Window{{Index: 0, End: 10, Events: []trace.Event{
+		{T: 1, PID: 1, Name: "mmap2", ABI: trace.ABII386},
+		{T: 2, PID: 1, Name: "_llseek", ABI: trace.ABII386},
+		{T: 3, PID: 1, Name: "mmap2"}, // no ABI mark: a name of the x86-64 table, kept
+		{T: 4, PID: 1, Name: "read", ABI: trace.ABII386},
+	}}}}
+	recs, err := FromTrace(tr, "t", TraceOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(recs[0].Calls, " "); got != "mmap lseek mmap2 read" {
+		t.Fatalf("calls %q", got)
+	}
+}
+
+// Every 32-bit variant in ADFA-LD's own number map agrees with I386Name.
+func TestI386NamesAgreeWithADFAMap(t *testing.T) {
+	f, err := os.Open(filepath.Join(dataPath(t, ADFADir), ADFASyscallMap))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	m, err := ReadSyscallMap(f, f.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for nr, name := range m.I386 {
+		want, ok := m.X86_64[nr]
+		if !ok {
+			continue
+		}
+		n++
+		if got := I386Name(name); got != want {
+			t.Errorf("i386 %d %s: I386Name %q, ADFA-LD map %q", nr, name, got, want)
+		}
+	}
+	if n < 100 {
+		t.Fatalf("only %d mapped numbers", n)
 	}
 }

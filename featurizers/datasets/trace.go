@@ -32,7 +32,8 @@ type TraceOptions struct {
 }
 
 // FromTrace turns a guest trace into records of call names (the agent's
-// x86-64 names, "sys_<nr>" for unknown numbers). Calls are in time order
+// x86-64 names, "sys_<nr>" for unknown numbers; calls of the i386 entry,
+// Event.ABI "i386", mapped to their x86-64 names by EventName). Calls are in time order
 // (ties keep the recorded order); calls the agent counted but did not keep
 // (Window.Dropped) are absent and added to Dropped. IDs are id, or
 // "id#pid" / "id#wN" when split.
@@ -43,8 +44,8 @@ func FromTrace(t *trace.Trace, id string, opt TraceOptions) ([]SeqRecord, error)
 	lim := opt.Limits.withDefaults()
 	rec := func(suffix, group string, evs []trace.Event, notKept int) SeqRecord {
 		c := newCalls(lim)
-		for _, e := range evs {
-			c.add(e.Name)
+		for i := range evs {
+			c.add(EventName(&evs[i]))
 		}
 		return SeqRecord{ID: id + suffix, Source: SourceTrace, Label: opt.Label, Class: opt.Class,
 			Calls: c.list, Group: group, Dropped: c.dropped + notKept}

@@ -70,7 +70,7 @@ func (r *jobRun) featurize(ctx context.Context) error {
 		for _, s := range sets {
 			r.sets[s.Name] = &setOutcome{set: s, featurizer: p.Name()}
 			r.features = append(r.features, report.Feature{Featurizer: p.Name(), Set: s.Name, Version: s.Version,
-				Kind: string(s.Kind), Size: setSize(s), Duration: dur})
+				Kind: string(s.Kind), Size: setSize(s), Duration: dur, Meta: s.Meta})
 		}
 	}
 	return nil

@@ -28,6 +28,7 @@ type Builder struct {
 	order   []connKey
 	calls   map[string]int
 	omitted int // list entries not recorded because a cap was hit
+	win     *winAPIBuilder
 }
 
 type connKey struct {
@@ -37,7 +38,7 @@ type connKey struct {
 
 // NewBuilder returns an empty Builder.
 func NewBuilder() *Builder {
-	return &Builder{conns: map[connKey]*Connection{}, calls: map[string]int{}}
+	return &Builder{conns: map[connKey]*Connection{}, calls: map[string]int{}, win: newWinAPIBuilder()}
 }
 
 // AddWindow folds one window in. Windows must come in order.
@@ -50,6 +51,13 @@ func (b *Builder) AddWindow(w trace.Window) {
 				ws.Counts[k] = v
 			}
 		}
+		ws.APITotal, ws.APIDropped = w.APITotal(), w.APIDropped
+		if len(w.APICounts) > 0 {
+			ws.APICounts = make(map[string]int, len(w.APICounts))
+			for k, v := range w.APICounts {
+				ws.APICounts[k] = v
+			}
+		}
 		b.windows = append(b.windows, ws)
 	}
 	for k, v := range w.Counts {
@@ -58,6 +66,7 @@ func (b *Builder) AddWindow(w trace.Window) {
 	for i := range w.Events {
 		b.addEvent(&w.Events[i])
 	}
+	b.win.addWindow(&w)
 }
 
 func (b *Builder) addEvent(e *trace.Event) {
@@ -133,6 +142,7 @@ func (b *Builder) Behavior(sum trace.Summary) Behavior {
 		Connections:  []Connection{},
 		TopCalls:     top(b.calls, TopCalls),
 		Omitted:      b.omitted,
+		WinAPI:       b.win.summary(sum),
 	}
 	for _, k := range b.order {
 		beh.Connections = append(beh.Connections, *b.conns[k])
@@ -148,7 +158,8 @@ func OutcomeOf(sum trace.Summary) Outcome {
 	return Outcome{
 		Status: sum.Outcome, ExitCode: sum.ExitCode, Signal: sum.Signal, Error: sum.Error,
 		DurationNs: sum.DurationNs, Truncated: sum.Truncated, Events: sum.Events, Kept: sum.Kept,
-		Output: sum.Stdout,
+		Output: sum.Stdout, Format: sum.Format, Runner: commandLine(sum.Runner),
+		APICalls: sum.APICalls, APIKept: sum.APIKept, APITruncated: sum.APITruncated,
 	}
 }
 
@@ -229,3 +240,13 @@ func (o *orderedSet) add(s string) int {
 }
 
 func (o *orderedSet) list() []string { return append([]string{}, o.items...) }
+
+// commandLine joins argv with spaces, quoting arguments that are empty or
+// hold spaces, quotes or non-printable characters.
+func commandLine(args []string) string {
+	if len(args) == 0 {
+		return ""
+	}
+	a := argv(args)
+	return a[1 : len(a)-1]
+}

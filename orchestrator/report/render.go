@@ -37,6 +37,7 @@ func Render(w io.Writer, r *Report) error {
 	p.votes(r)
 	p.processes(r.Behavior.Processes)
 	p.lists(&r.Behavior)
+	p.winAPI(r)
 	p.calls(r)
 	if r.Outcome.Output != "" {
 		p.section("Output", "")
@@ -139,6 +140,9 @@ func (p *printer) votes(r *Report) {
 				}
 				p.f("  %-22s %-9s %-10s %.3f  (%s, %s)\n", name, clean(v.Stage), clean(v.Label), top,
 					strings.Join(v.Inputs, "+"), v.Duration.Round(time.Millisecond))
+				if v.Explanation != "" {
+					p.f("  %-22s %s\n", "", shorten(clean(v.Explanation), 120))
+				}
 			}
 		}
 	}
@@ -185,6 +189,13 @@ func (p *printer) header(r *Report) {
 	p.f("  sha256   %s\n", s.SHA256)
 	p.f("  size     %s\n", size(s.Size))
 	p.f("  type     %s\n", clean(s.Type))
+	if o := r.Outcome; o.Format != "" || o.Runner != "" {
+		p.f("  format   %s", orDash(clean(o.Format)))
+		if o.Runner != "" {
+			p.f(", run as [%s]", clean(o.Runner))
+		}
+		p.f("\n")
+	}
 	m := r.Machine
 	p.f("Machine    %s", orDash(clean(m.Slot)))
 	if m.Hypervisor != "" {
@@ -243,6 +254,12 @@ func outcome(o Outcome) string {
 	s += fmt.Sprintf(", %d calls", o.Events)
 	if o.Truncated {
 		s += fmt.Sprintf(" (truncated: %d kept in the trace)", o.Kept)
+	}
+	if o.APICalls > 0 {
+		s += fmt.Sprintf(", %d Windows API calls", o.APICalls)
+		if o.APITruncated {
+			s += fmt.Sprintf(" (truncated: %d kept)", o.APIKept)
+		}
 	}
 	if o.Error != "" && o.Status != trace.OutcomeError {
 		s += "; " + clean(o.Error)
@@ -389,6 +406,113 @@ func (p *printer) calls(r *Report) {
 		}
 		p.section("Calls per window", fmt.Sprintf("%d × %s, peak %d per %s, %d in all", len(r.Windows), r.Options.Window, peak, per, total))
 		p.f("  |%s|\n", cols)
+		if r.Behavior.WinAPI != nil {
+			api := make([]WindowStat, len(r.Windows))
+			for i, w := range r.Windows {
+				api[i] = WindowStat{Total: w.APITotal}
+			}
+			cols, peak, total := spark(api, renderSparkMax)
+			if total > 0 {
+				p.section("API calls per window", fmt.Sprintf("peak %d per %s, %d in all", peak, per, total))
+				p.f("  |%s|\n", cols)
+			}
+		}
+	}
+}
+
+// winAPI shows the Windows section: what a program run under Wine did
+// through the Windows API.
+func (p *printer) winAPI(r *Report) {
+	w := r.Behavior.WinAPI
+	if w == nil {
+		return
+	}
+	note := fmt.Sprintf("%d calls", w.Calls)
+	if w.Truncated {
+		note += fmt.Sprintf(", %d kept in the trace", w.Kept)
+	}
+	p.section("Windows API", note)
+	inferred := map[string]bool{}
+	for _, k := range w.RegistryInferred {
+		inferred[k] = true
+	}
+	list := func(label string, items []string) {
+		for i, s := range items {
+			lead := "  " + fmt.Sprintf("%-18s", label)
+			if i > 0 {
+				lead = "  " + strings.Repeat(" ", 18)
+			}
+			if i == renderListMax {
+				p.f("%s… %d more\n", lead, len(items)-i)
+				return
+			}
+			mark := ""
+			if inferred[s] {
+				mark = " (?)"
+			}
+			p.f("%s%s%s\n", lead, clean(s), mark)
+		}
+	}
+	list("files created", w.FilesCreated)
+	list("files written", w.FilesWritten)
+	list("files deleted", w.FilesDeleted)
+	var moves []string
+	for _, m := range w.FilesMoved {
+		moves = append(moves, m.From+" -> "+orDash(m.To))
+	}
+	list("files moved", moves)
+	list("registry created", w.RegistryKeysCreated)
+	list("registry written", w.RegistryValuesWritten)
+	list("registry deleted", w.RegistryDeleted)
+	var procs []string
+	for _, pr := range w.ProcessesCreated {
+		s := pr.Call + " "
+		if pr.Image != "" {
+			s += `"` + clean(pr.Image) + `" `
+		}
+		s += `"` + clean(pr.Command) + `"`
+		if !pr.OK {
+			s += "  (failed or no return)"
+		}
+		procs = append(procs, s)
+	}
+	list("processes created", procs)
+	if len(w.ModulesLoaded) > 0 {
+		p.f("  %-18s%s\n", "modules loaded", shorten(clean(strings.Join(w.ModulesLoaded, ", ")), 200))
+	}
+	var ops []string
+	for _, o := range w.RemoteOps {
+		s := fmt.Sprintf("%04x %s", o.TID, o.Call)
+		if o.Target != "" {
+			s += " " + o.Target
+		}
+		if o.Address != "" {
+			s += " at 0x" + strings.TrimLeft(o.Address, "0")
+		}
+		if o.Size > 0 {
+			s += fmt.Sprintf(", %d bytes", o.Size)
+		}
+		if o.Ret != "" {
+			s += " -> " + o.Ret
+		}
+		ops = append(ops, s)
+	}
+	list("other processes", ops)
+	if len(w.TopCalls) > 0 {
+		var parts []string
+		for i, c := range w.TopCalls {
+			if i == renderTopMax {
+				break
+			}
+			parts = append(parts, fmt.Sprintf("%s %d", clean(c.Name), c.Count))
+		}
+		p.f("  %-18s%s\n", "top calls", strings.Join(parts, "  "))
+	}
+	if len(w.RegistryInferred) > 0 {
+		p.f("  (?) key inferred: the value was set through a handle; the key is the one the thread last opened or created\n")
+	}
+	if w.Omitted > 0 {
+		p.f("  (%d entries omitted from the report)\n", w.Omitted)
 	}
 }
 

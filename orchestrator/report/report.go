@@ -82,6 +82,19 @@ type Outcome struct {
 	Events     int           `json:"events"` // calls counted
 	Kept       int           `json:"kept"`   // calls kept in the trace artifact
 	Output     string        `json:"output,omitempty"`
+	// Format is what the agent found the sample to be and how it ran it:
+	// "elf-x86_64", "elf-i386", "script", "pe-x86_64", "pe-i386", "pe-dll"
+	// (empty from older agents); Runner the command line that started it
+	// when it was not executed directly (an interpreter, wine, rundll32),
+	// its arguments separated by spaces and quoted when they hold spaces
+	// or quotes (a string, so that Outcome stays comparable).
+	Format string `json:"format,omitempty"`
+	Runner string `json:"runner,omitempty"`
+	// Windows API calls of a run under Wine: counted, kept in the trace,
+	// and whether the budget cut some.
+	APICalls     int  `json:"api_calls,omitempty"`
+	APIKept      int  `json:"api_kept,omitempty"`
+	APITruncated bool `json:"api_truncated,omitempty"`
 }
 
 // Behavior summarises the trace.
@@ -94,6 +107,9 @@ type Behavior struct {
 	Connections  []Connection  `json:"connections"`
 	TopCalls     []CallCount   `json:"top_calls"`
 	Omitted      int           `json:"omitted,omitempty"` // list entries left out past MaxListed
+	// WinAPI is the Windows section: what a program run under Wine did
+	// through the Windows API (nil when the run made no API call).
+	WinAPI *WinAPI `json:"winapi,omitempty"`
 }
 
 // ProcessNode is a process with its children.
@@ -132,6 +148,11 @@ type WindowStat struct {
 	Total   int            `json:"total"`
 	Dropped int            `json:"dropped,omitempty"`
 	Counts  map[string]int `json:"counts,omitempty"`
+	// Windows API calls in the window (runs under Wine): counted, counted
+	// but not kept, and per "Module.Func".
+	APITotal   int            `json:"api_total,omitempty"`
+	APIDropped int            `json:"api_dropped,omitempty"`
+	APICounts  map[string]int `json:"api_counts,omitempty"`
 }
 
 // TraceRef points at the full call trace artifact.
@@ -153,6 +174,9 @@ type Feature struct {
 	NotApplicable bool          `json:"not_applicable,omitempty"`
 	Error         string        `json:"error,omitempty"`
 	Duration      time.Duration `json:"duration_ns"`
+	// Meta is the featurizer's facts about the extraction (features.Set
+	// Meta), e.g. the apiseq sets' "recorded", "calls", "distinct".
+	Meta map[string]string `json:"meta,omitempty"`
 }
 
 // Vote is one classifier plugin's vote on the sample.

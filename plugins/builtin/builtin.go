@@ -29,6 +29,7 @@ var featurizers = map[string]func() plugins.Featurizer{
 	"elf-header": func() plugins.Featurizer { return elfHeader{} },
 	"byteimage":  func() plugins.Featurizer { return byteImage{} },
 	"callseq":    newCallSeq,
+	"apiseq":     newAPISeq,
 }
 
 var classifiers = map[string]func() plugins.Classifier{}

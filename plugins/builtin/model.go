@@ -15,6 +15,11 @@ import (
 // model was trained on (a Windows API model given Linux system calls).
 const MaxUnknownShare = 0.5
 
+// MinKnownCalls is the fewest known calls a model of hooked calls (the
+// Windows API models, train.HooksOnly) needs to vote: it leaves unknown
+// calls out instead of abstaining on their share.
+const MinKnownCalls = 3
+
 // ModelClassifier serves a trained model file as a classifier plugin.
 type ModelClassifier struct {
 	sdk.NoConfig
@@ -62,12 +67,33 @@ func (c *ModelClassifier) Classify(_ context.Context, _ plugins.Sample, sets []*
 	if set == nil {
 		return plugins.Vote{}, fmt.Errorf("%w: no %s feature set", plugins.ErrNotApplicable, h.FeatureSet)
 	}
-	if u := c.p.UnknownShare(set); u > MaxUnknownShare {
-		return plugins.Vote{Abstained: true, Reason: fmt.Sprintf("%.0f%% of the calls are unknown to this model (trained on %s)", 100*u, h.Data.Source)}, nil
+	cov, isSeq := c.p.Coverage(set)
+	explain := ""
+	if isSeq {
+		explain = cov.String()
+		switch {
+		case cov.Calls == 0:
+			return plugins.Vote{Abstained: true, Reason: fmt.Sprintf("no calls in its input %s (the run recorded none of this kind)", h.FeatureSet)}, nil
+		case c.p.HooksOnly():
+			// A recorder of hooked calls (Cuckoo's monitor) would not have
+			// logged the unknown ones: they are left out, and only a trace
+			// with none of the model's calls is outside its domain.
+			if cov.Known < MinKnownCalls {
+				return plugins.Vote{Abstained: true, Reason: fmt.Sprintf("%d of the %d calls are known to this model (trained on %s); it needs %d",
+					cov.Known, cov.Calls, h.Data.Source, MinKnownCalls)}, nil
+			}
+			explain += "; the others left out, as Cuckoo's monitor would not have recorded them"
+		case 1-cov.Share() > MaxUnknownShare:
+			return plugins.Vote{Abstained: true, Reason: fmt.Sprintf("%.0f%% of the calls are unknown to this model (trained on %s)", 100*(1-cov.Share()), h.Data.Source)}, nil
+		}
 	}
 	proba, err := c.p.PredictSet(set)
 	if err != nil {
 		return plugins.Vote{}, err
 	}
-	return sdk.NewVote(h.Classes, proba, h.Model, "1+"+h.Weights[:12])
+	v, err := sdk.NewVote(h.Classes, proba, h.Model, "1+"+h.Weights[:12])
+	if err == nil && explain != "" {
+		v.Explanation = explain
+	}
+	return v, err
 }

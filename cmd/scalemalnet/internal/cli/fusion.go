@@ -73,20 +73,27 @@ func (f *fusionFlags) options(e *Env) (fusion.Options, bool) {
 
 // loadOOF reads and joins out-of-fold files.
 func loadOOF(paths []string) ([]fusion.Record, fusion.JoinReport, error) {
+	recs, _, rep, err := loadOOFFamilies(paths)
+	return recs, rep, err
+}
+
+// loadOOFFamilies is loadOOF that also returns the records with family
+// votes only (fusion.JoinOOFFamilies).
+func loadOOFFamilies(paths []string) ([]fusion.Record, []fusion.Record, fusion.JoinReport, error) {
 	var lines []fusion.OOFLine
 	for _, p := range paths {
 		f, err := os.Open(p)
 		if err != nil {
-			return nil, fusion.JoinReport{}, err
+			return nil, nil, fusion.JoinReport{}, err
 		}
 		l, err := fusion.ReadOOF(f, p)
 		f.Close()
 		if err != nil {
-			return nil, fusion.JoinReport{}, err
+			return nil, nil, fusion.JoinReport{}, err
 		}
 		lines = append(lines, l...)
 	}
-	return fusion.JoinOOF(lines)
+	return fusion.JoinOOFFamilies(lines)
 }
 
 // writeJoin summarises a join: records, and per classifier how many of its
@@ -95,7 +102,7 @@ func writeJoin(w io.Writer, paths []string, r fusion.JoinReport) {
 	fmt.Fprintf(w, "joined %d files: %d predictions, %d examples, %d records with a detection vote (%d malicious)",
 		len(paths), r.Lines, r.Keys, r.Records, r.Malicious)
 	if r.NoDetection > 0 {
-		fmt.Fprintf(w, "; %d examples with family votes only left out", r.NoDetection)
+		fmt.Fprintf(w, "; %d examples with family votes only (they weigh the family classifiers only)", r.NoDetection)
 	}
 	fmt.Fprintln(w)
 	var by []string
@@ -137,13 +144,16 @@ func runTrainFusion(_ context.Context, e *Env, args []string) int {
 		return ExitUsage
 	}
 	opt.Method = *method
-	recs, jr, err := loadOOF(oof)
+	recs, famOnly, jr, err := loadOOFFamilies(oof)
 	if err != nil {
 		return fail(e, err)
 	}
 	writeJoin(e.Stderr, oof, jr)
 	m, err := fusion.Fit(recs, opt)
 	if err != nil {
+		return fail(e, err)
+	}
+	if err := m.AddFamilyRecords(famOnly); err != nil {
 		return fail(e, err)
 	}
 	if dir := filepath.Dir(*out); dir != "." {
@@ -180,7 +190,11 @@ func runTrainFusion(_ context.Context, e *Env, args []string) int {
 }
 
 func writeFusionModel(w io.Writer, m *fusion.Model) {
-	fmt.Fprintf(w, "fusion %s, %s calibration, fitted on %d out-of-fold records (%d malicious)\n", m.Method, m.Calibration, m.NRecords, m.NMalicious)
+	fmt.Fprintf(w, "fusion %s, %s calibration, fitted on %d out-of-fold records (%d malicious)", m.Method, m.Calibration, m.NRecords, m.NMalicious)
+	if m.NFamilyRecords > 0 {
+		fmt.Fprintf(w, "; family classifiers also weighed on %d records with family votes only", m.NFamilyRecords)
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "  %-28s %7s %8s %8s %9s  %s\n", "detection classifier", "votes", "AUC", "weight", "coef", "calibrator")
 	for _, d := range m.Detectors {
 		coef := "-"
