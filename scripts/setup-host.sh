@@ -10,7 +10,9 @@ PKGS=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libvirt-dev
       qemu-system-x86 qemu-utils busybox-static kmod cpio xz-utils tini gcc
       libc6-dev pkg-config strace ca-certificates procps
       # static-feature parity checks: real PE files and the reference parser
-      wine64 mingw-w64 python3-pefile)
+      wine64 mingw-w64 python3-pefile
+      # the web interface's browser tests (driven by chromedp, headless)
+      chromium)
 
 missing=()
 for p in "${PKGS[@]}"; do
