@@ -169,8 +169,12 @@ func timelineChart(title string, wins []winCount, per map[int][]int, total func(
 		return c.Left + float64(i)*(c.Right-c.Left)/float64(n-1)
 	}
 	y := func(v int) float64 { return c.Bottom - float64(v)/float64(maxY)*(c.Bottom-c.Top) }
-	for k := 0; k <= 4; k++ {
-		v := maxY * k / 4
+	nt := 4
+	if maxY%5 == 0 {
+		nt = 5
+	}
+	for k := 0; k <= nt; k++ {
+		v := maxY * k / nt
 		c.YTicks = append(c.YTicks, tick{y(v), strconv.Itoa(v)})
 	}
 	step := max(1, n/8)

@@ -77,7 +77,7 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02 15:04:05Z")
 	},
-	"ms": func(ns int64) string { return fmt.Sprintf("%.3f s", float64(ns)/1e9) },
+	"ms":  func(ns int64) string { return fmt.Sprintf("%.3f s", float64(ns)/1e9) },
 	"dur": func(d time.Duration) string { return d.Round(time.Millisecond).String() },
 	"pct": func(p float64) string { return fmt.Sprintf("%.1f%%", 100*p) },
 	"f3":  func(f float64) string { return fmt.Sprintf("%+.3f", f) },

@@ -47,8 +47,8 @@ func (s storeService) Report(ctx context.Context, id string) (*report.Report, er
 func (s storeService) OpenTrace(ctx context.Context, id string) (io.ReadCloser, error) {
 	return s.st.OpenArtifact(id, "trace.jsonl.gz")
 }
-func (s storeService) Health(ctx context.Context) api.Health                   { return api.Health{Status: "ok"} }
-func (s storeService) Plugins(ctx context.Context) []host.Status                { return nil }
+func (s storeService) Health(ctx context.Context) api.Health     { return api.Health{Status: "ok"} }
+func (s storeService) Plugins(ctx context.Context) []host.Status { return nil }
 func (s storeService) GC(ctx context.Context, p store.Policy) (store.GCReport, error) {
 	return s.st.GC(ctx, p)
 }
@@ -160,9 +160,9 @@ func addJob(t testing.TB, st *store.Store, name string, content []byte, tr *trac
 		Machine:  report.Machine{Slot: "slot0", Hypervisor: "qemu", Kernel: "6.1.0-test"},
 		Outcome:  report.OutcomeOf(tr.Summary),
 		Behavior: b.Behavior(tr.Summary), Windows: b.Windows(),
-		Trace:    report.TraceRef{Path: art.Path, Format: "jsonl+gzip", Size: art.Size, SHA256: art.SHA256},
-		Steps:    []report.Step{{Name: "restore", Duration: 2 * time.Second}, {Name: "run", Duration: 5 * time.Second}},
-		Verdict:  verdict, Created: time.Now().UTC()}
+		Trace:   report.TraceRef{Path: art.Path, Format: "jsonl+gzip", Size: art.Size, SHA256: art.SHA256},
+		Steps:   []report.Step{{Name: "restore", Duration: 2 * time.Second}, {Name: "run", Duration: 5 * time.Second}},
+		Verdict: verdict, Created: time.Now().UTC()}
 	if verdict == nil {
 		rep.NoVerdict = "no fusion model configured"
 	}
