@@ -302,13 +302,24 @@ func (h *Handler) logPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer rc.Close()
-	key := f.key(id)
-	rows, more, learnt, err := logPage(rc, f, page, h.traces.pageStarts(key))
+	var rows []logRow
+	var more bool
+	if from, ok := tv.pageStart(f, page); ok {
+		// Straight to the page's window: the lines before are
+		// decompressed and skipped, not decoded.
+		rows, more, _, err = logPageAt(rc, f, page, page, from, nil)
+	} else {
+		key := f.key(id)
+		var learnt []pagePos
+		rows, more, learnt, err = logPage(rc, f, page, h.traces.pageStarts(key))
+		if err == nil {
+			h.traces.putStarts(key, learnt)
+		}
+	}
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	h.traces.putStarts(key, learnt)
 	data["Rows"] = rows
 	link := func(p int) string {
 		u := url.Values{}

@@ -85,7 +85,23 @@ type traceView struct {
 	Registry   []regRow
 	RegOmitted int
 	Summary    *trace.Summary
+
+	// Per window, the kept calls by kind, process and name, and the
+	// window's line in the artifact: a log page's start is found from
+	// them without decoding the windows before it. Nil when the run had
+	// too many distinct (process, call) pairs (maxPairs).
+	pairs []map[pairKey]int32
+	lines []int
 }
+
+type pairKey struct {
+	api  bool
+	pid  int
+	name string
+}
+
+// maxPairs bounds the (window, kind, process, call) counters kept per trace.
+const maxPairs = 2_000_000
 
 type winCount struct {
 	Start, End int64
@@ -116,6 +132,7 @@ func scanView(r io.Reader) (*traceView, error) {
 		return nil, err
 	}
 	v := &traceView{Sys: map[int][]int{}, API: map[int][]int{}}
+	npairs := 0
 	sysN, apiN := map[string]int{}, map[string]int{}
 	reg := map[regRow]int{}
 	var regOrder []regRow
@@ -145,6 +162,19 @@ func scanView(r io.Reader) (*traceView, error) {
 			i := len(v.Windows)
 			v.Windows = append(v.Windows, winCount{Start: w.Start, End: w.End, Total: w.Total(), API: w.APITotal()})
 			v.APITotal += w.APITotal()
+			var pm map[pairKey]int32
+			if npairs <= maxPairs {
+				pm = map[pairKey]int32{}
+				for k := range w.Events {
+					pm[pairKey{false, w.Events[k].PID, w.Events[k].Name}]++
+				}
+				for k := range w.API {
+					pm[pairKey{true, w.API[k].PID, w.API[k].Name()}]++
+				}
+				npairs += len(pm)
+			}
+			v.pairs = append(v.pairs, pm)
+			v.lines = append(v.lines, lr.n-1)
 			for name, n := range w.Counts {
 				sysN[name] += n
 			}
@@ -183,6 +213,9 @@ func scanView(r io.Reader) (*traceView, error) {
 			}
 			m[pid] = s
 		}
+	}
+	if npairs > maxPairs {
+		v.pairs, v.lines = nil, nil
 	}
 	v.CallNames, v.APINames = byCount(sysN), byCount(apiN)
 	for _, k := range regOrder {
@@ -297,6 +330,30 @@ func eventArgs(e *trace.Event) string {
 	return strings.Join(parts, " ")
 }
 
+// pageStart finds where page (0-based) of filter f starts, from the
+// per-window counters; ok is false without them or past the end.
+func (v *traceView) pageStart(f logFilter, page int) (pagePos, bool) {
+	if v == nil || v.pairs == nil {
+		return pagePos{}, false
+	}
+	target := page * LogPageSize
+	call := strings.ToLower(f.Call)
+	cum := 0
+	for i, pm := range v.pairs {
+		m := 0
+		for k, n := range pm {
+			if k.api == (f.Kind == "api") && (f.PID == 0 || k.pid == f.PID) && (call == "" || strings.Contains(strings.ToLower(k.name), call)) {
+				m += int(n)
+			}
+		}
+		if cum+m > target {
+			return pagePos{line: v.lines[i], item: target - cum}, true
+		}
+		cum += m
+	}
+	return pagePos{}, false
+}
+
 // logPage reads page (0-based) of the calls matching f. starts are the
 // known page starts of this filter (starts[0] is the beginning); the scan
 // resumes from the nearest one at or before page, skipping earlier lines
@@ -308,7 +365,12 @@ func logPage(r io.Reader, f logFilter, page int, starts []pagePos) (rows []logRo
 	}
 	known := min(page, len(starts)-1)
 	learnt = append([]pagePos(nil), starts...)
-	from := starts[known]
+	return logPageAt(r, f, page, known, starts[known], learnt)
+}
+
+// logPageAt reads page from the start of page known at from, appending
+// the page starts it passes to learnt.
+func logPageAt(r io.Reader, f logFilter, page, known int, from pagePos, learnt []pagePos) (rows []logRow, more bool, _ []pagePos, err error) {
 	lr, err := newLineReader(r)
 	if err != nil {
 		return nil, false, nil, err

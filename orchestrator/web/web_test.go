@@ -293,10 +293,23 @@ func TestLogPaging(t *testing.T) {
 			t.Fatalf("%+v: %d rows paged, %d match", f, got, want)
 		}
 		if page3 != nil {
-			// Straight to page 3 with no known starts: same rows.
+			// Straight to page 3 with no known starts, and from the
+			// trace view's counters: same rows.
 			rows, _, _, _ := logPage(bytes.NewReader(buf.Bytes()), f, 3, nil)
 			if len(rows) != len(page3) || rows[0] != page3[0] {
 				t.Fatalf("%+v: page 3 differs when read cold", f)
+			}
+			v, err := scanView(bytes.NewReader(buf.Bytes()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			from, ok := v.pageStart(f, 3)
+			if !ok {
+				t.Fatalf("%+v: no page start for page 3", f)
+			}
+			rows, _, _, _ = logPageAt(bytes.NewReader(buf.Bytes()), f, 3, 3, from, nil)
+			if len(rows) != len(page3) || rows[0] != page3[0] || rows[len(rows)-1] != page3[len(page3)-1] {
+				t.Fatalf("%+v: page 3 differs when started from the counters", f)
 			}
 		}
 	}
