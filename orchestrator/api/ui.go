@@ -10,10 +10,10 @@ import (
 func Classify(err error) (int, Kind) { return classify(err) }
 
 // uiPath reports whether a request goes to the web interface (the
-// HandlerOptions.UI handler): /ui/ and below, and "/" itself, which
-// redirects browsers there.
+// HandlerOptions.UI handler): /ui/ and below, "/" itself, which
+// redirects browsers there, and /favicon.ico.
 func uiPath(r *http.Request) bool {
-	return r.URL.Path == "/" || r.URL.Path == "/ui" || strings.HasPrefix(r.URL.Path, "/ui/")
+	return r.URL.Path == "/" || r.URL.Path == "/ui" || r.URL.Path == "/favicon.ico" || strings.HasPrefix(r.URL.Path, "/ui/")
 }
 
 // serveUI hands a web interface request to ui, which authenticates it

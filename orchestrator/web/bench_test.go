@@ -44,6 +44,7 @@ func bigArtifact(b *testing.B) []byte {
 // first page.
 func BenchmarkLogPage(b *testing.B) {
 	art := bigArtifact(b)
+	b.Logf("artifact: %d bytes gzip", len(art))
 	f := logFilter{Kind: "syscall", PID: 101}
 	// 250k matching calls: 2500 pages.
 	const last = 2499

@@ -122,15 +122,25 @@ func New(svc api.Service, token string, opts Options) *Handler {
 	return h
 }
 
-// ServeHTTP serves the interface; "/" redirects to the jobs page.
+// ServeHTTP serves the interface; "/" redirects to the jobs page, and
+// browsers' /favicon.ico gets an empty answer.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd := w.Header()
 	hd.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Referrer-Policy", "no-referrer")
 	hd.Set("X-Frame-Options", "DENY")
-	if r.URL.Path == "/" {
-		http.Redirect(w, r, "/ui/jobs", http.StatusSeeOther)
+	switch r.URL.Path {
+	case "/":
+		// Keeps the query: "/?token=..." signs in on the jobs page.
+		u := "/ui/jobs"
+		if r.URL.RawQuery != "" {
+			u += "?" + r.URL.RawQuery
+		}
+		http.Redirect(w, r, u, http.StatusSeeOther)
+		return
+	case "/favicon.ico":
+		w.WriteHeader(http.StatusNoContent)
 		return
 	}
 	h.mux.ServeHTTP(w, r)

@@ -59,6 +59,9 @@ func TestAuth(t *testing.T) {
 	if resp, _ := get(t, c, srv.URL+"/"); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/ui/jobs" {
 		t.Fatalf("/: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
+	if resp, _ := get(t, c, srv.URL+"/?token=x"); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/ui/jobs?token=x" {
+		t.Fatalf("/?token=: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
 	if resp, _ := get(t, c, srv.URL+"/ui/jobs?token=wrong"); resp.StatusCode != http.StatusUnauthorized || len(resp.Cookies()) != 0 {
 		t.Fatalf("wrong token: %d, cookies %v", resp.StatusCode, resp.Cookies())
 	}
