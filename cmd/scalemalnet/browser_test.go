@@ -46,7 +46,10 @@ func TestBrowserRealJob(t *testing.T) {
 	// serve listens on a Unix socket; the browser gets a loopback TCP
 	// port that forwards to it.
 	rp := &httputil.ReverseProxy{
-		Rewrite: func(r *httputil.ProxyRequest) { r.SetURL(&url.URL{Scheme: "http", Host: "serve"}); r.Out.Host = r.In.Host },
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(&url.URL{Scheme: "http", Host: "serve"})
+			r.Out.Host = r.In.Host
+		},
 		Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			return (&net.Dialer{}).DialContext(ctx, "unix", o.sock)
 		}},
