@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -114,4 +115,23 @@ func TestBrowserRealJob(t *testing.T) {
 		t.Fatalf("call log filtered on exec: %d rows, %v", rows, err)
 	}
 	browsertest.Screenshot(t, ctx, "log")
+
+	// The trace, downloaded through the interface, is kept beside the
+	// screenshots (orchestrator/web's recorded-trace test uses one).
+	var trace []byte
+	req, _ := http.NewRequest("GET", srv.URL+"/ui/jobs/"+j.ID+"/trace.jsonl.gz", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err == nil {
+		trace, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+	}
+	if err != nil || resp.StatusCode != http.StatusOK || len(trace) < 100 {
+		t.Fatalf("trace download: %v %d bytes", err, len(trace))
+	}
+	p := filepath.Join(browsertest.Dir(t), "fork-exec.trace.jsonl.gz")
+	if err := os.WriteFile(p, trace, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("trace: %s", p)
 }

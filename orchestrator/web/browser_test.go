@@ -1,6 +1,7 @@
 package web
 
 import (
+	"compress/gzip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/scalemalnet/scalemalnet/guest/trace"
 	"github.com/scalemalnet/scalemalnet/internal/browsertest"
 	"github.com/scalemalnet/scalemalnet/orchestrator/report"
 	"github.com/scalemalnet/scalemalnet/orchestrator/store"
@@ -200,4 +202,46 @@ func sep(u string) string {
 		return "&"
 	}
 	return "?"
+}
+
+// A trace recorded from a real VM (fork-exec, saved by cmd/scalemalnet's
+// TestBrowserRealJob) loaded into a store: the report page shows its real
+// process tree and timeline.
+func TestBrowserRecordedTrace(t *testing.T) {
+	f, err := os.Open(filepath.Join("testdata", "fork-exec.trace.jsonl.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := trace.ReadJSONL(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := browsertest.New(t)
+	st := openStore(t)
+	srv := newServer(t, st)
+	j := addJob(t, st, "fork-exec", []byte("fork-exec recorded"), tr, malwareVerdict("Gafgyt"))
+	var tree, label string
+	var procs, points int
+	err = chromedp.Run(ctx,
+		chromedp.Navigate(srv.URL+"/ui/jobs/"+j.ID+"?token="+testToken),
+		chromedp.WaitVisible("#verdict-label"),
+		chromedp.Text("#verdict-label", &label),
+		chromedp.Text("#tree", &tree),
+		chromedp.Evaluate(`document.querySelectorAll("#tree li.proc").length`, &procs),
+		chromedp.Evaluate(`document.querySelectorAll("svg.line circle.pt").length`, &points),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every window gets a point on the total line and on each process's.
+	if label != "malware" || procs != len(tr.Summary.Processes) || !strings.Contains(tree, "/bin/sh") ||
+		points != len(tr.Windows)*(1+len(tr.Summary.Processes)) {
+		t.Fatalf("verdict %q, %d tree nodes (%d processes), %d points (%d windows):\n%s", label, procs, len(tr.Summary.Processes), points, len(tr.Windows), tree)
+	}
+	browsertest.Screenshot(t, ctx, "report")
 }
