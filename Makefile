@@ -37,8 +37,9 @@ models: build     ## train the default models from ../shared/datasets (build/mod
 demo: setup build image samples models   ## analyse every bundled sample end to end
 	scripts/demo.sh
 
-test: setup image samples   ## the whole suite; CI runs exactly this
+test: setup image samples   ## the whole suite; CI runs exactly this (screenshots: build/test-artifacts)
 	SCALEMALNET_IMAGE_DIR=$(abspath $(IMAGE_DIR)) SCALEMALNET_SAMPLES_DIR=$(abspath $(SAMPLES_DIR)) \
+	  SCALEMALNET_ARTIFACTS=$(abspath $(BUILD))/test-artifacts \
 	  $(GO) test $(TEST_FLAGS) ./...
 
 unit:             ## unit tests only (no VMs)

@@ -10,7 +10,9 @@ PKGS=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libvirt-dev
       qemu-system-x86 qemu-utils busybox-static kmod cpio xz-utils tini gcc
       libc6-dev gcc-multilib pkg-config strace ca-certificates procps mmdebstrap squashfs-tools zstd
       # static-feature parity checks: real PE files and the reference parser
-      wine64 mingw-w64 python3-pefile)
+      wine64 mingw-w64 python3-pefile
+      # the web interface's browser tests (driven by chromedp, headless)
+      chromium)
 # samples/fetch-benign-pe.sh fetches Windows builds of CLI tools with npm. Any
 # npm will do (some hosts have NodeSource's nodejs, which ships npm and
 # conflicts with Debian's npm package): install Debian's only when none is there.

@@ -26,6 +26,9 @@ type HandlerOptions struct {
 	Logger    *slog.Logger // request log; default slog.Default()
 	// Pool serves the /api/v1/pool routes; nil leaves them out (404).
 	Pool PoolService
+	// UI serves the web interface at /ui/ (and "/", redirecting there);
+	// it authenticates its requests itself. Nil leaves it out.
+	UI http.Handler
 }
 
 // uploadSlack is what a request body may carry beyond the sample itself
@@ -39,6 +42,7 @@ type handler struct {
 	maxSample int64
 	log       *slog.Logger
 	mux       *http.ServeMux
+	ui        http.Handler
 }
 
 // NewHandler returns the API's HTTP handler. Requests without the bearer
@@ -51,7 +55,7 @@ func NewHandler(svc Service, token string, opts HandlerOptions) http.Handler {
 		opts.Logger = slog.Default()
 	}
 	h := &handler{svc: svc, tokenHash: sha256.Sum256([]byte(token)), noToken: token == "",
-		maxSample: opts.MaxSample, log: opts.Logger, mux: http.NewServeMux()}
+		maxSample: opts.MaxSample, log: opts.Logger, mux: http.NewServeMux(), ui: opts.UI}
 	h.mux.HandleFunc("POST /api/v1/jobs", h.submit)
 	h.mux.HandleFunc("GET /api/v1/jobs", h.list)
 	h.mux.HandleFunc("GET /api/v1/jobs/{id}", h.job)
@@ -73,7 +77,9 @@ func NewHandler(svc Service, token string, opts HandlerOptions) http.Handler {
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
-	if h.authorized(r) {
+	if h.ui != nil && uiPath(r) {
+		h.serveUI(rec, r)
+	} else if h.authorized(r) {
 		h.mux.ServeHTTP(rec, r)
 	} else {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="scalemalnet"`)
@@ -187,6 +193,8 @@ func (h *handler) job(w http.ResponseWriter, r *http.Request) {
 // JobList is the body of GET /api/v1/jobs.
 type JobList struct {
 	Jobs []jobs.Job `json:"jobs"`
+	// NextCursor, when set, fetches the next page as ?cursor=.
+	NextCursor string `json:"next_cursor,omitempty"`
 }
 
 func (h *handler) list(w http.ResponseWriter, r *http.Request) {
@@ -195,44 +203,12 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	js, err := h.svc.Jobs(r.Context(), q)
+	page, err := h.search(r.Context(), q)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	if js == nil {
-		js = []jobs.Job{}
-	}
-	writeJSON(w, http.StatusOK, JobList{Jobs: js})
-}
-
-// parseListQuery reads ?state=&limit=&before=.
-func parseListQuery(v map[string][]string) (store.ListQuery, error) {
-	var q store.ListQuery
-	for k, vals := range v {
-		if len(vals) != 1 {
-			return q, fmt.Errorf("%w: parameter %q given %d times", jobs.ErrInvalid, k, len(vals))
-		}
-		val := vals[0]
-		switch k {
-		case "state":
-			q.State = jobs.State(val)
-			if !q.State.Valid() {
-				return q, fmt.Errorf("%w: unknown state %q", jobs.ErrInvalid, val)
-			}
-		case "limit":
-			n, err := strconv.Atoi(val)
-			if err != nil || n < 1 || n > store.MaxListLimit {
-				return q, fmt.Errorf("%w: limit %q: want an integer in [1, %d]", jobs.ErrInvalid, val, store.MaxListLimit)
-			}
-			q.Limit = n
-		case "before":
-			q.Before = val
-		default:
-			return q, fmt.Errorf("%w: unknown parameter %q", jobs.ErrInvalid, k)
-		}
-	}
-	return q, nil
+	writeJSON(w, http.StatusOK, JobList{Jobs: page.Jobs, NextCursor: page.NextCursor})
 }
 
 // notReady turns a store.ErrNotFound for a job's resource into ErrNotReady

@@ -194,21 +194,45 @@ func (c *Client) Job(ctx context.Context, id string) (jobs.Job, error) {
 	return j, err
 }
 
-// Jobs lists jobs, newest first.
+// Jobs lists jobs, newest first: the jobs of SearchJobs.
 func (c *Client) Jobs(ctx context.Context, q store.ListQuery) ([]jobs.Job, error) {
+	p, err := c.SearchJobs(ctx, q)
+	return p.Jobs, err
+}
+
+// SearchJobs runs GET /api/v1/jobs with every filter of q set; the page's
+// NextCursor, passed as q.Cursor, fetches the next page.
+func (c *Client) SearchJobs(ctx context.Context, q store.ListQuery) (store.Page, error) {
 	v := url.Values{}
-	if q.State != "" {
-		v.Set("state", string(q.State))
+	set := func(k, val string) {
+		if val != "" {
+			v.Set(k, val)
+		}
 	}
+	set("state", string(q.State))
 	if q.Limit > 0 {
 		v.Set("limit", strconv.Itoa(q.Limit))
 	}
-	if q.Before != "" {
-		v.Set("before", q.Before)
+	set("before", q.Before)
+	set("cursor", q.Cursor)
+	set("sha256", q.SHA256)
+	set("sha1", q.SHA1)
+	set("md5", q.MD5)
+	set("name", q.Name)
+	set("verdict", q.Verdict)
+	set("family", q.Family)
+	set("signature", q.Signature)
+	if !q.Since.IsZero() {
+		v.Set("since", q.Since.UTC().Format(time.RFC3339Nano))
+	}
+	if !q.Until.IsZero() {
+		v.Set("until", q.Until.UTC().Format(time.RFC3339Nano))
 	}
 	var l api.JobList
-	_, err := c.do(ctx, http.MethodGet, "/api/v1/jobs", v, nil, "", &l)
-	return l.Jobs, err
+	if _, err := c.do(ctx, http.MethodGet, "/api/v1/jobs", v, nil, "", &l); err != nil {
+		return store.Page{}, err
+	}
+	return store.Page{Jobs: l.Jobs, NextCursor: l.NextCursor}, nil
 }
 
 // Report returns a finished job's report; ErrNotReady (with Error.State)

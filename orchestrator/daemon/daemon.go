@@ -22,6 +22,7 @@ import (
 	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
 	"github.com/scalemalnet/scalemalnet/orchestrator/store"
 	"github.com/scalemalnet/scalemalnet/orchestrator/vm"
+	"github.com/scalemalnet/scalemalnet/orchestrator/web"
 )
 
 // Version of the orchestrator, reported by the health endpoint.
@@ -208,7 +209,8 @@ func (d *Daemon) Serve(ctx context.Context) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           api.NewHandler(d, d.token, api.HandlerOptions{MaxSample: d.cfg.MaxSample, Logger: d.log, Pool: d}),
+		Handler: api.NewHandler(d, d.token, api.HandlerOptions{MaxSample: d.cfg.MaxSample, Logger: d.log, Pool: d,
+			UI: web.New(d, d.token, web.Options{Logger: d.log, MaxSample: d.cfg.MaxSample})}),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	var wg sync.WaitGroup

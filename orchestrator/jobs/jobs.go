@@ -145,6 +145,10 @@ type Job struct {
 	// Verdict is the report's fused verdict in brief, set when the job is
 	// done, so job lists show it without reading reports.
 	Verdict *VerdictBrief `json:"verdict,omitempty"`
+
+	// Signatures names the behaviour signatures the report matched, set
+	// with the report when it has any; searchable (store index/signature).
+	Signatures []string `json:"signatures,omitempty"`
 }
 
 // VerdictBrief is a report's verdict in a few fields.

@@ -22,6 +22,7 @@ import (
 //   - a done job has its report and HasReport; a failed job has an error
 //     and no report; every report belongs to a job;
 //   - every job's sample record and file exist;
+//   - the search indexes hold exactly the entries of the jobs;
 //   - every artifact record belongs to a job and its file exists with the
 //     recorded size.
 //
@@ -104,6 +105,7 @@ func (s *Store) Check() (problems []string, err error) {
 		}); err != nil {
 			return err
 		}
+		checkIndexes(tx, all, add)
 		arts := tx.Bucket(bktArtifacts)
 		return arts.ForEach(func(id, _ []byte) error {
 			b := arts.Bucket(id)
@@ -131,4 +133,38 @@ func (s *Store) Check() (problems []string, err error) {
 		})
 	})
 	return problems, err
+}
+
+// checkIndexes compares the search indexes with the jobs they index.
+func checkIndexes(tx *bolt.Tx, all map[string]jobs.Job, add func(string, ...any)) {
+	root := tx.Bucket(bktIndex)
+	if root == nil {
+		add("index bucket missing")
+		return
+	}
+	want := map[string]bool{}
+	for _, j := range all {
+		for idx, vals := range indexEntries(&j) {
+			for _, v := range vals {
+				want[idx+"/"+string(indexKey(v, j.ID))] = true
+			}
+		}
+	}
+	for _, idx := range indexNames {
+		b := root.Bucket([]byte(idx))
+		if b == nil {
+			continue
+		}
+		_ = b.ForEach(func(k, _ []byte) error {
+			key := idx + "/" + string(k)
+			if !want[key] {
+				add("index %s has a stale entry %s", idx, printable(string(k), 120))
+			}
+			delete(want, key)
+			return nil
+		})
+	}
+	for k := range want {
+		add("index entry missing: %s", printable(k, 120))
+	}
 }

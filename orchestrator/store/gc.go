@@ -255,6 +255,11 @@ func (s *Store) gcRecords(p Policy, rep *GCReport) (jobIDs, shas []string, err e
 		states := tx.Bucket(bktStates)
 		for _, c := range del {
 			key := []byte(c.id)
+			if j, err := getJob(tx, c.id); err == nil {
+				if err := reindexJob(tx, &j, nil); err != nil {
+					return err
+				}
+			}
 			if err := tx.Bucket(bktJobs).Delete(key); err != nil {
 				return err
 			}

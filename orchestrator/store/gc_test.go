@@ -258,7 +258,9 @@ func TestGCSizeEviction(t *testing.T) {
 	if rep.JobsEvicted != 2 || rep.JobsExpired != 0 || !slices.Equal(rep.JobsDeleted, []string{b.ID, a.ID}) {
 		t.Fatalf("report %+v", rep)
 	}
-	if rep.BytesAfter > rep.BytesBefore-2*mb || rep.BytesFreed < 2*mb {
+	// (The database file may grow by a page run while the GC transaction
+	// rewrites the search indexes; that is not freed space.)
+	if rep.BytesAfter > rep.BytesBefore-2*mb+max(0, rep.DBBytesAfter-rep.DBBytesBefore) || rep.BytesFreed < 2*mb {
 		t.Fatalf("bytes: %+v", rep)
 	}
 	// The active job is never evicted, even when the limit cannot be met.

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -13,11 +12,25 @@ import (
 	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
 )
 
-// ListQuery selects jobs for ListJobs.
+// ListQuery selects jobs for ListJobs and SearchJobs. Every set filter
+// must match (AND); the zero value lists every job.
 type ListQuery struct {
 	State  jobs.State `json:"state,omitempty"`  // only jobs in this state; "" for all
 	Limit  int        `json:"limit,omitempty"`  // at most this many; <= 0 means DefaultListLimit
 	Before string     `json:"before,omitempty"` // only jobs created before this id (paging)
+
+	// Search filters (see search.go for the indexes they use).
+	SHA256    string    `json:"sha256,omitempty"`    // sample hashes, exact (any case)
+	SHA1      string    `json:"sha1,omitempty"`      //
+	MD5       string    `json:"md5,omitempty"`       //
+	Name      string    `json:"name,omitempty"`      // substring of the sample name, any case
+	Verdict   string    `json:"verdict,omitempty"`   // malware, benign or unknown
+	Family    string    `json:"family,omitempty"`    // family named by the verdict, any case
+	Signature string    `json:"signature,omitempty"` // a matched signature's name, any case
+	Since     time.Time `json:"since,omitzero"`      // created at or after
+	Until     time.Time `json:"until,omitzero"`      // created before
+	// Cursor is a page's Page.NextCursor: only jobs older than it.
+	Cursor string `json:"cursor,omitempty"`
 }
 
 // Limits of ListJobs.
@@ -43,7 +56,8 @@ func getJob(tx *bolt.Tx, id string) (jobs.Job, error) {
 	return j, nil
 }
 
-// putJob writes j and moves it in the state index from old ("" for a new job).
+// putJob writes j, moves it in the state index from old ("" for a new
+// job) and updates its search index entries.
 func putJob(tx *bolt.Tx, j *jobs.Job, old jobs.State) error {
 	if !j.State.Valid() {
 		return fmt.Errorf("store: job %s: %w: state %q", j.ID, ErrInvalid, j.State)
@@ -51,6 +65,16 @@ func putJob(tx *bolt.Tx, j *jobs.Job, old jobs.State) error {
 	v, err := json.Marshal(j)
 	if err != nil {
 		return fmt.Errorf("store: encode job %s: %w", j.ID, err)
+	}
+	var prev *jobs.Job
+	if pv := tx.Bucket(bktJobs).Get([]byte(j.ID)); pv != nil {
+		prev = new(jobs.Job)
+		if err := json.Unmarshal(pv, prev); err != nil {
+			return fmt.Errorf("store: decode job %s: %w", j.ID, err)
+		}
+	}
+	if err := reindexJob(tx, prev, j); err != nil {
+		return fmt.Errorf("store: index job %s: %w", j.ID, err)
 	}
 	if err := tx.Bucket(bktJobs).Put([]byte(j.ID), v); err != nil {
 		return err
@@ -118,47 +142,13 @@ func (s *Store) Job(id string) (jobs.Job, error) {
 	return j, err
 }
 
-// ListJobs returns jobs newest first.
+// ListJobs returns jobs newest first: the jobs of SearchJobs.
 func (s *Store) ListJobs(q ListQuery) ([]jobs.Job, error) {
-	if q.State != "" && !q.State.Valid() {
-		return nil, fmt.Errorf("store: %w: state %q", ErrInvalid, printable(string(q.State), 32))
+	p, err := s.SearchJobs(q)
+	if err != nil {
+		return nil, err
 	}
-	if q.Limit <= 0 {
-		q.Limit = DefaultListLimit
-	}
-	q.Limit = min(q.Limit, MaxListLimit)
-	out := []jobs.Job{}
-	err := s.view(func(tx *bolt.Tx) error {
-		idx := tx.Bucket(bktJobs)
-		if q.State != "" {
-			idx = tx.Bucket(bktStates).Bucket([]byte(q.State))
-			if idx == nil {
-				return nil
-			}
-		}
-		c := idx.Cursor()
-		var k []byte
-		if q.Before == "" {
-			k, _ = c.Last()
-		} else {
-			// Seek lands on the first key >= Before; step back from there.
-			if k, _ = c.Seek([]byte(q.Before)); k == nil {
-				k, _ = c.Last()
-			}
-			for k != nil && bytes.Compare(k, []byte(q.Before)) >= 0 {
-				k, _ = c.Prev()
-			}
-		}
-		for ; k != nil && len(out) < q.Limit; k, _ = c.Prev() {
-			j, err := getJob(tx, string(k))
-			if err != nil {
-				return err
-			}
-			out = append(out, j)
-		}
-		return nil
-	})
-	return out, err
+	return p.Jobs, nil
 }
 
 // Count returns how many jobs are in a state.

@@ -9,7 +9,7 @@
 //	  artifacts/<job-id>/<name>     per-job artifacts, e.g. trace.jsonl.gz
 //	  tmp/                          files being written; renamed into place when complete
 //
-// Database schema (version 1). Keys are strings unless noted; values are JSON
+// Database schema (version 2). Keys are strings unless noted; values are JSON
 // unless noted:
 //
 //	meta/
@@ -28,6 +28,13 @@
 //	artifacts/
 //	  <job-id>/
 //	    <name>                -> Artifact
+//	index/                    search indexes (version 2; search.go): keys
+//	  sha256/ sha1/ md5/      "<value>\x00<job-id>" -> empty, kept consistent
+//	  verdict/ family/        with jobs/ like states/
+//	  signature/
+//
+// Version 1 had no index/; opening it builds the indexes from jobs/ and
+// sets version 2 in one transaction.
 //
 // Job ids are time-ordered (see newID), so iterating a bucket of ids in key
 // order is creation order. The sample and artifact files are written to tmp/,
@@ -57,7 +64,7 @@ import (
 )
 
 // SchemaVersion is the database schema version this code reads and writes.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // DBFile is the database file's name in the data directory.
 const DBFile = "scalemalnet.db"
@@ -170,7 +177,18 @@ func (s *Store) init() error {
 			if ver < 1 {
 				return fmt.Errorf("store: %w: database schema version %d", ErrSchema, ver)
 			}
-			// Future migrations from ver to SchemaVersion go here.
+			if ver == 1 {
+				n, err := rebuildIndexes(tx)
+				if err != nil {
+					return fmt.Errorf("store: migrate schema 1 to 2: %w", err)
+				}
+				var v [8]byte
+				binary.BigEndian.PutUint64(v[:], 2)
+				if err := meta.Put(keyVersion, v[:]); err != nil {
+					return err
+				}
+				s.log.Info("database migrated to schema 2: search indexes built", "jobs", n)
+			}
 		}
 		var err error
 		if meta == nil {
@@ -186,7 +204,7 @@ func (s *Store) init() error {
 				return err
 			}
 		}
-		for _, b := range [][]byte{bktSamples, bktJobs, bktStates, bktReports, bktArtifacts} {
+		for _, b := range [][]byte{bktSamples, bktJobs, bktStates, bktReports, bktArtifacts, bktIndex} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return fmt.Errorf("store: create bucket %s: %w", b, err)
 			}

@@ -417,7 +417,7 @@ func TestSchemaNewer(t *testing.T) {
 	})
 	s.Close()
 	_, err = Open(dir, Options{})
-	if !errors.Is(err, ErrSchema) || !strings.Contains(err.Error(), "version 2") {
+	if !errors.Is(err, ErrSchema) || !strings.Contains(err.Error(), fmt.Sprintf("version %d", SchemaVersion+1)) {
 		t.Fatalf("newer schema: %v", err)
 	}
 }

@@ -81,7 +81,7 @@ func init() {
 		{"status", "show a job's state and history", "status ID [--json]", runStatus},
 		{"report", "show a finished job's report", "report ID [--json]", runReport},
 		{"trace", "download a job's call trace (gzip JSON lines)", "trace ID [-o FILE]", runTrace},
-		{"jobs", "list jobs, newest first", "jobs [--state S] [--limit N] [--json]", runJobs},
+		{"jobs", "list or search jobs, newest first", "jobs [--state S] [--sha256|--sha1|--md5 H] [--name TEXT] [--verdict V] [--family F] [--signature S] [--since T] [--until T] [--limit N] [--cursor C] [--json]", runJobs},
 		{"health", "show the orchestrator's health", "health [--json]", runHealth},
 		{"plugins", "list, register or create plugins", "plugins list|register|new ...", pluginsGroup.run},
 		{"gc", "delete old jobs and unreferenced samples now", "gc [--max-age 720h] [--max-size 50GiB] [--compact] [--json]", runGC},

@@ -117,6 +117,17 @@ func TestSubmitStatusJobs(t *testing.T) {
 	if code, _, _ := h.run("jobs", "--state", "bogus"); code != ExitUsage {
 		t.Fatalf("bad state: %d", code)
 	}
+	if code, _, errOut := h.run("jobs", "--since", "yesterday"); code != ExitUsage || !strings.Contains(errOut, "--since") {
+		t.Fatalf("bad --since: %d %s", code, errOut)
+	}
+	// The server validates search values: a malformed hash is its 400.
+	if code, _, errOut := h.run("jobs", "--md5", "zz"); code != 1 || !strings.Contains(errOut, "md5") {
+		t.Fatalf("bad --md5: %d %s", code, errOut)
+	}
+	// A full page names the cursor of the next one.
+	if code, out, errOut := h.run("jobs", "--limit", "1", "--name", "sample"); code != 0 || strings.Count(out, "\n") != 2 || !strings.Contains(errOut, "more: --cursor ") {
+		t.Fatalf("jobs --limit 1: %d %q %q", code, out, errOut)
+	}
 	code, _, errOut = h.run("status", "nope")
 	if code != 1 || !strings.Contains(errOut, "not_found") && !strings.Contains(errOut, "not found") {
 		t.Fatalf("missing job: %d %s", code, errOut)

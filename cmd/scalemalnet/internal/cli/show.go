@@ -175,9 +175,34 @@ func runJobs(ctx context.Context, e *Env, args []string) int {
 	state := fs.String("state", "", "only jobs in this state: queued, restoring, running, collecting, done or failed")
 	fs.IntVar(&q.Limit, "limit", 20, fmt.Sprintf("at most this many jobs (1..%d)", store.MaxListLimit))
 	fs.StringVar(&q.Before, "before", "", "only jobs older than this job id (paging)")
+	fs.StringVar(&q.Cursor, "cursor", "", "the next page: the cursor the previous page printed")
+	fs.StringVar(&q.SHA256, "sha256", "", "only samples with this SHA-256")
+	fs.StringVar(&q.SHA1, "sha1", "", "only samples with this SHA-1")
+	fs.StringVar(&q.MD5, "md5", "", "only samples with this MD5")
+	fs.StringVar(&q.Name, "name", "", "only samples whose name contains this (any case)")
+	fs.StringVar(&q.Verdict, "verdict", "", "only this verdict: malware, benign or unknown")
+	fs.StringVar(&q.Family, "family", "", "only this malware family (any case)")
+	fs.StringVar(&q.Signature, "signature", "", "only jobs whose report matched this signature")
+	since := fs.String("since", "", "only jobs created at or after this time (RFC 3339 or YYYY-MM-DD, UTC)")
+	until := fs.String("until", "", "only jobs created before this time (RFC 3339 or YYYY-MM-DD, UTC)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if _, code, ok := parse(fs, args, 0); !ok {
 		return code
+	}
+	for _, tv := range []struct {
+		flag string
+		s    string
+		t    *time.Time
+	}{{"since", *since, &q.Since}, {"until", *until, &q.Until}} {
+		if tv.s == "" {
+			continue
+		}
+		t, err := parseWhen(tv.s)
+		if err != nil {
+			fmt.Fprintf(e.Stderr, "scalemalnet jobs: --%s %q: want RFC 3339 (2026-11-24T01:40:00Z) or YYYY-MM-DD\n", tv.flag, tv.s)
+			return ExitUsage
+		}
+		*tv.t = t
 	}
 	q.State = jobs.State(*state)
 	if q.State != "" && !q.State.Valid() {
@@ -188,15 +213,26 @@ func runJobs(ctx context.Context, e *Env, args []string) int {
 	if err != nil {
 		return fail(e, err)
 	}
-	js, err := c.Jobs(ctx, q)
+	page, err := c.SearchJobs(ctx, q)
 	if err != nil {
 		return fail(e, err)
 	}
-	if *asJSON {
-		return printJSON(e, js)
+	if page.NextCursor != "" {
+		fmt.Fprintf(e.Stderr, "more: --cursor %s\n", page.NextCursor)
 	}
-	printJobs(e.Stdout, js, time.Now())
+	if *asJSON {
+		return printJSON(e, page.Jobs)
+	}
+	printJobs(e.Stdout, page.Jobs, time.Now())
 	return ExitOK
+}
+
+// parseWhen reads an RFC 3339 time or a UTC date.
+func parseWhen(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	return time.Parse("2006-01-02", s)
 }
 
 func printJobs(w io.Writer, js []jobs.Job, now time.Time) {
