@@ -96,7 +96,7 @@ func malwareReport() *report.Report {
 		Outcome: report.Outcome{Status: trace.Outcome("exited"), Events: 1234},
 		Behavior: report.Behavior{
 			Processes: []report.ProcessNode{{
-				Process: trace.Process{PID: 100, Exe: "/tmp/sample", Argv: []string{"/tmp/sample", "-x"}, Exit: &exit0, Threads: 1, Syscalls: 1000},
+				Process:  trace.Process{PID: 100, Exe: "/tmp/sample", Argv: []string{"/tmp/sample", "-x"}, Exit: &exit0, Threads: 1, Syscalls: 1000},
 				Children: []report.ProcessNode{{Process: trace.Process{PID: 101, PPID: 100, Exe: "/bin/sh", Argv: []string{"sh", "-c", "id"}, Start: 5e8, Threads: 1, Syscalls: 234}}},
 			}},
 			FilesOpened:  []string{"/etc/passwd"},

@@ -15,11 +15,13 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/scalemalnet/scalemalnet/orchestrator/api"
 	"github.com/scalemalnet/scalemalnet/orchestrator/defaults"
 	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
+	"github.com/scalemalnet/scalemalnet/orchestrator/metrics"
 	"github.com/scalemalnet/scalemalnet/orchestrator/store"
 	"github.com/scalemalnet/scalemalnet/orchestrator/vm"
 )
@@ -49,6 +51,9 @@ type Daemon struct {
 	// fusion makes the verdict; nil when there is none (noVerdict says why).
 	fusion    *fuser
 	noVerdict string
+
+	runs    runRegistry      // runs in progress, for cancel (jobcontrol.go)
+	metrics atomic.Pointer[metrics.Metrics] // Prometheus metrics (extras.go); nil until Serve
 }
 
 func (c *Config) setDefaults() error {
@@ -202,7 +207,7 @@ func (d *Daemon) Serve(ctx context.Context) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           api.NewHandler(d, d.token, api.HandlerOptions{MaxSample: d.cfg.MaxSample, Logger: d.log, Pool: d}),
+		Handler:           api.NewHandler(d, d.token, d.handlerOptions()), // API, Cuckoo API, /metrics (extras.go)
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	var wg sync.WaitGroup
