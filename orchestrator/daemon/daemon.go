@@ -52,7 +52,7 @@ type Daemon struct {
 	fusion    *fuser
 	noVerdict string
 
-	runs    runRegistry      // runs in progress, for cancel (jobcontrol.go)
+	runs    runRegistry                     // runs in progress, for cancel (jobcontrol.go)
 	metrics atomic.Pointer[metrics.Metrics] // Prometheus metrics (extras.go); nil until Serve
 }
 
