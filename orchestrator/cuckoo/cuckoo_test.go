@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scalemalnet/scalemalnet/guest/trace"
 	"github.com/scalemalnet/scalemalnet/orchestrator/api"
+	"github.com/scalemalnet/scalemalnet/orchestrator/api/apitest"
 	"github.com/scalemalnet/scalemalnet/orchestrator/cuckoo"
 	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
 	"github.com/scalemalnet/scalemalnet/orchestrator/report"
@@ -36,7 +36,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	svc := storeService{st}
+	svc := apitest.StoreService{Store: st}
 	log := slog.New(slog.DiscardHandler)
 	ch := cuckoo.NewHandler(svc, st, cuckoo.Options{Token: token, MaxSample: 1 << 20, Logger: log, Hostname: "sandbox"})
 	h := api.NewHandler(svc, token, api.HandlerOptions{MaxSample: 1 << 20, Logger: log, Mounts: cuckoo.Mounts(ch)})
@@ -86,40 +86,6 @@ func taskIDOf(t *testing.T, resp *http.Response, body []byte) int {
 	return int(id)
 }
 
-// malwareReport is what a finished analysis of a connecting, forking
-// sample reports.
-func malwareReport() *report.Report {
-	exit0 := 0
-	return &report.Report{
-		Schema:  report.SchemaVersion,
-		Machine: report.Machine{Slot: "slot0", Domain: "smn-1234-slot0", Hypervisor: "qemu", Kernel: "6.1.0-28-amd64", Network: "user", GuestAddr: "10.0.2.15"},
-		Outcome: report.Outcome{Status: trace.Outcome("exited"), Events: 1234},
-		Behavior: report.Behavior{
-			Processes: []report.ProcessNode{{
-				Process:  trace.Process{PID: 100, Exe: "/tmp/sample", Argv: []string{"/tmp/sample", "-x"}, Exit: &exit0, Threads: 1, Syscalls: 1000},
-				Children: []report.ProcessNode{{Process: trace.Process{PID: 101, PPID: 100, Exe: "/bin/sh", Argv: []string{"sh", "-c", "id"}, Start: 5e8, Threads: 1, Syscalls: 234}}},
-			}},
-			FilesOpened:  []string{"/etc/passwd"},
-			FilesWritten: []string{"/tmp/.hidden"},
-			Executed:     []report.Exec{{PID: 101, Path: "/bin/sh", Argv: []string{"sh", "-c", "id"}, OK: true}},
-			Connections: []report.Connection{
-				{PID: 100, Addr: "inet 93.184.216.34:80", Attempts: 2, OK: 1},
-				{PID: 100, Addr: "inet 93.184.216.34:443", Attempts: 1, OK: 1},
-				{PID: 100, Addr: "inet 127.0.0.1:22", Attempts: 1},
-				{PID: 100, Addr: "unix /run/x", Attempts: 1},
-			},
-		},
-		Votes: []report.Vote{
-			{Classifier: "callseq-mlp", Stage: "detection", Inputs: []string{"dynamic"}, Scores: []report.ClassScore{{Class: "benign", Score: 0.1}, {Class: "malware", Score: 0.9}}},
-			{Classifier: "header-rf", Stage: "detection", Inputs: []string{"static"}, Abstained: true, Reason: "not a PE"},
-			{Classifier: "image-cnn", Stage: "detection", Error: "plugin crashed"},
-		},
-		Verdict: &report.Verdict{Label: report.VerdictMalware, Probability: 0.913, Threshold: 0.5, ThresholdRule: "f1", Method: "soft-vote",
-			Family: "Mirai", FamilyScore: 0.7, Contributions: []report.Contribution{{Classifier: "callseq-mlp", Raw: 0.9, Calibrated: 0.913, Weight: 1, Term: 0.913, Delta: 0.4}}},
-		Created: time.Now().UTC(),
-	}
-}
-
 // TestCortexAnalyzerFlow runs the Cortex CuckooSandbox analyzer's
 // sequence: submit, poll tasks/view until reported, read the JSON report
 // the way it does.
@@ -152,21 +118,21 @@ func TestCortexAnalyzerFlow(t *testing.T) {
 		to   jobs.State
 		want string
 	}{{jobs.Restoring, "running"}, {jobs.Running, "running"}, {jobs.Collecting, "completed"}} {
-		if err := advance(e.st, jobID, step.to); err != nil {
+		if err := apitest.Advance(e.st, jobID, step.to); err != nil {
 			t.Fatal(err)
 		}
 		if got := view()["status"]; got != step.want {
 			t.Fatalf("job %s: status %v, want %s", step.to, got, step.want)
 		}
 	}
-	rep := malwareReport()
+	rep := apitest.RichReport()
 	rep.JobID = jobID
 	j, _ := e.st.Job(jobID)
 	rep.Sample, rep.Options = j.Sample, j.Options
 	if err := e.st.PutReport(jobID, rep); err != nil {
 		t.Fatal(err)
 	}
-	if err := advance(e.st, jobID, jobs.Done); err != nil {
+	if err := apitest.Advance(e.st, jobID, jobs.Done); err != nil {
 		t.Fatal(err)
 	}
 	task = view()
@@ -285,7 +251,7 @@ func TestCreateFileFields(t *testing.T) {
 	if strings.Contains(ign, "enforce_timeout") || strings.Contains(ign, "owner") || strings.Contains(ign, "timeout=120") {
 		t.Errorf("ignored_options %s lists a field that was used or left at its default", ign)
 	}
-	if err := finish(e.st, j.ID, &report.Report{}); err != nil {
+	if err := apitest.Finish(e.st, j.ID, &report.Report{}, nil); err != nil {
 		t.Fatal(err)
 	}
 	resp, b = pyGet(t, e.url+"tasks/report/"+fmt.Sprint(id)+"/json", token)
@@ -416,7 +382,7 @@ func TestHostileNamesEscaped(t *testing.T) {
 		t.Fatalf("owner %q", owner)
 	}
 	j, _ := e.st.Job(task["scalemalnet_job_id"].(string))
-	if err := finish(e.st, j.ID, &report.Report{}); err != nil {
+	if err := apitest.Finish(e.st, j.ID, &report.Report{}, nil); err != nil {
 		t.Fatal(err)
 	}
 	resp, b = pyGet(t, e.url+fmt.Sprintf("tasks/report/%d/json", id), token)
@@ -429,7 +395,7 @@ func TestHostileNamesEscaped(t *testing.T) {
 
 func TestListFilesAndStatus(t *testing.T) {
 	e := newEnv(t)
-	svc := storeService{e.st}
+	svc := apitest.StoreService{Store: e.st}
 	// A job submitted through /api/v1 gets a task id when a Cuckoo client first lists it.
 	native, err := svc.Submit(t.Context(), "native.bin", strings.NewReader("native"), jobs.Options{})
 	if err != nil {
@@ -478,7 +444,7 @@ func TestListFilesAndStatus(t *testing.T) {
 	resp, b := pyGet(t, e.url+"files/view/md5/00000000000000000000000000000000", token)
 	wantCuckooError(t, resp, b, 404, "File not found")
 	// Status counts in Cuckoo's words.
-	if err := advance(e.st, j.ID, jobs.Restoring); err != nil {
+	if err := apitest.Advance(e.st, j.ID, jobs.Restoring); err != nil {
 		t.Fatal(err)
 	}
 	resp, b = pyGet(t, e.url+"cuckoo/status", token)
