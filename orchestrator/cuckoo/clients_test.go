@@ -19,66 +19,16 @@ package cuckoo_test
 //     tasks/create/url with data={'url': url}; reads 'task_id' from the
 //     JSON of a 200 answer.
 //
-// Python requests (urllib3's encode_multipart_formdata) lays a body out as
-// below: boundary of 32 hex digits (uuid4().hex), form fields first, then
-// files; a file part has Content-Disposition with name and filename and no
-// Content-Type when the files tuple has two elements.
+// apitest.PyMultipart lays bodies out as Python requests does.
 
 import (
 	"bytes"
-	"crypto/rand"
-	"encoding/hex"
-	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"testing"
+
+	"github.com/scalemalnet/scalemalnet/orchestrator/api/apitest"
 )
-
-type pyField struct{ name, value string }
-
-type pyFile struct {
-	field, filename string
-	content         []byte
-}
-
-// pyRequestsMultipart builds the body and Content-Type python-requests
-// sends for requests.post(url, data=fields, files=files).
-func pyRequestsMultipart(fields []pyField, files []pyFile) ([]byte, string) {
-	var b [16]byte
-	rand.Read(b[:])
-	boundary := hex.EncodeToString(b[:])
-	var body bytes.Buffer
-	for _, f := range fields {
-		fmt.Fprintf(&body, "--%s\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n%s\r\n", boundary, f.name, f.value)
-	}
-	for _, f := range files {
-		fmt.Fprintf(&body, "--%s\r\nContent-Disposition: form-data; name=\"%s\"; filename=\"%s\"\r\n\r\n", boundary, f.field, html5Escape(f.filename))
-		body.Write(f.content)
-		body.WriteString("\r\n")
-	}
-	fmt.Fprintf(&body, "--%s--\r\n", boundary)
-	return body.Bytes(), "multipart/form-data; boundary=" + boundary
-}
-
-// html5Escape is urllib3's format_header_param_html5: quotes and control
-// characters percent-encoded, backslashes doubled.
-func html5Escape(s string) string {
-	var out strings.Builder
-	for _, r := range s {
-		switch {
-		case r == '"':
-			out.WriteString("%22")
-		case r == '\\':
-			out.WriteString(`\\`)
-		case r < 0x20 && r != 0x1b:
-			fmt.Fprintf(&out, "%%%02X", r)
-		default:
-			out.WriteRune(r)
-		}
-	}
-	return out.String()
-}
 
 // pyPost sends what requests.post sends: its default headers, the
 // Authorization header the clients add, and the body.
@@ -122,4 +72,23 @@ func send(t *testing.T, req *http.Request) (*http.Response, []byte) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp, b
+}
+
+type pyField struct{ name, value string }
+
+type pyFile struct {
+	field, filename string
+	content         []byte
+}
+
+func pyRequestsMultipart(fields []pyField, files []pyFile) ([]byte, string) {
+	var fs []apitest.PyField
+	for _, f := range fields {
+		fs = append(fs, apitest.PyField{Name: f.name, Value: f.value})
+	}
+	var fl []apitest.PyFile
+	for _, f := range files {
+		fl = append(fl, apitest.PyFile{Field: f.field, Filename: f.filename, Content: f.content})
+	}
+	return apitest.PyMultipart(fs, fl)
 }
