@@ -43,6 +43,7 @@ const Version = "2.0.7"
 // Tasks is the task mapping and sample lookup; *store.Store implements it.
 type Tasks interface {
 	CuckooTaskFor(jobID string, t store.CuckooTask) (store.CuckooTask, error)
+	CuckooTasksFor(jobIDs []string) ([]store.CuckooTask, error)
 	CuckooTask(id uint64) (store.CuckooTask, error)
 	Sample(sha256 string) (jobs.Sample, error)
 	SampleByMD5(md5 string) (jobs.Sample, error)

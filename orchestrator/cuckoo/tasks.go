@@ -149,11 +149,15 @@ func (h *handler) sampleOf(s jobs.Sample) (*Sample, error) {
 	return out, nil
 }
 
-// taskOf renders a job and its task.
-func (h *handler) taskOf(j jobs.Job, t store.CuckooTask) (Task, error) {
-	smp, err := h.sampleOf(j.Sample)
-	if err != nil {
-		return Task{}, err
+// taskOf renders a job and its task; digests adds the sample's sha512 and
+// crc32, which read the sample (tasks/list leaves them empty).
+func (h *handler) taskOf(j jobs.Job, t store.CuckooTask, digests bool) (Task, error) {
+	smp := &Sample{FileSize: j.Sample.Size, FileType: j.Sample.Type, MD5: j.Sample.MD5, SHA1: j.Sample.SHA1, SHA256: j.Sample.SHA256}
+	if digests {
+		var err error
+		if smp, err = h.sampleOf(j.Sample); err != nil {
+			return Task{}, err
+		}
 	}
 	started, completed := phases(j)
 	route := "none"
@@ -214,7 +218,7 @@ func (h *handler) view(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err, "Task not found")
 		return
 	}
-	out, err := h.taskOf(j, t)
+	out, err := h.taskOf(j, t, true)
 	if err != nil {
 		h.fail(w, r, err, "Task not found")
 		return
@@ -226,7 +230,8 @@ func (h *handler) view(w http.ResponseWriter, r *http.Request) {
 const maxList = store.MaxListLimit
 
 // list handles tasks/list[/limit[/offset]]: newest first, like Cuckoo.
-// Jobs submitted through /api/v1 get their task id here.
+// Jobs submitted through /api/v1 get their task id here. The samples'
+// sha512 and crc32 are left empty (tasks/view and files/view have them).
 func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 	limit, offset := maxList, 0
 	if s := r.PathValue("limit"); s != "" {
@@ -253,21 +258,29 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, r, err, "")
 			return
 		}
+		var pick []jobs.Job
 		for _, j := range page {
 			before = j.ID
 			if skip > 0 {
 				skip--
 				continue
 			}
-			if len(tasks) == limit {
+			if len(tasks)+len(pick) == limit {
 				break
 			}
-			t, err := h.tasks.CuckooTaskFor(j.ID, store.CuckooTask{Created: j.Created})
-			if err != nil {
-				h.fail(w, r, err, "")
-				return
-			}
-			out, err := h.taskOf(j, t)
+			pick = append(pick, j)
+		}
+		ids := make([]string, len(pick))
+		for i, j := range pick {
+			ids[i] = j.ID
+		}
+		ts, err := h.tasks.CuckooTasksFor(ids) // one transaction for the page
+		if err != nil {
+			h.fail(w, r, err, "")
+			return
+		}
+		for i, j := range pick {
+			out, err := h.taskOf(j, ts[i], false)
 			if err != nil {
 				h.fail(w, r, err, "")
 				return

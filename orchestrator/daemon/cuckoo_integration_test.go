@@ -18,6 +18,7 @@ import (
 
 	"github.com/scalemalnet/scalemalnet/internal/vmtest"
 	"github.com/scalemalnet/scalemalnet/orchestrator/api/apitest"
+	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
 )
 
 // unixClient talks HTTP to the daemon's API socket.
@@ -59,8 +60,9 @@ func scrape(t *testing.T, c *http.Client, token string) map[string]string {
 // TestCuckooAPIEndToEnd: a real orchestrator with a real VM; a sample is
 // submitted through the Cuckoo-compatible API exactly as Cortex's
 // analyzer does, polled through tasks/view to reported, and its report
-// read as Cortex reads it; /metrics is scraped before and after, and the
-// series that changed are logged.
+// read as Cortex reads it; then a hanging sample is cancelled in its run
+// step (VM destroyed, slot idle again) and deleted. /metrics is scraped
+// before and after, and the series that changed are logged.
 func TestCuckooAPIEndToEnd(t *testing.T) {
 	imageDir, samplesDir := vmtest.Need(t)
 	td := startDaemon(t, imageDir, 1)
@@ -170,16 +172,49 @@ func TestCuckooAPIEndToEnd(t *testing.T) {
 	}
 	t.Logf("report: %d processes, malscore %v, %d signatures, duration %d s", len(r.Behavior.Processes), *r.Malscore, len(r.Signatures), r.Info.Duration)
 
+	// Cancel of a running job: the hanging sample is stopped in its run
+	// step, its VM destroyed, and the slot takes work again.
+	hang, err := os.Open(filepath.Join(samplesDir, "test-hang"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hang.Close()
+	hj, err := td.Submit(context.Background(), "test-hang", hang, jobs.Options{Timeout: 2 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the hanging sample to run", func() bool {
+		j, err := td.Job(context.Background(), hj.ID)
+		return err == nil && j.State == jobs.Running && j.Step == StepRun
+	})
+	code, b = do("POST", "api/v1/jobs/"+hj.ID+"/cancel", nil, "")
+	var cj jobs.Job
+	if code != 200 || json.Unmarshal(b, &cj) != nil || cj.State != jobs.Cancelled || !strings.Contains(cj.Error, "during step run") {
+		t.Fatalf("cancel: %d %s", code, b)
+	}
+	if names, err := td.hv.Domains(context.Background(), td.domainPrefix()); err != nil || len(names) != 0 {
+		t.Fatalf("VMs running after the cancel: %v %v", names, err)
+	}
+	waitFor(t, "slot0 idle after the cancel", func() bool {
+		s := td.slotByName("slot0")
+		return s != nil && s.current() == SlotIdle
+	})
+	code, b = do("DELETE", "api/v1/jobs/"+hj.ID, nil, "")
+	if code != 200 {
+		t.Fatalf("delete: %d %s", code, b)
+	}
+
 	after := scrape(t, c, token)
 	var changed []string
 	for k, v := range after {
-		if before[k] != v {
+		if before[k] != v && !strings.Contains(k, "_bucket{") {
 			changed = append(changed, fmt.Sprintf("%s: %s -> %s", k, orDash(before[k]), v))
 		}
 	}
 	slices.Sort(changed)
 	t.Logf("/metrics series that changed during the job:\n%s", strings.Join(changed, "\n"))
 	for _, want := range []string{`scalemalnet_jobs_finished_total{state="done"}`, `scalemalnet_jobs{state="done"}`,
+		`scalemalnet_jobs_finished_total{state="cancelled"}`, `scalemalnet_step_duration_seconds_count{result="error",step="run"}`,
 		`scalemalnet_step_duration_seconds_count{result="ok",step="restore"}`, `scalemalnet_slot_analyses_total{slot="slot0"}`} {
 		if after[want] == "" || after[want] == before[want] {
 			t.Errorf("%s did not change: %q -> %q", want, before[want], after[want])

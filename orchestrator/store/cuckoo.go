@@ -120,6 +120,54 @@ func (s *Store) CuckooTaskFor(jobID string, t CuckooTask) (CuckooTask, error) {
 	return t, nil
 }
 
+// CuckooTasksFor is CuckooTaskFor for many jobs in one transaction (new
+// tasks get only their creation time), in the order of jobIDs.
+func (s *Store) CuckooTasksFor(jobIDs []string) ([]CuckooTask, error) {
+	out := make([]CuckooTask, len(jobIDs))
+	err := s.update(func(tx *bolt.Tx) error {
+		tasks, byJob, err := cuckooBuckets(tx)
+		if err != nil {
+			return err
+		}
+		for i, id := range jobIDs {
+			j, err := getJob(tx, id)
+			if err != nil {
+				return err
+			}
+			if k := byJob.Get([]byte(id)); k != nil {
+				v := tasks.Get(k)
+				if v == nil {
+					return fmt.Errorf("store: cuckoo task of job %s: record missing", id)
+				}
+				if err := json.Unmarshal(v, &out[i]); err != nil {
+					return err
+				}
+				continue
+			}
+			n, err := tasks.NextSequence()
+			if err != nil {
+				return err
+			}
+			out[i] = CuckooTask{ID: n, Job: id, Created: j.Created}
+			v, err := json.Marshal(out[i])
+			if err != nil {
+				return err
+			}
+			if err := tasks.Put(taskKey(n), v); err != nil {
+				return err
+			}
+			if err := byJob.Put([]byte(id), taskKey(n)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: cuckoo tasks: %w", err)
+	}
+	return out, nil
+}
+
 // CuckooTask returns a task by its id; ErrNotFound if there is none or its
 // job was deleted.
 func (s *Store) CuckooTask(id uint64) (CuckooTask, error) {

@@ -138,3 +138,29 @@ func TestCancelQueued(t *testing.T) {
 		t.Fatalf("delete of a cancelled job: %v", err)
 	}
 }
+
+func TestCuckooTasksForBatch(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	smp := putTestSample(t, s, "batch", "b")
+	a, b, c := newJob(t, s, smp), newJob(t, s, smp), newJob(t, s, smp)
+	if _, err := s.CuckooTaskFor(b.ID, CuckooTask{Owner: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	ts, err := s.CuckooTasksFor([]string{c.ID, b.ID, a.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ts[0].ID != 2 || ts[0].Job != c.ID || ts[1].ID != 1 || ts[1].Owner != "x" || ts[2].ID != 3 || ts[2].Job != a.ID {
+		t.Fatalf("batch: %+v", ts)
+	}
+	again, err := s.CuckooTasksFor([]string{a.ID})
+	if err != nil || again[0].ID != 3 {
+		t.Fatalf("again: %+v %v", again, err)
+	}
+	if _, err := s.CuckooTasksFor([]string{"20261124T014000Z-0k3f9q2w"}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("missing job: %v", err)
+	}
+	if got, err := s.CuckooTask(2); err != nil || got.Job != c.ID {
+		t.Fatalf("task 2: %+v %v", got, err)
+	}
+}
