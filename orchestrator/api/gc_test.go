@@ -40,7 +40,10 @@ func TestGC(t *testing.T) {
 		t.Fatalf("invalid requests reached the service: %+v", f.GCCalls())
 	}
 	resp, body = do(t, srv, "GET", "/api/v1/gc", token, nil, "")
-	wantError(t, resp, body, 404, api.KindNotFound)
+	wantError(t, resp, body, 405, api.KindNotAllowed)
+	if got := resp.Header.Get("Allow"); got != "POST" {
+		t.Fatalf("Allow %q, want POST", got)
+	}
 	f.GCErr = fmt.Errorf("disk: %w", api.ErrUnavailable)
 	resp, body = do(t, srv, "POST", "/api/v1/gc", token, nil, "")
 	wantError(t, resp, body, 503, api.KindUnavailable)

@@ -29,6 +29,18 @@ type HandlerOptions struct {
 	// UI serves the web interface at /ui/ (and "/", redirecting there);
 	// it authenticates its requests itself. Nil leaves it out.
 	UI http.Handler
+	// Mounts are further handlers served beside the API on the same
+	// listener (the Cuckoo-compatible API, /metrics); see Mount.
+	Mounts []Mount
+}
+
+// Mount is a handler served beside the API. Its requests pass the API's
+// bearer-token check first, unless OwnAuth says the handler checks them
+// itself (the Cuckoo-compatible API answers in its own error format).
+type Mount struct {
+	Pattern string // http.ServeMux pattern, e.g. "/tasks/" or "GET /metrics"
+	Handler http.Handler
+	OwnAuth bool
 }
 
 // uploadSlack is what a request body may carry beyond the sample itself
@@ -37,6 +49,7 @@ const uploadSlack = 1 << 20
 
 type handler struct {
 	svc       Service
+	ownAuth   map[string]bool // mount patterns whose handler authenticates itself
 	tokenHash [32]byte
 	noToken   bool
 	maxSample int64
@@ -67,23 +80,37 @@ func NewHandler(svc Service, token string, opts HandlerOptions) http.Handler {
 	if opts.Pool != nil {
 		h.poolRoutes(opts.Pool)
 	}
-	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, KindNotFound, "no such route: "+r.Method+" "+r.URL.Path, "")
-	})
+	h.jobControlRoutes()
+	h.mux.HandleFunc("GET /api/v1/openapi.yaml", serveOpenAPI)
+	h.ownAuth = map[string]bool{}
+	for _, m := range opts.Mounts {
+		h.mux.Handle(m.Pattern, m.Handler)
+		if m.OwnAuth {
+			h.ownAuth[m.Pattern] = true
+		}
+	}
 	return h
 }
 
-// ServeHTTP authenticates, routes and logs a request.
+// ServeHTTP authenticates, routes and logs a request. A path no route has
+// is 404; a known path with another method is 405 with an Allow header
+// (both as JSON errors, after authentication).
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
-	if h.ui != nil && uiPath(r) {
+	fallback, pattern := h.mux.Handler(r)
+	switch {
+	case h.ui != nil && uiPath(r):
 		h.serveUI(rec, r)
-	} else if h.authorized(r) {
+	case pattern != "" && h.ownAuth[pattern]:
 		h.mux.ServeHTTP(rec, r)
-	} else {
+	case !h.authorized(r):
 		w.Header().Set("WWW-Authenticate", `Bearer realm="scalemalnet"`)
 		writeError(rec, http.StatusUnauthorized, KindUnauthorized, "missing or wrong bearer token", "")
+	case pattern == "":
+		noRoute(rec, r, fallback)
+	default:
+		h.mux.ServeHTTP(rec, r)
 	}
 	level := slog.LevelInfo
 	if rec.status >= 500 {
@@ -92,6 +119,51 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.log.Log(r.Context(), level, "api request", "method", r.Method, "path", r.URL.Path,
 		"status", rec.status, "bytes", rec.bytes, "duration", time.Since(start).Round(time.Microsecond),
 		"remote", r.RemoteAddr)
+}
+
+// noRoute answers a request no pattern matched: the mux's own answer
+// (404, or 405 with Allow when another method has the path; a redirect for
+// a missing trailing slash) made a JSON error.
+func noRoute(w http.ResponseWriter, r *http.Request, fallback http.Handler) {
+	c := &capture{header: http.Header{}}
+	fallback.ServeHTTP(c, r)
+	switch c.status {
+	case http.StatusMethodNotAllowed:
+		w.Header().Set("Allow", c.header.Get("Allow"))
+		writeError(w, http.StatusMethodNotAllowed, KindNotAllowed,
+			fmt.Sprintf("method %s not allowed on %s (allowed: %s)", r.Method, r.URL.Path, c.header.Get("Allow")), "")
+	case http.StatusMovedPermanently, http.StatusPermanentRedirect, http.StatusTemporaryRedirect, http.StatusFound:
+		http.Redirect(w, r, c.header.Get("Location"), c.status)
+	default:
+		writeError(w, http.StatusNotFound, KindNotFound, "no such route: "+r.Method+" "+r.URL.Path, "")
+	}
+}
+
+// capture records what the mux's fallback handler answers.
+type capture struct {
+	header http.Header
+	status int
+}
+
+func (c *capture) Header() http.Header { return c.header }
+func (c *capture) WriteHeader(code int) {
+	if c.status == 0 {
+		c.status = code
+	}
+}
+func (c *capture) Write(p []byte) (int, error) {
+	if c.status == 0 {
+		c.status = http.StatusOK
+	}
+	return len(p), nil
+}
+
+// TokenCheck returns a function reporting whether a request carries
+// "Authorization: Bearer <token>" (compared in constant time); an empty
+// token refuses every request. Mounts with OwnAuth use it.
+func TokenCheck(token string) func(*http.Request) bool {
+	h := &handler{tokenHash: sha256.Sum256([]byte(token)), noToken: token == ""}
+	return h.authorized
 }
 
 // authorized compares the bearer token in constant time (of equal-length
@@ -155,7 +227,7 @@ func classify(err error) (int, Kind) {
 		return http.StatusBadRequest, KindInvalid
 	case errors.Is(err, ErrNotReady):
 		return http.StatusConflict, KindNotReady
-	case errors.Is(err, ErrConflict):
+	case errors.Is(err, ErrConflict), errors.Is(err, store.ErrActive):
 		return http.StatusConflict, KindConflict
 	case errors.Is(err, ErrUnavailable), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return http.StatusServiceUnavailable, KindUnavailable
@@ -190,7 +262,9 @@ func (h *handler) job(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, j)
 }
 
-// JobList is the body of GET /api/v1/jobs.
+// JobList is the body of GET /api/v1/jobs. NextCursor, when present, is
+// what to pass as ?cursor= (or ?before=) for the next page; absent on the
+// last page.
 type JobList struct {
 	Jobs []jobs.Job `json:"jobs"`
 	// NextCursor, when set, fetches the next page as ?cursor=.

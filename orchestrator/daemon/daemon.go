@@ -15,14 +15,15 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/scalemalnet/scalemalnet/orchestrator/api"
 	"github.com/scalemalnet/scalemalnet/orchestrator/defaults"
 	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
+	"github.com/scalemalnet/scalemalnet/orchestrator/metrics"
 	"github.com/scalemalnet/scalemalnet/orchestrator/store"
 	"github.com/scalemalnet/scalemalnet/orchestrator/vm"
-	"github.com/scalemalnet/scalemalnet/orchestrator/web"
 )
 
 // Version of the orchestrator, reported by the health endpoint.
@@ -50,6 +51,9 @@ type Daemon struct {
 	// fusion makes the verdict; nil when there is none (noVerdict says why).
 	fusion    *fuser
 	noVerdict string
+
+	runs    runRegistry                     // runs in progress, for cancel (jobcontrol.go)
+	metrics atomic.Pointer[metrics.Metrics] // Prometheus metrics (extras.go); nil until Serve
 }
 
 func (c *Config) setDefaults() error {
@@ -209,8 +213,7 @@ func (d *Daemon) Serve(ctx context.Context) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler: api.NewHandler(d, d.token, api.HandlerOptions{MaxSample: d.cfg.MaxSample, Logger: d.log, Pool: d,
-			UI: web.New(d, d.token, web.Options{Logger: d.log, MaxSample: d.cfg.MaxSample})}),
+		Handler:           api.NewHandler(d, d.token, d.handlerOptions()), // API, Cuckoo API, /metrics (extras.go)
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	var wg sync.WaitGroup

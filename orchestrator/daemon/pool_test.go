@@ -471,7 +471,7 @@ func TestPoolAPIEditsArePersisted(t *testing.T) {
 		{"POST", "/api/v1/pool/slots/nope/drain", "", 404, "not_found"},
 		{"POST", "/api/v1/pool/slots/nope/reset", "", 404, "not_found"},
 		{"POST", "/api/v1/pool/slots/slot0/drain", `{"x":1}`, 400, "invalid"},
-		{"PUT", "/api/v1/pool/slots/slot0", "", 404, "not_found"},
+		{"PUT", "/api/v1/pool/slots/slot0", "", 405, "not_allowed"}, // wrong method: 405 (docs/api.md)
 	} {
 		code, m := do(t, h, c.method, c.path, c.body)
 		if code != c.code || (c.kind != "" && m["kind"] != c.kind) || (c.kind != "" && m["error"] == "") {

@@ -68,7 +68,9 @@ type jobRun struct {
 func (d *Daemon) runJob(ctx context.Context, s *slotState, job jobs.Job) {
 	log := d.log.With("job", job.ID, "slot", s.ID)
 	log.Info("analysis starting", "sample", job.Sample.Name, "sha256", job.Sample.SHA256, "attempt", job.Attempts)
+	defer d.runs.track(job.ID)() // cancel hook: the run can be cancelled (jobcontrol.go)
 	r := &jobRun{d: d, slot: s, job: job, builder: report.NewBuilder()}
+	defer d.observeRun(r) // metrics hook: step durations, final state (extras.go)
 	r.steps = &stepRunner{parent: ctx, onStart: func(name string) {
 		if name == StepSetTime {
 			s.healthy() // restore and agent verified: the slot's failure streak ends
@@ -77,7 +79,7 @@ func (d *Daemon) runJob(ctx context.Context, s *slotState, job jobs.Job) {
 			log.Warn("record step", "step", name, "err", err)
 		}
 	}}
-	err := r.analyse()
+	err := d.cancellable(r, r.analyse) // cancel hook: a cancel ends the analysis steps (jobcontrol.go)
 	err = d.explainVMLoss(ctx, s, err) // "EOF" from a VM that went away says why
 	if r.artifact != nil {
 		r.artifact.Abort() // no-op once committed
@@ -131,6 +133,8 @@ func (d *Daemon) runJob(ctx context.Context, s *slotState, job jobs.Job) {
 			j.FailedSlots = append(j.FailedSlots, s.name) // other slots take the retry
 		}
 		switch {
+		case errors.Is(err, ErrJobCancelled): // cancel hook
+			return j.Move(jobs.Cancelled, now, err.Error())
 		case ctx.Err() != nil:
 			return j.Move(jobs.Queued, now, "orchestrator stopping; re-queued")
 		case retry && j.Attempts < MaxAttempts:

@@ -10,7 +10,7 @@ import (
 )
 
 // State is where a job is in its life. Queued, Restoring, Running and
-// Collecting are active; Done and Failed are final.
+// Collecting are active; Done, Failed and Cancelled are final.
 type State string
 
 const (
@@ -20,15 +20,16 @@ const (
 	Collecting State = "collecting" // run over; trace stored, report being built
 	Done       State = "done"       // report stored
 	Failed     State = "failed"     // ended without a report; Error says why
+	Cancelled  State = "cancelled"  // cancelled by a user (queued, or stopped while it ran); Error says by whom
 )
 
 // Final reports whether no further transition can happen.
-func (s State) Final() bool { return s == Done || s == Failed }
+func (s State) Final() bool { return s == Done || s == Failed || s == Cancelled }
 
 // Valid reports whether s is a known state.
 func (s State) Valid() bool {
 	switch s {
-	case Queued, Restoring, Running, Collecting, Done, Failed:
+	case Queued, Restoring, Running, Collecting, Done, Failed, Cancelled:
 		return true
 	}
 	return false
@@ -177,12 +178,13 @@ func (v *VerdictBrief) String() string {
 var ErrTransition = errors.New("invalid state transition")
 
 // allowed lists legal transitions. Any active state may go back to Queued (a
-// retry after a slot failure or an orchestrator restart) or to Failed.
+// retry after a slot failure or an orchestrator restart), to Failed or to
+// Cancelled.
 var allowed = map[State][]State{
-	Queued:     {Restoring, Failed},
-	Restoring:  {Running, Queued, Failed},
-	Running:    {Collecting, Queued, Failed},
-	Collecting: {Done, Queued, Failed},
+	Queued:     {Restoring, Failed, Cancelled},
+	Restoring:  {Running, Queued, Failed, Cancelled},
+	Running:    {Collecting, Queued, Failed, Cancelled},
+	Collecting: {Done, Queued, Failed, Cancelled},
 }
 
 // CanMove reports whether from -> to is a legal transition.
@@ -203,7 +205,7 @@ func (j *Job) Move(to State, at time.Time, note string) error {
 	j.State = to
 	j.Updated = at
 	j.History = append(j.History, Transition{State: to, At: at, Note: note})
-	if to == Failed {
+	if to == Failed || to == Cancelled {
 		j.Error = note
 	}
 	if to.Final() {

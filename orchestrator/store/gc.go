@@ -280,6 +280,9 @@ func (s *Store) gcRecords(p Policy, rep *GCReport) (jobIDs, shas []string, err e
 					return err
 				}
 			}
+			if err := deleteCuckooTask(tx, c.id); err != nil {
+				return err
+			}
 			jobIDs = append(jobIDs, c.id)
 		}
 		for sha := range sampleSize {

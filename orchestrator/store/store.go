@@ -36,11 +36,20 @@
 // Version 1 had no index/; opening it builds the indexes from jobs/ and
 // sets version 2 in one transaction.
 //
+//	cuckoo/                   Cuckoo-compatible API's task ids (cuckoo.go); created on first use
+//	  tasks/                  sequence: the last task id given (bbolt NextSequence); ids never reused
+//	    <task-id>             uint64 big-endian -> CuckooTask (job id, Cuckoo fields, ignored options)
+//	  jobs/
+//	    <job-id>              -> uint64 big-endian task id
+//
 // Job ids are time-ordered (see newID), so iterating a bucket of ids in key
 // order is creation order. The sample and artifact files are written to tmp/,
 // synced and renamed, so a crash never leaves a partial file under its final
 // name; a crash between the rename and the database update leaves at worst an
 // unreferenced file.
+//
+// DeleteJob (delete.go) removes a finished job's records, its Cuckoo task
+// mapping included, then its artifact files.
 //
 // GC (gc.go) deletes in the opposite order: records in one transaction,
 // then files, so a record never points at a missing file and leftover

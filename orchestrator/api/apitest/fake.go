@@ -186,3 +186,39 @@ func (f *Fake) GCCalls() []store.Policy {
 	defer f.mu.Unlock()
 	return slices.Clone(f.gcCalls)
 }
+
+// Cancel ends an unfinished job as cancelled; api.ErrConflict for a
+// finished one.
+func (f *Fake) Cancel(ctx context.Context, id string) (jobs.Job, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	j, ok := f.jobs[id]
+	if !ok {
+		return jobs.Job{}, fmt.Errorf("job %q: %w", id, store.ErrNotFound)
+	}
+	if j.State.Final() {
+		return jobs.Job{}, fmt.Errorf("%w: job %s is %s", api.ErrConflict, id, j.State)
+	}
+	if err := j.Move(jobs.Cancelled, j.Updated.Add(time.Second), "cancelled through the API"); err != nil {
+		return jobs.Job{}, err
+	}
+	j.Step = ""
+	return *j, nil
+}
+
+// Delete removes a finished job; store.ErrActive for an unfinished one.
+func (f *Fake) Delete(ctx context.Context, id string) (jobs.Job, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	j, ok := f.jobs[id]
+	if !ok {
+		return jobs.Job{}, fmt.Errorf("job %q: %w", id, store.ErrNotFound)
+	}
+	if !j.State.Final() {
+		return jobs.Job{}, fmt.Errorf("job %s is %s: %w", id, j.State, store.ErrActive)
+	}
+	delete(f.jobs, id)
+	delete(f.reports, id)
+	delete(f.traces, id)
+	return *j, nil
+}

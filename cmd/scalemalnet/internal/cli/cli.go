@@ -82,6 +82,8 @@ func init() {
 		{"report", "show a finished job's report", "report ID [--json]", runReport},
 		{"trace", "download a job's call trace (gzip JSON lines)", "trace ID [-o FILE]", runTrace},
 		{"jobs", "list or search jobs, newest first", "jobs [--state S] [--sha256|--sha1|--md5 H] [--name TEXT] [--verdict V] [--family F] [--signature S] [--since T] [--until T] [--limit N] [--cursor C] [--json]", runJobs},
+		{"cancel", "cancel a job (a running one is stopped, its VM destroyed)", "cancel ID [--json]", runCancel},
+		{"delete", "delete a finished job with its report and artifacts", "delete ID [--json]", runDelete},
 		{"health", "show the orchestrator's health", "health [--json]", runHealth},
 		{"plugins", "list, register or create plugins", "plugins list|register|new ...", pluginsGroup.run},
 		{"gc", "delete old jobs and unreferenced samples now", "gc [--max-age 720h] [--max-size 50GiB] [--compact] [--json]", runGC},
