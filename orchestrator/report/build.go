@@ -152,39 +152,112 @@ func OutcomeOf(sum trace.Summary) Outcome {
 	}
 }
 
+// MaxTreeDepth is how deep Tree nests processes. Descendants of a process
+// at this depth are listed flat, in tree order, as its children (each keeps
+// its PPID) and counted in its Flattened: no process is left out, and a
+// fork chain of any length stays a shallow JSON document.
+const MaxTreeDepth = 64
+
 // Tree arranges a process table into trees by parent pid. Processes whose
-// parent is not in the table are roots, in start order.
+// parent is not in the table are roots, in start order; so is one process
+// of each parent cycle (which real pids cannot form, a hostile guest can).
+// Every entry of procs appears exactly once; of entries sharing a pid, the
+// first is the parent of that pid's children. It works without recursion,
+// for any number of processes.
 func Tree(procs []trace.Process) []ProcessNode {
-	byPID := map[int]bool{}
-	for _, p := range procs {
-		byPID[p.PID] = true
+	n := len(procs)
+	first := make(map[int]int, n)
+	for i, p := range procs {
+		if _, ok := first[p.PID]; !ok {
+			first[p.PID] = i
+		}
 	}
-	children := map[int][]trace.Process{}
-	var roots []trace.Process
-	for _, p := range procs {
-		if p.PPID != 0 && p.PPID != p.PID && byPID[p.PPID] {
-			children[p.PPID] = append(children[p.PPID], p)
+	kids := make([][]int, n)
+	var roots []int
+	for i, p := range procs {
+		if j, ok := first[p.PPID]; ok && p.PPID != 0 && p.PPID != p.PID && j != i {
+			kids[j] = append(kids[j], i)
 		} else {
-			roots = append(roots, p)
+			roots = append(roots, i)
 		}
 	}
-	var build func(p trace.Process, depth int) ProcessNode
-	build = func(p trace.Process, depth int) ProcessNode {
-		n := ProcessNode{Process: p}
-		if depth > 64 { // a cycle cannot happen with real pids; stay safe anyway
-			return n
-		}
-		kids := children[p.PID]
-		sort.SliceStable(kids, func(i, j int) bool { return kids[i].Start < kids[j].Start })
-		for _, c := range kids {
-			n.Children = append(n.Children, build(c, depth+1))
-		}
-		return n
+	byStart := func(s []int) {
+		sort.SliceStable(s, func(a, b int) bool { return procs[s[a]].Start < procs[s[b]].Start })
 	}
-	sort.SliceStable(roots, func(i, j int) bool { return roots[i].Start < roots[j].Start })
-	out := []ProcessNode{}
+	for _, k := range kids {
+		byStart(k)
+	}
+	byStart(roots)
+
+	// Pre-order walk with an explicit stack, deciding each entry's place:
+	// its tree parent (tp, -1 for a root) and level (MaxTreeDepth+1 when
+	// listed flat under an ancestor at MaxTreeDepth).
+	tp := make([]int, n)
+	lvl := make([]int, n)
+	seen := make([]bool, n)
+	order := make([]int, 0, n)
+	var top []int
+	walk := func(r int) {
+		seen[r], tp[r], lvl[r] = true, -1, 0
+		top = append(top, r)
+		stack := []int{r}
+		for len(stack) > 0 {
+			i := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			order = append(order, i)
+			for k := len(kids[i]) - 1; k >= 0; k-- {
+				c := kids[i][k]
+				if seen[c] {
+					continue
+				}
+				seen[c] = true
+				switch {
+				case lvl[i] < MaxTreeDepth:
+					tp[c], lvl[c] = i, lvl[i]+1
+				case lvl[i] == MaxTreeDepth:
+					tp[c], lvl[c] = i, MaxTreeDepth+1
+				default: // i is listed flat: so is c, under the same ancestor
+					tp[c], lvl[c] = tp[i], MaxTreeDepth+1
+				}
+				stack = append(stack, c)
+			}
+		}
+	}
 	for _, r := range roots {
-		out = append(out, build(r, 0))
+		walk(r)
+	}
+	for i := range procs {
+		if !seen[i] { // a parent cycle: start it at its first entry
+			walk(i)
+		}
+	}
+	// Children lists in pre-order, then nodes built from the leaves up:
+	// every descendant of an entry comes after it in pre-order.
+	children := make([][]int, n)
+	for _, i := range order {
+		if tp[i] >= 0 {
+			children[tp[i]] = append(children[tp[i]], i)
+		}
+	}
+	nodes := make([]ProcessNode, n)
+	for k := len(order) - 1; k >= 0; k-- {
+		i := order[k]
+		nd := ProcessNode{Process: procs[i]}
+		if cs := children[i]; len(cs) > 0 {
+			nd.Children = make([]ProcessNode, len(cs))
+			for j, c := range cs {
+				nd.Children[j] = nodes[c]
+				nodes[c] = ProcessNode{}
+				if lvl[c] > MaxTreeDepth {
+					nd.Flattened++
+				}
+			}
+		}
+		nodes[i] = nd
+	}
+	out := make([]ProcessNode, 0, len(top))
+	for _, r := range top {
+		out = append(out, nodes[r])
 	}
 	return out
 }

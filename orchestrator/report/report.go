@@ -100,6 +100,9 @@ type Behavior struct {
 type ProcessNode struct {
 	trace.Process
 	Children []ProcessNode `json:"children,omitempty"`
+	// Flattened counts the children listed flat because the tree is
+	// deeper than MaxTreeDepth here (their PPID says their real parent).
+	Flattened int `json:"flattened,omitempty"`
 }
 
 // Exec is one program execution.
