@@ -387,16 +387,49 @@ func cutMark(s string, n int, cutFlag *bool) string {
 }
 
 // cutArgv bounds an argument list like the tracer: at most MaxArgs entries
-// (then "..."), each at most MaxArgLen bytes.
+// (then "..."), each at most MaxArgLen bytes. A list that needs a cut is
+// copied, never changed in place.
 func cutArgv(argv []string, cutFlag *bool) []string {
+	if !argvNeedsCut(argv) {
+		return argv
+	}
+	*cutFlag = true
+	n := min(len(argv), MaxArgs)
+	out := make([]string, n, n+1)
+	for i := range out {
+		out[i] = cut(argv[i], MaxArgLen)
+	}
+	if len(argv) > MaxArgs {
+		out = append(out, "...")
+	}
+	return out
+}
+
+func argvNeedsCut(argv []string) bool {
 	if len(argv) > MaxArgs+1 || (len(argv) == MaxArgs+1 && argv[MaxArgs] != "...") {
-		*cutFlag = true
-		argv = append(argv[:MaxArgs:MaxArgs], "...")
+		return true
 	}
-	for i, a := range argv {
-		argv[i] = cutMark(a, MaxArgLen, cutFlag)
+	for _, a := range argv {
+		if len(a) > MaxArgLen {
+			return true
+		}
 	}
-	return argv
+	return false
+}
+
+// CutString shortens s to at most n bytes (at a UTF-8 boundary where s is
+// valid) and reports whether it did.
+func CutString(s string, n int) (string, bool) {
+	c := false
+	return cutMark(s, n, &c), c
+}
+
+// CutArgv bounds an argument list like the tracer (MaxArgs entries, then
+// "...", each at most MaxArgLen bytes) and reports whether it did; a list
+// that needs a cut is copied, never changed in place.
+func CutArgv(argv []string) ([]string, bool) {
+	c := false
+	return cutArgv(argv, &c), c
 }
 
 func argvCost(argv []string) int64 {

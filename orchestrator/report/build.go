@@ -14,6 +14,9 @@ const (
 	MaxListed     = 500 // entries per file / exec / connection list
 	MaxWindowStat = 3600
 	TopCalls      = 15
+	// MaxWindowNames: call names a WindowStat lists; the rest of the
+	// window's calls are counted under trace.OtherName.
+	MaxWindowNames = 128
 )
 
 // Builder folds trace windows into a report's behaviour summary as they
@@ -30,6 +33,11 @@ type Builder struct {
 	omitted int // list entries not recorded because a cap was hit
 }
 
+// The builder re-applies the tracer's bounds (trace.Bounder) to whatever it
+// is given, so a report stays bounded even when its windows were not
+// decoded through a Bounder: strings and argv cut, at most trace.MaxNames
+// distinct call names (the rest counted under trace.OtherName).
+
 type connKey struct {
 	pid  int
 	addr string
@@ -43,16 +51,15 @@ func NewBuilder() *Builder {
 // AddWindow folds one window in. Windows must come in order.
 func (b *Builder) AddWindow(w trace.Window) {
 	if len(b.windows) < MaxWindowStat {
-		ws := WindowStat{Index: w.Index, StartMs: w.Start / 1e6, Total: w.Total(), Dropped: w.Dropped}
-		if len(w.Counts) > 0 {
-			ws.Counts = make(map[string]int, len(w.Counts))
-			for k, v := range w.Counts {
-				ws.Counts[k] = v
-			}
-		}
+		ws := WindowStat{Index: w.Index, StartMs: w.Start / 1e6, Total: w.Total(), Dropped: w.Dropped,
+			Counts: windowCounts(w.Counts)}
 		b.windows = append(b.windows, ws)
 	}
 	for k, v := range w.Counts {
+		k, _ = trace.CutString(k, trace.MaxName)
+		if _, ok := b.calls[k]; !ok && len(b.calls) >= trace.MaxNames {
+			k = trace.OtherName
+		}
 		b.calls[k] += v
 	}
 	for i := range w.Events {
@@ -60,7 +67,39 @@ func (b *Builder) AddWindow(w trace.Window) {
 	}
 }
 
-func (b *Builder) addEvent(e *trace.Event) {
+// windowCounts copies a window's counts for its WindowStat: the
+// MaxWindowNames most frequent names, the rest summed under
+// trace.OtherName.
+func windowCounts(counts map[string]int) map[string]int {
+	if len(counts) == 0 {
+		return nil
+	}
+	out := make(map[string]int, min(len(counts), MaxWindowNames+1))
+	if len(counts) <= MaxWindowNames {
+		for k, v := range counts {
+			k, _ = trace.CutString(k, trace.MaxName)
+			out[k] += v
+		}
+		return out
+	}
+	for i, c := range top(counts, len(counts)) {
+		k, _ := trace.CutString(c.Name, trace.MaxName)
+		if i >= MaxWindowNames {
+			k = trace.OtherName
+		}
+		out[k] += c.Count
+	}
+	return out
+}
+
+func (b *Builder) addEvent(ev *trace.Event) {
+	e := *ev
+	e.Path, _ = trace.CutString(e.Path, trace.MaxPath)
+	e.Path2, _ = trace.CutString(e.Path2, trace.MaxPath)
+	e.Addr, _ = trace.CutString(e.Addr, trace.MaxAddr)
+	e.Flags, _ = trace.CutString(e.Flags, trace.MaxShort)
+	e.Err, _ = trace.CutString(e.Err, trace.MaxShort)
+	e.Argv, _ = trace.CutArgv(e.Argv)
 	ok := !e.Failed()
 	switch e.Name {
 	case "open", "openat", "openat2", "creat":

@@ -35,6 +35,17 @@ type Report struct {
 	// failed: restarted too often), with the reason.
 	PluginProblems []PluginProblem `json:"plugin_problems,omitempty"`
 	Created        time.Time       `json:"created"`
+	// Truncated lists the sections cut so the stored report fits
+	// MaxStoredBytes (see Fit); the trace artifact keeps everything.
+	Truncated []Truncation `json:"truncated,omitempty"`
+}
+
+// Truncation is one section of a report cut to fit its size bound: Kept of
+// its Total entries (bytes for text sections) remain.
+type Truncation struct {
+	Section string `json:"section"`
+	Kept    int    `json:"kept"`
+	Total   int    `json:"total"`
 }
 
 // Machine describes where the sample ran.
