@@ -7,6 +7,8 @@ import (
 	"io"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/scalemalnet/scalemalnet/internal/safetext"
 )
 
 // Bounds a reader re-applies to a trace from an untrusted producer (a guest
@@ -347,7 +349,7 @@ func (b *Bounder) Summary(s *Summary) {
 	var c bool
 	s.Outcome = Outcome(cutMark(string(s.Outcome), MaxShort, &c))
 	s.Signal = cutMark(s.Signal, MaxShort, &c)
-	s.Error = cutMark(s.Error, MaxText, &c)
+	s.Error = safetext.Clean(s.Error, MaxText) // may reach a job's error
 	s.Format = cutMark(s.Format, MaxShort, &c)
 	s.Runner = cutArgv(s.Runner, &c)
 	if len(s.Stdout) > MaxOutput {
