@@ -16,7 +16,7 @@ func TestPrintedJobIsSafe(t *testing.T) {
 	evil := "\x1b]0;pwned\x07\x1b[2J tracer \u202egnp.exe\u2066" + strings.Repeat("x\r\n", 10_000)
 	now := time.Now()
 	j := jobs.Job{ID: "j1", State: jobs.Failed, Error: evil, Created: now, Updated: now,
-		Sample: jobs.Sample{Name: "a\x1b[31m.bin"},
+		Sample:  jobs.Sample{Name: "a\x1b[31m.bin"},
 		History: []jobs.Transition{{State: jobs.Failed, At: now, Note: evil}}}
 	var out bytes.Buffer
 	printJob(&out, j)
