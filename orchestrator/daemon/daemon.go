@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/scalemalnet/scalemalnet/internal/privdir"
 	"github.com/scalemalnet/scalemalnet/orchestrator/api"
 	"github.com/scalemalnet/scalemalnet/orchestrator/defaults"
 	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
@@ -144,6 +145,12 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 	runDir := filepath.Join(os.TempDir(), "scalemalnet-"+d.instance)
 	if st, err := os.Stat("/run"); err == nil && st.IsDir() && os.Geteuid() == 0 {
 		runDir = filepath.Join("/run", "scalemalnet", d.instance)
+	}
+	// issue 13 finding 10: the sockets' directory (in /tmp when not root)
+	// is made 0700 and refused if another user made it first.
+	if err := privdir.Ensure(runDir); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("runtime directory: %w", err)
 	}
 	d.timeouts = mergeTimeouts(DefaultStepTimeouts, cfg.Timeouts)
 	if err := d.initPool(runDir); err != nil {
