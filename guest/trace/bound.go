@@ -178,7 +178,9 @@ func (b *Bounder) DecodeWindow(dec *json.Decoder, extra func(key string, dec *js
 			})
 		default:
 			if extra != nil {
-				err = extra(key, dec)
+				if err = extra(key, dec); err != nil && !errors.Is(err, ErrMalformed) {
+					err = malformed("%s: %v", key, err)
+				}
 			} else {
 				err = skipValue(dec)
 			}

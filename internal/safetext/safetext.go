@@ -74,8 +74,11 @@ func Clean(s string, max int) string {
 
 // IsClean reports whether s is valid UTF-8 without Unsafe runes.
 func IsClean(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
 	for _, r := range s {
-		if r == utf8.RuneError || Unsafe(r) {
+		if Unsafe(r) {
 			return false
 		}
 	}
