@@ -25,7 +25,7 @@ func TestHeaderBoundsRefused(t *testing.T) {
 		"seq_len":     func(h *Header) { *h = seq(); h.SeqLen = 1_000_000_000 },
 		"layer size":  func(h *Header) { h.Config = json.RawMessage(`{"hidden":[64,1000000000000]}`) },
 		"huge float":  func(h *Header) { h.Config = json.RawMessage(`{"embed":1e300}`) },
-		"image":       func(h *Header) { h.Input, h.Columns, h.Width, h.Height = InputImage, nil, 1 << 20, 64 },
+		"image":       func(h *Header) { h.Input, h.Columns, h.Width, h.Height = InputImage, nil, 1<<20, 64 },
 		"classes":     func(h *Header) { h.Classes = make([]string, MaxClasses+1) },
 		"long column": func(h *Header) { h.Columns = []string{strings.Repeat("c", MaxText+1)} },
 	}
