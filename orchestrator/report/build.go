@@ -187,7 +187,7 @@ func OutcomeOf(sum trace.Summary) Outcome {
 	return Outcome{
 		Status: sum.Outcome, ExitCode: sum.ExitCode, Signal: sum.Signal, Error: sum.Error,
 		DurationNs: sum.DurationNs, Truncated: sum.Truncated, Events: sum.Events, Kept: sum.Kept,
-		Output: sum.Stdout,
+		Output: sum.Stdout, Bounded: sum.Bounded,
 	}
 }
 

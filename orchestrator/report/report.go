@@ -93,6 +93,9 @@ type Outcome struct {
 	Events     int           `json:"events"` // calls counted
 	Kept       int           `json:"kept"`   // calls kept in the trace artifact
 	Output     string        `json:"output,omitempty"`
+	// Bounded is what the host cut from the guest's trace (calls past the
+	// budget, strings past the tracer's bounds, names past the cap).
+	Bounded *trace.Bounded `json:"bounded,omitempty"`
 }
 
 // Behavior summarises the trace.
