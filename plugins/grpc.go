@@ -22,8 +22,15 @@ import (
 // sample's bytes plus its compressed trace must fit.
 const MaxMessageBytes = 160 << 20
 
-// MaxTraceBytes bounds a decompressed trace a featurizer decodes.
-const MaxTraceBytes = 1 << 30
+// Bounds on the trace a featurizer decodes, whatever its compressed size
+// (a gzip bomb of empty events compresses about 1000:1): the decompressed
+// bytes read, and the calls kept with their details (the rest are counted
+// as dropped, see trace.Bounder). MaxTraceEvents is above the 200,000 calls
+// the orchestrator keeps per run, so a trace it recorded is read whole.
+const (
+	MaxTraceBytes  = 256 << 20
+	MaxTraceEvents = 250_000
+)
 
 // GRPCServerOptions are the server options plugins must use (the SDK does).
 func GRPCServerOptions(opts []grpc.ServerOption) []grpc.ServerOption {
@@ -35,19 +42,27 @@ func GRPCDialOptions() []grpc.DialOption {
 	return []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxMessageBytes), grpc.MaxCallSendMsgSize(MaxMessageBytes))}
 }
 
-// Trace decodes the run's trace, bounded by MaxTraceBytes.
+// Trace decodes the run's trace, bounded by MaxTraceBytes decompressed and
+// MaxTraceEvents calls kept (and trace.DefaultKept bytes of them): what was
+// cut is in the summary's Bounded, and Truncated is set.
 func (in FeaturizeInput) Trace() (*trace.Trace, error) {
 	if len(in.TraceGz) == 0 {
 		return nil, fmt.Errorf("%w: no trace given (does the plugin declare the dynamic input?)", ErrNotApplicable)
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(in.TraceGz))
+	return DecodeTrace(bytes.NewReader(in.TraceGz))
+}
+
+// DecodeTrace decodes a gzip-compressed JSONL trace within MaxTraceBytes
+// and MaxTraceEvents.
+func DecodeTrace(gz io.Reader) (*trace.Trace, error) {
+	zr, err := gzip.NewReader(gz)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", trace.ErrMalformed, err)
 	}
 	lr := &io.LimitedReader{R: zr, N: MaxTraceBytes + 1}
-	t, err := trace.ReadJSONL(lr)
+	t, err := trace.ReadJSONLLimits(lr, trace.Limits{MaxEvents: MaxTraceEvents})
 	if lr.N <= 0 {
-		return nil, fmt.Errorf("%w: trace larger than %d bytes", trace.ErrMalformed, MaxTraceBytes)
+		return nil, fmt.Errorf("%w: trace larger than %d bytes decompressed", trace.ErrMalformed, MaxTraceBytes)
 	}
 	return t, err
 }

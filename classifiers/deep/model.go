@@ -13,6 +13,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/scalemalnet/scalemalnet/classifiers/ml"
+	"github.com/scalemalnet/scalemalnet/classifiers/modelfile"
 )
 
 // TrainConfig controls optimisation; it is shared by every deep model.
@@ -184,8 +185,14 @@ func (m *Model) Load(r io.Reader) error {
 	if s.Kind != m.arch.name() {
 		return fmt.Errorf("deep: file holds a %q model, not %q", s.Kind, m.arch.name())
 	}
+
 	if err := json.NewDecoder(bytes.NewReader(s.Arch)).Decode(m.arch); err != nil {
 		return fmt.Errorf("deep: decoding %s config: %w", s.Kind, err)
+	}
+	// Sizes in the configuration (sequence length, layer widths) are
+	// bounded before a graph is built from them.
+	if err := checkArch(m.arch); err != nil {
+		return fmt.Errorf("deep: loading %s: %w", s.Kind, err)
 	}
 	ps, err := importParams(s.Params)
 	if err != nil {
@@ -216,6 +223,39 @@ func floatRows(in *G.Node, rows [][]float64) error {
 	}
 	if err := G.Let(in, tensor.New(tensor.WithShape(shape...), tensor.WithBacking(d))); err != nil {
 		return fmt.Errorf("binding input: %w", err)
+	}
+	return nil
+}
+
+// checkArch bounds the sizes of a loaded architecture (see modelfile's
+// limits): a model file is input like any other.
+func checkArch(a arch) error {
+	var sizes []int
+	maxSeq := modelfile.MaxSeqLen
+	switch a := a.(type) {
+	case *seqArch:
+		c := a.Config
+		if c.SeqLen > maxSeq || a.Vocab > modelfile.MaxVocab || c.Vocab > modelfile.MaxVocab {
+			return fmt.Errorf("sequence length %d or vocabulary %d out of bounds", c.SeqLen, max(a.Vocab, c.Vocab))
+		}
+		sizes = []int{c.SeqLen, c.EmbedDim, c.Units, c.Filters, c.Kernel, c.Pool}
+	case *dnnArch:
+		if len(a.Config.Hidden) > 64 || a.Dim > modelfile.MaxColumns || len(a.Mean) > modelfile.MaxColumns || len(a.Std) > modelfile.MaxColumns {
+			return fmt.Errorf("dense network of %d layers over %d values out of bounds", len(a.Config.Hidden), a.Dim)
+		}
+		sizes = append([]int{}, a.Config.Hidden...)
+	case *imageArch:
+		c := a.Config
+		if c.Size > modelfile.MaxImage || len(c.Filters) > 64 || len(c.Pools) > 64 {
+			return fmt.Errorf("image size %d or %d layers out of bounds", c.Size, len(c.Filters))
+		}
+		sizes = append([]int{c.Size, c.Kernel, c.Hidden, c.Units}, c.Filters...)
+		sizes = append(sizes, c.Pools...)
+	}
+	for _, n := range sizes {
+		if n < 0 || n > modelfile.MaxDim {
+			return fmt.Errorf("layer size %d out of bounds [0, %d]", n, modelfile.MaxDim)
+		}
 	}
 	return nil
 }

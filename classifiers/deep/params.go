@@ -110,12 +110,30 @@ func (p *paramSet) export() []savedTensor {
 	return out
 }
 
+// Bounds on saved tensors, checked before anything is allocated from a
+// shape: a model file is input like any other.
+const (
+	MaxTensorDims  = 8
+	MaxTensorElems = 1 << 26 // per tensor
+	MaxParamElems  = 1 << 27 // all tensors of a model
+)
+
 func importParams(ts []savedTensor) (*paramSet, error) {
 	p := newParamSet()
+	total := 0
 	for _, s := range ts {
+		if len(s.Shape) == 0 || len(s.Shape) > MaxTensorDims {
+			return nil, fmt.Errorf("tensor %s: %d dimensions", s.Name, len(s.Shape))
+		}
 		n := 1
 		for _, d := range s.Shape {
+			if d <= 0 || d > MaxTensorElems || n > MaxTensorElems/d {
+				return nil, fmt.Errorf("tensor %s: shape %v out of bounds (at most %d values)", s.Name, s.Shape, MaxTensorElems)
+			}
 			n *= d
+		}
+		if total += n; total > MaxParamElems {
+			return nil, fmt.Errorf("tensors hold more than %d values", MaxParamElems)
 		}
 		if n != len(s.Data) {
 			return nil, fmt.Errorf("tensor %s: shape %v but %d values", s.Name, s.Shape, len(s.Data))

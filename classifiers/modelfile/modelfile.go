@@ -24,16 +24,26 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 )
 
 // Format is the current file format version.
 const Format = 1
 
-// Limits on what Read accepts.
+// Limits on what Read accepts, checked before anything sized by the file
+// is allocated: a model file is input like any other (see Manifest for how
+// the orchestrator pins the ones it serves).
 const (
 	MaxHeader  = 64 << 20
 	MaxWeights = 1 << 30
+	MaxClasses = 4096
+	MaxColumns = 1 << 20
+	MaxVocab   = 1 << 21
+	MaxSeqLen  = 100_000
+	MaxImage   = 4096    // pixels per side
+	MaxDim     = 1 << 20 // any integer in Config (layer sizes, filters, ...)
+	MaxText    = 4096    // bytes of a name, class or column
 )
 
 var magic = []byte("SMNMODEL")
@@ -84,6 +94,9 @@ type Header struct {
 	CV         json.RawMessage `json:"cv,omitempty"` // cross-validation report
 	Command    string          `json:"command"`      // the command that produced the file
 	Weights    string          `json:"weights_sha256"`
+	// WeightsBytes is the weights' length (0 in files written before it
+	// existed): Read reads no more than it.
+	WeightsBytes int64 `json:"weights_bytes,omitempty"`
 }
 
 // Validate checks the header's own consistency.
@@ -97,6 +110,9 @@ func (h *Header) Validate() error {
 		return fmt.Errorf("%w: %d classes", ErrFormat, len(h.Classes))
 	case h.Stage != "detection" && h.Stage != "family":
 		return fmt.Errorf("%w: stage %q", ErrFormat, h.Stage)
+	}
+	if err := h.checkBounds(); err != nil {
+		return err
 	}
 	switch h.Input {
 	case InputVector:
@@ -117,12 +133,88 @@ func (h *Header) Validate() error {
 	return nil
 }
 
-// Write writes a model file: h (its Format and Weights digest filled in)
-// and the weights.
+// checkBounds refuses sizes that would make a reader allocate without
+// bound: class, column and vocabulary counts, sequence length, image size,
+// the integers of Config, the weights' length.
+func (h *Header) checkBounds() error {
+	tooMany := func(what string, n, max int) error {
+		return fmt.Errorf("%w: %s %d exceeds %d", ErrFormat, what, n, max)
+	}
+	switch {
+	case len(h.Classes) > MaxClasses:
+		return tooMany("classes", len(h.Classes), MaxClasses)
+	case len(h.Columns) > MaxColumns:
+		return tooMany("columns", len(h.Columns), MaxColumns)
+	case len(h.Vocab) > MaxVocab:
+		return tooMany("vocabulary", len(h.Vocab), MaxVocab)
+	case h.SeqLen < 0 || h.SeqLen > MaxSeqLen:
+		return tooMany("seq_len", h.SeqLen, MaxSeqLen)
+	case h.Width < 0 || h.Width > MaxImage:
+		return tooMany("width", h.Width, MaxImage)
+	case h.Height < 0 || h.Height > MaxImage:
+		return tooMany("height", h.Height, MaxImage)
+	case h.WeightsBytes < 0 || h.WeightsBytes > MaxWeights:
+		return fmt.Errorf("%w: weights of %d bytes exceed %d", ErrFormat, h.WeightsBytes, int64(MaxWeights))
+	case len(h.Name) > MaxText || len(h.Model) > MaxText:
+		return fmt.Errorf("%w: name or model type longer than %d bytes", ErrFormat, MaxText)
+	}
+	for _, list := range [][]string{h.Classes, h.Columns, h.Vocab} {
+		for _, c := range list {
+			if len(c) > MaxText {
+				return fmt.Errorf("%w: a class, column or token of %d bytes", ErrFormat, len(c))
+			}
+		}
+	}
+	if len(h.Config) > 0 {
+		if err := CheckNumbers(h.Config, MaxDim); err != nil {
+			return fmt.Errorf("%w: config: %v", ErrFormat, err)
+		}
+	}
+	return nil
+}
+
+// CheckNumbers checks that every number in the JSON document js is finite
+// and, when integral, at most max in magnitude: model sizes (layer widths,
+// filters, sequence lengths) are bounded before anything is built from
+// them.
+func CheckNumbers(js []byte, max int64) error {
+	dec := json.NewDecoder(bytes.NewReader(js))
+	dec.UseNumber()
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		n, ok := tok.(json.Number)
+		if !ok {
+			continue
+		}
+		if i, err := n.Int64(); err == nil {
+			if i > max || i < -max {
+				return fmt.Errorf("number %d exceeds %d", i, max)
+			}
+			continue
+		}
+		f, err := n.Float64()
+		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+			return fmt.Errorf("number %s out of range", n)
+		}
+		if f == math.Trunc(f) && math.Abs(f) > float64(max) {
+			return fmt.Errorf("number %s exceeds %d", n, max)
+		}
+	}
+}
+
+// Write writes a model file: h (its Format, Weights digest and length
+// filled in) and the weights.
 func Write(w io.Writer, h Header, weights []byte) error {
 	h.Format = Format
 	sum := sha256.Sum256(weights)
 	h.Weights = hex.EncodeToString(sum[:])
+	h.WeightsBytes = int64(len(weights))
 	if err := h.Validate(); err != nil {
 		return err
 	}
@@ -186,8 +278,13 @@ func readHeader(r io.Reader) (Header, error) {
 	if n == 0 || n > MaxHeader {
 		return h, fmt.Errorf("%w: header of %d bytes", ErrFormat, n)
 	}
-	hb := make([]byte, n)
-	if _, err := io.ReadFull(r, hb); err != nil {
+	// Grown as bytes arrive: a length that promises more than the file
+	// holds costs no large allocation.
+	hb, err := io.ReadAll(io.LimitReader(r, int64(n)))
+	if err == nil && len(hb) < int(n) {
+		err = io.ErrUnexpectedEOF
+	}
+	if err != nil {
 		return h, fmt.Errorf("%w: header cut short: %v", ErrFormat, err)
 	}
 	if err := json.Unmarshal(hb, &h); err != nil {
@@ -205,12 +302,19 @@ func Read(r io.Reader) (Header, []byte, error) {
 	if err != nil {
 		return h, nil, err
 	}
-	weights, err := io.ReadAll(io.LimitReader(r, MaxWeights+1))
+	limit := int64(MaxWeights)
+	if h.WeightsBytes > 0 {
+		limit = h.WeightsBytes // read no more than the header announced
+	}
+	weights, err := io.ReadAll(io.LimitReader(r, limit+1))
 	if err != nil {
 		return h, nil, fmt.Errorf("%w: weights: %v", ErrFormat, err)
 	}
-	if len(weights) > MaxWeights {
-		return h, nil, fmt.Errorf("%w: weights larger than %d bytes", ErrFormat, MaxWeights)
+	if int64(len(weights)) > limit {
+		return h, nil, fmt.Errorf("%w: weights longer than %d bytes", ErrFormat, limit)
+	}
+	if h.WeightsBytes > 0 && int64(len(weights)) != h.WeightsBytes {
+		return h, nil, fmt.Errorf("%w: %d bytes of weights, header says %d (file truncated)", ErrFormat, len(weights), h.WeightsBytes)
 	}
 	sum := sha256.Sum256(weights)
 	if hex.EncodeToString(sum[:]) != h.Weights {

@@ -39,6 +39,7 @@ import (
 	"strings"
 
 	"github.com/scalemalnet/scalemalnet/guest/trace"
+	"github.com/scalemalnet/scalemalnet/internal/safetext"
 )
 
 // Version is the protocol version spoken by this build. Peers with another
@@ -203,6 +204,11 @@ type Error struct {
 	Message string `json:"message"`
 }
 
+// MaxErrorText bounds the message of a received Error frame: RemoteError
+// cuts it and strips control characters and bidirectional overrides
+// (safetext.Clean) before it can reach a job's error or a terminal.
+const MaxErrorText = 1024
+
 // Frame is one decoded frame.
 type Frame struct {
 	Type    Type
@@ -332,7 +338,7 @@ func (f Frame) RemoteError() error {
 	if err := json.Unmarshal(f.Payload, &e); err != nil {
 		return fmt.Errorf("%w: undecodable error frame", ErrRemote)
 	}
-	return fmt.Errorf("%w: %s", ErrRemote, e.Message)
+	return fmt.Errorf("%w: %s", ErrRemote, safetext.Clean(e.Message, MaxErrorText))
 }
 
 // Expect reads the next frame and decodes it into v if it has type t. An

@@ -41,6 +41,9 @@ type Event struct {
 	// program, or int 0x80); empty for x86-64. Nr and Name then follow the
 	// i386 table (Name "execve" is i386 number 11, not x86-64's 59).
 	ABI string `json:"abi,omitempty"`
+	// Cut is set by a reader (the host) that cut one of the strings or
+	// lists above to the tracer's bounds (see Bounder); never by the guest.
+	Cut bool `json:"cut,omitempty"`
 }
 
 // ABII386 marks an event of the i386 system call table.
@@ -60,6 +63,7 @@ type APICall struct {
 	Path   string   `json:"path,omitempty"`   // first string argument: file, registry key, module, ...
 	Ret    string   `json:"ret,omitempty"`    // return value as Wine printed it (hex); "" if never returned
 	Caller string   `json:"caller,omitempty"` // return address (hex), where the call came from
+	Cut    bool     `json:"cut,omitempty"`    // a reader cut a string or list to the bounds (see Bounder)
 }
 
 // Name is the call's "Module.Func" key, as used in Window.APICounts.
@@ -157,6 +161,10 @@ type Summary struct {
 	APICalls     int  `json:"api_calls,omitempty"`
 	APIKept      int  `json:"api_kept,omitempty"`
 	APITruncated bool `json:"api_truncated,omitempty"`
+
+	// Bounded is what the host cut when it re-applied the bounds (see
+	// Bounder); the host replaces whatever the guest sent here.
+	Bounded *Bounded `json:"bounded,omitempty"`
 }
 
 // Trace is a whole recorded run as stored by the orchestrator.
@@ -257,11 +265,25 @@ type line struct {
 // MaxLineBytes bounds one line of a JSONL trace when reading.
 const MaxLineBytes = 64 << 20
 
+// ReadEvents is the kept-call budget ReadJSONL applies: well above what the
+// orchestrator keeps per run, so a trace it stored is read whole.
+const ReadEvents = 1_000_000
+
 // ReadJSONL reads a trace written by WriteJSONL. It rejects lines longer than
-// MaxLineBytes and traces that fail Validate.
+// MaxLineBytes and traces that fail Validate, and applies the Bounder's
+// limits with MaxEvents ReadEvents and the default kept bytes: calls past
+// them are counted as dropped, not kept (see ReadJSONLLimits).
 func ReadJSONL(r io.Reader) (*Trace, error) {
+	return ReadJSONLLimits(r, Limits{MaxEvents: ReadEvents})
+}
+
+// ReadJSONLLimits reads a trace like ReadJSONL under the given limits. What
+// was cut is added to the summary's Bounded (which keeps what the host cut
+// when it recorded the trace).
+func ReadJSONLLimits(r io.Reader, lim Limits) (*Trace, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), MaxLineBytes)
+	bd := NewBounder(lim)
 	t := &Trace{}
 	sawSummary := false
 	n := 0
@@ -271,21 +293,21 @@ func ReadJSONL(r io.Reader) (*Trace, error) {
 		if len(bytes.TrimSpace(b)) == 0 {
 			continue
 		}
-		var l line
-		if err := json.Unmarshal(b, &l); err != nil {
-			return nil, fmt.Errorf("%w: line %d: %v", ErrMalformed, n, err)
+		w, sum, err := readLine(bd, b)
+		if err != nil {
+			return nil, fmt.Errorf("line %d: %w", n, err)
 		}
 		switch {
-		case l.Window != nil:
+		case w != nil:
 			if sawSummary {
 				return nil, fmt.Errorf("%w: line %d: window after summary", ErrMalformed, n)
 			}
-			t.Windows = append(t.Windows, *l.Window)
-		case l.Summary != nil:
+			t.Windows = append(t.Windows, *w)
+		case sum != nil:
 			if sawSummary {
 				return nil, fmt.Errorf("%w: line %d: second summary", ErrMalformed, n)
 			}
-			t.Summary = *l.Summary
+			t.Summary = *sum
 			sawSummary = true
 		default:
 			return nil, fmt.Errorf("%w: line %d: neither window nor summary", ErrMalformed, n)
@@ -297,8 +319,79 @@ func ReadJSONL(r io.Reader) (*Trace, error) {
 	if !sawSummary {
 		return nil, fmt.Errorf("%w: no summary line (truncated?)", ErrMalformed)
 	}
+	prior := t.Summary.Bounded
+	bd.Summary(&t.Summary)
+	if prior != nil {
+		merged := *prior
+		if t.Summary.Bounded != nil {
+			st := *t.Summary.Bounded
+			merged.Dropped = addCount(merged.Dropped, st.Dropped)
+			merged.APIDropped = addCount(merged.APIDropped, st.APIDropped)
+			merged.Cut = addCount(merged.Cut, st.Cut)
+			merged.NamesMerged = addCount(merged.NamesMerged, st.NamesMerged)
+			merged.ProcessesOmitted = addCount(merged.ProcessesOmitted, st.ProcessesOmitted)
+		}
+		t.Summary.Bounded = &merged
+	}
 	if err := t.Validate(); err != nil {
 		return nil, err
 	}
 	return t, nil
+}
+
+// readLine decodes one JSONL line: {"window":...} or {"summary":...}.
+func readLine(bd *Bounder, b []byte) (*Window, *Summary, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err := expectDelim(dec, '{'); err != nil {
+		return nil, nil, err
+	}
+	var (
+		w   *Window
+		sum *Summary
+	)
+	for dec.More() {
+		key, err := objectKey(dec)
+		if err != nil {
+			return nil, nil, err
+		}
+		switch key {
+		case "window":
+			if !nextIsNull(dec, b) {
+				win, err := bd.DecodeWindow(dec, nil)
+				if err != nil {
+					return nil, nil, err
+				}
+				w = &win
+				continue
+			}
+			err = skipValue(dec)
+		case "summary":
+			var s *Summary
+			err = decodeValue(dec, &s)
+			if s != nil {
+				sum = s
+			}
+		default:
+			err = skipValue(dec)
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	if err := expectDelim(dec, '}'); err != nil {
+		return nil, nil, err
+	}
+	if err := ExpectEnd(dec); err != nil {
+		return nil, nil, err
+	}
+	if w != nil && sum != nil {
+		return nil, nil, malformed("line with both a window and a summary")
+	}
+	return w, sum, nil
+}
+
+// nextIsNull reports whether the next value in dec (reading b) is JSON null.
+func nextIsNull(dec *json.Decoder, b []byte) bool {
+	rest := bytes.TrimLeft(b[dec.InputOffset():], " \t\r\n:")
+	return bytes.HasPrefix(rest, []byte("null"))
 }

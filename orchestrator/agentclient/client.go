@@ -24,6 +24,8 @@ import (
 	"time"
 
 	"github.com/scalemalnet/scalemalnet/guest/proto"
+	"github.com/scalemalnet/scalemalnet/guest/trace"
+	"github.com/scalemalnet/scalemalnet/internal/safetext"
 )
 
 // Error kinds, besides proto's sentinels (ErrProtocol, ErrTooLarge,
@@ -32,6 +34,19 @@ var (
 	ErrTimeout = errors.New("guest agent did not answer in time")
 	ErrGuest   = errors.New("guest agent misbehaved") // broke a bound or the stream's order
 	ErrBroken  = errors.New("session unusable after an earlier error")
+	// ErrOverBudget: the guest sent far more calls (or window parts) than
+	// the run's budget allows, which an honest agent never does. It also
+	// wraps ErrGuest.
+	ErrOverBudget = trace.ErrOverBudget
+)
+
+// A guest may send at most OverBudgetFactor*MaxEvents+OverBudgetSlack calls
+// with details in a run (kept or not; the host keeps at most MaxEvents)
+// before the run ends with ErrOverBudget. The factor leaves room for an
+// agent that budgets system calls and Windows API calls separately.
+const (
+	OverBudgetFactor = 2
+	OverBudgetSlack  = 1024
 )
 
 // Defaults of the options.
@@ -41,6 +56,10 @@ const (
 	DefaultCallTimeout      = 30 * time.Second
 	DefaultRunGrace         = 30 * time.Second
 	DefaultMaxRunBytes      = 512 << 20
+	// DefaultMaxKeptBytes bounds the memory of the calls a run keeps
+	// (trace.Limits.MaxKeptBytes): with the one window being reassembled,
+	// it bounds what a run holds on the host.
+	DefaultMaxKeptBytes = trace.DefaultKept
 )
 
 type options struct {
@@ -49,6 +68,7 @@ type options struct {
 	callTimeout      time.Duration
 	runGrace         time.Duration
 	maxRunBytes      int64
+	maxKeptBytes     int64
 	log              *slog.Logger
 }
 
@@ -74,6 +94,10 @@ func WithRunGrace(d time.Duration) Option { return func(o *options) { o.runGrace
 
 // WithMaxRunBytes bounds the bytes a run may stream.
 func WithMaxRunBytes(n int64) Option { return func(o *options) { o.maxRunBytes = n } }
+
+// WithMaxKeptBytes bounds the approximate memory of the calls a run keeps
+// with their details; calls past it are counted as dropped.
+func WithMaxKeptBytes(n int64) Option { return func(o *options) { o.maxKeptBytes = n } }
 
 // WithLogger sets the logger.
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
@@ -159,6 +183,7 @@ func Handshake(ctx context.Context, conn net.Conn, opt ...Option) (*Session, pro
 		callTimeout:      DefaultCallTimeout,
 		runGrace:         DefaultRunGrace,
 		maxRunBytes:      DefaultMaxRunBytes,
+		maxKeptBytes:     DefaultMaxKeptBytes,
 		log:              slog.Default(),
 	}
 	for _, f := range opt {
@@ -213,7 +238,7 @@ func (s *Session) awaitHello(ctx context.Context) (proto.Hello, error) {
 			if h.Version != proto.Version {
 				return h, fmt.Errorf("%w: agent speaks version %d, host %d", proto.ErrVersion, h.Version, proto.Version)
 			}
-			return h, nil
+			return boundHello(h), nil
 		case proto.TypeError:
 			return proto.Hello{}, f.RemoteError()
 		default:
@@ -264,4 +289,32 @@ func (s *Session) Bye() error {
 		return s.fail(ioErr(context.Background(), "send bye", err))
 	}
 	return nil
+}
+
+// Bounds on the text of a Hello (it ends up in reports and slot records).
+const (
+	maxHelloText = 256
+	maxNetText   = 64
+	maxNetAddrs  = 16
+)
+
+// boundHello cuts and cleans the agent's self-description.
+func boundHello(h proto.Hello) proto.Hello {
+	h.AgentVersion = safetext.Clean(h.AgentVersion, maxHelloText)
+	h.Kernel = safetext.Clean(h.Kernel, maxHelloText)
+	h.BootID = safetext.Clean(h.BootID, maxHelloText)
+	if len(h.Net) > proto.MaxNetInterfaces {
+		h.Net = h.Net[:proto.MaxNetInterfaces]
+	}
+	for i := range h.Net {
+		n := &h.Net[i]
+		n.Name, n.MAC = safetext.Clean(n.Name, maxNetText), safetext.Clean(n.MAC, maxNetText)
+		if len(n.Addrs) > maxNetAddrs {
+			n.Addrs = n.Addrs[:maxNetAddrs]
+		}
+		for j, a := range n.Addrs {
+			n.Addrs[j] = safetext.Clean(a, maxNetText)
+		}
+	}
+	return h
 }

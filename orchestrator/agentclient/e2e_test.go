@@ -152,7 +152,7 @@ func TestLargeWindowIsSplitAndReassembled(t *testing.T) {
 	}
 	push(t, s, []byte("x"))
 	var got []trace.Window
-	if _, err := s.Run(ctx, proto.Run{TimeoutMs: 1000, WindowMs: 10, MaxEvents: 10, MaxWindows: 10},
+	if _, err := s.Run(ctx, proto.Run{TimeoutMs: 1000, WindowMs: 10, MaxEvents: 2000, MaxWindows: 10},
 		func(w trace.Window) error { got = append(got, w); return nil }); err != nil {
 		t.Fatal(err)
 	}

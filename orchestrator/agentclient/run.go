@@ -1,7 +1,10 @@
 package agentclient
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -31,11 +34,22 @@ func (s *Session) Run(ctx context.Context, req proto.Run, onWindow func(trace.Wi
 	if _, err := s.expectAck(ctx, proto.TypeRun); err != nil {
 		return trace.Summary{}, err
 	}
+	// Everything from the guest is bounded where it is decoded (a sample
+	// runs as root and can write on the agent's port itself): kept calls
+	// across parts and windows against req.MaxEvents and the kept-bytes
+	// budget, strings and lists to the tracer's bounds, distinct names.
+	bd := trace.NewBounder(trace.Limits{
+		MaxEvents:    req.MaxEvents,
+		MaxKeptBytes: s.opts.maxKeptBytes,
+		MaxOffered:   OverBudgetFactor*req.MaxEvents + OverBudgetSlack,
+	})
+	maxParts := OverBudgetFactor*req.MaxEvents + OverBudgetSlack + req.MaxWindows + 1
 	var (
 		next    int           // index of the next window
 		cur     *trace.Window // window being reassembled
 		prevEnd int64
 		total   int64
+		parts   int
 	)
 	for {
 		f, err := s.r.ReadFrame()
@@ -48,9 +62,15 @@ func (s *Session) Run(ctx context.Context, req proto.Run, onWindow func(trace.Wi
 		}
 		switch f.Type {
 		case proto.TypeWindow:
-			var p proto.WindowPart
-			if err := f.Decode(&p); err != nil {
-				return trace.Summary{}, s.fail(err)
+			if parts++; parts > maxParts {
+				return trace.Summary{}, s.fail(fmt.Errorf("%w: %w: more than %d window parts", ErrGuest, ErrOverBudget, maxParts))
+			}
+			p, last, err := decodePart(bd, f.Payload)
+			if err != nil {
+				if errors.Is(err, trace.ErrOverBudget) {
+					return trace.Summary{}, s.fail(fmt.Errorf("%w: window %d: %w", ErrGuest, p.Index, err))
+				}
+				return trace.Summary{}, s.fail(fmt.Errorf("%w: decode window: %w", proto.ErrProtocol, err))
 			}
 			if cur == nil {
 				switch {
@@ -59,19 +79,18 @@ func (s *Session) Run(ctx context.Context, req proto.Run, onWindow func(trace.Wi
 				case next > req.MaxWindows:
 					return trace.Summary{}, s.fail(fmt.Errorf("%w: more than %d windows", ErrGuest, req.MaxWindows+1))
 				}
-				w := p.Window
-				cur = &w
+				cur = &p
 			} else {
 				if p.Index != cur.Index {
 					return trace.Summary{}, s.fail(fmt.Errorf("%w: part of window %d inside window %d", ErrGuest, p.Index, cur.Index))
 				}
-				cur.Events = append(cur.Events, p.Events...)
+				mergePart(cur, &p)
 			}
-			if !p.Last {
+			if !last {
 				continue
 			}
-			cur.Counts, cur.Dropped, cur.Start, cur.End = p.Counts, p.Dropped, p.Start, p.End
-			if cur.End < cur.Start || cur.Start < prevEnd || cur.Dropped < 0 {
+			cur.Start, cur.End = p.Start, p.End
+			if cur.End < cur.Start || cur.Start < prevEnd {
 				return trace.Summary{}, s.fail(fmt.Errorf("%w: window %d spans [%d,%d) after %d", ErrGuest, cur.Index, cur.Start, cur.End, prevEnd))
 			}
 			prevEnd = cur.End
@@ -90,6 +109,7 @@ func (s *Session) Run(ctx context.Context, req proto.Run, onWindow func(trace.Wi
 			if err := f.Decode(&fin); err != nil {
 				return trace.Summary{}, s.fail(err)
 			}
+			bd.Summary(&fin.Summary)
 			if fin.Summary.Windows != next {
 				return fin.Summary, s.fail(fmt.Errorf("%w: summary counts %d windows, %d received", ErrGuest, fin.Summary.Windows, next))
 			}
@@ -100,4 +120,49 @@ func (s *Session) Run(ctx context.Context, req proto.Run, onWindow func(trace.Wi
 			return trace.Summary{}, s.fail(fmt.Errorf("%w: unexpected %s during run", proto.ErrProtocol, f.Type))
 		}
 	}
+}
+
+// decodePart decodes one WindowPart payload through the run's Bounder.
+func decodePart(bd *trace.Bounder, payload []byte) (trace.Window, bool, error) {
+	var last bool
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	w, err := bd.DecodeWindow(dec, func(key string, dec *json.Decoder) error {
+		if key == "last" {
+			return dec.Decode(&last)
+		}
+		var skip json.RawMessage
+		return dec.Decode(&skip)
+	})
+	if err == nil {
+		err = trace.ExpectEnd(dec)
+	}
+	return w, last, err
+}
+
+// mergePart adds a later part of a window to the window being reassembled:
+// its calls (already within the run's budget), counts and dropped counts.
+func mergePart(cur, p *trace.Window) {
+	cur.Events = append(cur.Events, p.Events...)
+	cur.API = append(cur.API, p.API...)
+	cur.Counts = mergeCounts(cur.Counts, p.Counts)
+	cur.APICounts = mergeCounts(cur.APICounts, p.APICounts)
+	cur.Dropped = satAdd(cur.Dropped, p.Dropped)
+	cur.APIDropped = satAdd(cur.APIDropped, p.APIDropped)
+}
+
+func mergeCounts(dst, src map[string]int) map[string]int {
+	if dst == nil {
+		return src
+	}
+	for k, v := range src {
+		dst[k] = satAdd(dst[k], v)
+	}
+	return dst
+}
+
+func satAdd(a, b int) int {
+	if s := a + b; s >= a {
+		return s
+	}
+	return int(^uint(0) >> 1)
 }

@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/scalemalnet/scalemalnet/internal/privdir"
 	"github.com/scalemalnet/scalemalnet/orchestrator/api"
 	"github.com/scalemalnet/scalemalnet/orchestrator/defaults"
 	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
@@ -155,6 +156,12 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 	runDir := filepath.Join(os.TempDir(), "scalemalnet-"+d.instance)
 	if st, err := os.Stat("/run"); err == nil && st.IsDir() && os.Geteuid() == 0 {
 		runDir = filepath.Join("/run", "scalemalnet", d.instance)
+	}
+	// issue 13 finding 10: the sockets' directory (in /tmp when not root)
+	// is made 0700 and refused if another user made it first.
+	if err := privdir.Ensure(runDir); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("runtime directory: %w", err)
 	}
 	d.timeouts = mergeTimeouts(DefaultStepTimeouts, cfg.Timeouts)
 	if err := d.initPool(runDir); err != nil {
@@ -326,39 +333,40 @@ func newPluginManager(cfg Config) (*host.Manager, error) {
 	return host.New(hc), nil
 }
 
-// modelSources finds the model files in cfg.ModelDir; each becomes a
-// classifier plugin served by the scalemalnet binary. A model file that
-// cannot be read is logged and skipped.
+// modelSources finds the model files pinned in cfg.ModelDir's manifest
+// (modelfile.LoadDir, issue 13 finding 7); each becomes a classifier plugin
+// served by the scalemalnet binary. A model file that is not pinned, does
+// not match its pin or breaks a bound is logged with the reason and skipped.
 func modelSources(cfg Config, bin, sum string) ([]host.Source, error) {
 	dir := cfg.ModelDir
 	if dir == "" {
 		dir = filepath.Join("build", "models")
 	}
-	paths, err := filepath.Glob(filepath.Join(dir, "*.smnmodel"))
+	dir, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
 	}
+	entries, skipped, err := modelfile.LoadDir(dir)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) || errors.Is(err, modelfile.ErrNotPinned) {
+			cfg.Logger.Info("no model files served", "dir", dir, "reason", err)
+			return nil, nil
+		}
+		return nil, err
+	}
+	for _, sk := range skipped {
+		cfg.Logger.Warn("model file skipped", "file", sk.Path, "err", sk.Err)
+	}
 	seen := map[string]string{}
 	var out []host.Source
-	for _, p := range paths {
-		abs, err := filepath.Abs(p)
-		if err != nil {
-			return nil, err
-		}
-		h, err := modelfile.ReadHeaderFile(abs) // the plugin verifies the weights when it loads them
-		if err != nil {
-			cfg.Logger.Warn("model file skipped", "file", abs, "err", err)
+	for _, e := range entries {
+		if other, dup := seen[e.Header.Name]; dup {
+			cfg.Logger.Warn("model file skipped: name already used", "file", e.Path, "name", e.Header.Name, "by", other)
 			continue
 		}
-		if other, dup := seen[h.Name]; dup {
-			cfg.Logger.Warn("model file skipped: name already used", "file", abs, "name", h.Name, "by", other)
-			continue
-		}
-		seen[h.Name] = abs
-		out = append(out, host.Source{Name: h.Name, Path: bin, Args: []string{"plugin", "serve-model", abs}, SHA256: sum, Builtin: true})
+		seen[e.Header.Name] = e.Path
+		out = append(out, host.Source{Name: e.Header.Name, Path: bin, Args: []string{"plugin", "serve-model", e.Path}, SHA256: sum, Builtin: true})
 	}
-	if len(paths) > 0 {
-		cfg.Logger.Info("model files found", "dir", dir, "models", len(out))
-	}
+	cfg.Logger.Info("model files found", "dir", dir, "models", len(out), "skipped", len(skipped))
 	return out, nil
 }

@@ -14,6 +14,9 @@ const (
 	MaxListed     = 500 // entries per file / exec / connection list
 	MaxWindowStat = 3600
 	TopCalls      = 15
+	// MaxWindowNames: call names a WindowStat lists; the rest of the
+	// window's calls are counted under trace.OtherName.
+	MaxWindowNames = 128
 )
 
 // Builder folds trace windows into a report's behaviour summary as they
@@ -31,6 +34,11 @@ type Builder struct {
 	win     *winAPIBuilder
 }
 
+// The builder re-applies the tracer's bounds (trace.Bounder) to whatever it
+// is given, so a report stays bounded even when its windows were not
+// decoded through a Bounder: strings and argv cut, at most trace.MaxNames
+// distinct call names (the rest counted under trace.OtherName).
+
 type connKey struct {
 	pid  int
 	addr string
@@ -44,23 +52,16 @@ func NewBuilder() *Builder {
 // AddWindow folds one window in. Windows must come in order.
 func (b *Builder) AddWindow(w trace.Window) {
 	if len(b.windows) < MaxWindowStat {
-		ws := WindowStat{Index: w.Index, StartMs: w.Start / 1e6, Total: w.Total(), Dropped: w.Dropped}
-		if len(w.Counts) > 0 {
-			ws.Counts = make(map[string]int, len(w.Counts))
-			for k, v := range w.Counts {
-				ws.Counts[k] = v
-			}
-		}
-		ws.APITotal, ws.APIDropped = w.APITotal(), w.APIDropped
-		if len(w.APICounts) > 0 {
-			ws.APICounts = make(map[string]int, len(w.APICounts))
-			for k, v := range w.APICounts {
-				ws.APICounts[k] = v
-			}
-		}
+		ws := WindowStat{Index: w.Index, StartMs: w.Start / 1e6, Total: w.Total(), Dropped: w.Dropped,
+			Counts: windowCounts(w.Counts)}
+		ws.APITotal, ws.APIDropped, ws.APICounts = w.APITotal(), w.APIDropped, windowCounts(w.APICounts)
 		b.windows = append(b.windows, ws)
 	}
 	for k, v := range w.Counts {
+		k, _ = trace.CutString(k, trace.MaxName)
+		if _, ok := b.calls[k]; !ok && len(b.calls) >= trace.MaxNames {
+			k = trace.OtherName
+		}
 		b.calls[k] += v
 	}
 	for i := range w.Events {
@@ -69,7 +70,39 @@ func (b *Builder) AddWindow(w trace.Window) {
 	b.win.addWindow(&w)
 }
 
-func (b *Builder) addEvent(e *trace.Event) {
+// windowCounts copies a window's counts for its WindowStat: the
+// MaxWindowNames most frequent names, the rest summed under
+// trace.OtherName.
+func windowCounts(counts map[string]int) map[string]int {
+	if len(counts) == 0 {
+		return nil
+	}
+	out := make(map[string]int, min(len(counts), MaxWindowNames+1))
+	if len(counts) <= MaxWindowNames {
+		for k, v := range counts {
+			k, _ = trace.CutString(k, trace.MaxName)
+			out[k] += v
+		}
+		return out
+	}
+	for i, c := range top(counts, len(counts)) {
+		k, _ := trace.CutString(c.Name, trace.MaxName)
+		if i >= MaxWindowNames {
+			k = trace.OtherName
+		}
+		out[k] += c.Count
+	}
+	return out
+}
+
+func (b *Builder) addEvent(ev *trace.Event) {
+	e := *ev
+	e.Path, _ = trace.CutString(e.Path, trace.MaxPath)
+	e.Path2, _ = trace.CutString(e.Path2, trace.MaxPath)
+	e.Addr, _ = trace.CutString(e.Addr, trace.MaxAddr)
+	e.Flags, _ = trace.CutString(e.Flags, trace.MaxShort)
+	e.Err, _ = trace.CutString(e.Err, trace.MaxShort)
+	e.Argv, _ = trace.CutArgv(e.Argv)
 	ok := !e.Failed()
 	switch e.Name {
 	case "open", "openat", "openat2", "creat":
@@ -158,44 +191,117 @@ func OutcomeOf(sum trace.Summary) Outcome {
 	return Outcome{
 		Status: sum.Outcome, ExitCode: sum.ExitCode, Signal: sum.Signal, Error: sum.Error,
 		DurationNs: sum.DurationNs, Truncated: sum.Truncated, Events: sum.Events, Kept: sum.Kept,
-		Output: sum.Stdout, Format: sum.Format, Runner: commandLine(sum.Runner),
+		Output: sum.Stdout, Bounded: sum.Bounded, Format: sum.Format, Runner: commandLine(sum.Runner),
 		APICalls: sum.APICalls, APIKept: sum.APIKept, APITruncated: sum.APITruncated,
 	}
 }
 
+// MaxTreeDepth is how deep Tree nests processes. Descendants of a process
+// at this depth are listed flat, in tree order, as its children (each keeps
+// its PPID) and counted in its Flattened: no process is left out, and a
+// fork chain of any length stays a shallow JSON document.
+const MaxTreeDepth = 64
+
 // Tree arranges a process table into trees by parent pid. Processes whose
-// parent is not in the table are roots, in start order.
+// parent is not in the table are roots, in start order; so is one process
+// of each parent cycle (which real pids cannot form, a hostile guest can).
+// Every entry of procs appears exactly once; of entries sharing a pid, the
+// first is the parent of that pid's children. It works without recursion,
+// for any number of processes.
 func Tree(procs []trace.Process) []ProcessNode {
-	byPID := map[int]bool{}
-	for _, p := range procs {
-		byPID[p.PID] = true
+	n := len(procs)
+	first := make(map[int]int, n)
+	for i, p := range procs {
+		if _, ok := first[p.PID]; !ok {
+			first[p.PID] = i
+		}
 	}
-	children := map[int][]trace.Process{}
-	var roots []trace.Process
-	for _, p := range procs {
-		if p.PPID != 0 && p.PPID != p.PID && byPID[p.PPID] {
-			children[p.PPID] = append(children[p.PPID], p)
+	kids := make([][]int, n)
+	var roots []int
+	for i, p := range procs {
+		if j, ok := first[p.PPID]; ok && p.PPID != 0 && p.PPID != p.PID && j != i {
+			kids[j] = append(kids[j], i)
 		} else {
-			roots = append(roots, p)
+			roots = append(roots, i)
 		}
 	}
-	var build func(p trace.Process, depth int) ProcessNode
-	build = func(p trace.Process, depth int) ProcessNode {
-		n := ProcessNode{Process: p}
-		if depth > 64 { // a cycle cannot happen with real pids; stay safe anyway
-			return n
-		}
-		kids := children[p.PID]
-		sort.SliceStable(kids, func(i, j int) bool { return kids[i].Start < kids[j].Start })
-		for _, c := range kids {
-			n.Children = append(n.Children, build(c, depth+1))
-		}
-		return n
+	byStart := func(s []int) {
+		sort.SliceStable(s, func(a, b int) bool { return procs[s[a]].Start < procs[s[b]].Start })
 	}
-	sort.SliceStable(roots, func(i, j int) bool { return roots[i].Start < roots[j].Start })
-	out := []ProcessNode{}
+	for _, k := range kids {
+		byStart(k)
+	}
+	byStart(roots)
+
+	// Pre-order walk with an explicit stack, deciding each entry's place:
+	// its tree parent (tp, -1 for a root) and level (MaxTreeDepth+1 when
+	// listed flat under an ancestor at MaxTreeDepth).
+	tp := make([]int, n)
+	lvl := make([]int, n)
+	seen := make([]bool, n)
+	order := make([]int, 0, n)
+	var top []int
+	walk := func(r int) {
+		seen[r], tp[r], lvl[r] = true, -1, 0
+		top = append(top, r)
+		stack := []int{r}
+		for len(stack) > 0 {
+			i := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			order = append(order, i)
+			for k := len(kids[i]) - 1; k >= 0; k-- {
+				c := kids[i][k]
+				if seen[c] {
+					continue
+				}
+				seen[c] = true
+				switch {
+				case lvl[i] < MaxTreeDepth:
+					tp[c], lvl[c] = i, lvl[i]+1
+				case lvl[i] == MaxTreeDepth:
+					tp[c], lvl[c] = i, MaxTreeDepth+1
+				default: // i is listed flat: so is c, under the same ancestor
+					tp[c], lvl[c] = tp[i], MaxTreeDepth+1
+				}
+				stack = append(stack, c)
+			}
+		}
+	}
 	for _, r := range roots {
-		out = append(out, build(r, 0))
+		walk(r)
+	}
+	for i := range procs {
+		if !seen[i] { // a parent cycle: start it at its first entry
+			walk(i)
+		}
+	}
+	// Children lists in pre-order, then nodes built from the leaves up:
+	// every descendant of an entry comes after it in pre-order.
+	children := make([][]int, n)
+	for _, i := range order {
+		if tp[i] >= 0 {
+			children[tp[i]] = append(children[tp[i]], i)
+		}
+	}
+	nodes := make([]ProcessNode, n)
+	for k := len(order) - 1; k >= 0; k-- {
+		i := order[k]
+		nd := ProcessNode{Process: procs[i]}
+		if cs := children[i]; len(cs) > 0 {
+			nd.Children = make([]ProcessNode, len(cs))
+			for j, c := range cs {
+				nd.Children[j] = nodes[c]
+				nodes[c] = ProcessNode{}
+				if lvl[c] > MaxTreeDepth {
+					nd.Flattened++
+				}
+			}
+		}
+		nodes[i] = nd
+	}
+	out := make([]ProcessNode, 0, len(top))
+	for _, r := range top {
+		out = append(out, nodes[r])
 	}
 	return out
 }

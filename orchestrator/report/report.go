@@ -35,6 +35,17 @@ type Report struct {
 	// failed: restarted too often), with the reason.
 	PluginProblems []PluginProblem `json:"plugin_problems,omitempty"`
 	Created        time.Time       `json:"created"`
+	// Truncated lists the sections cut so the stored report fits
+	// MaxStoredBytes (see Fit); the trace artifact keeps everything.
+	Truncated []Truncation `json:"truncated,omitempty"`
+}
+
+// Truncation is one section of a report cut to fit its size bound: Kept of
+// its Total entries (bytes for text sections) remain.
+type Truncation struct {
+	Section string `json:"section"`
+	Kept    int    `json:"kept"`
+	Total   int    `json:"total"`
 }
 
 // Machine describes where the sample ran.
@@ -95,6 +106,9 @@ type Outcome struct {
 	APICalls     int  `json:"api_calls,omitempty"`
 	APIKept      int  `json:"api_kept,omitempty"`
 	APITruncated bool `json:"api_truncated,omitempty"`
+	// Bounded is what the host cut from the guest's trace (calls past the
+	// budget, strings past the tracer's bounds, names past the cap).
+	Bounded *trace.Bounded `json:"bounded,omitempty"`
 }
 
 // Behavior summarises the trace.
@@ -116,6 +130,9 @@ type Behavior struct {
 type ProcessNode struct {
 	trace.Process
 	Children []ProcessNode `json:"children,omitempty"`
+	// Flattened counts the children listed flat because the tree is
+	// deeper than MaxTreeDepth here (their PPID says their real parent).
+	Flattened int `json:"flattened,omitempty"`
 }
 
 // Exec is one program execution.

@@ -15,7 +15,9 @@ func (s *Store) PutReport(id string, r *report.Report) error {
 	if r == nil {
 		return fmt.Errorf("store: %w: nil report", ErrInvalid)
 	}
-	v, err := json.Marshal(r)
+	// One bbolt value, read whole on every GET: cut to report.MaxStoredBytes
+	// (the cut sections are listed in r.Truncated).
+	v, err := report.Fit(r, report.MaxStoredBytes)
 	if err != nil {
 		return fmt.Errorf("store: encode report %s: %w", id, err)
 	}

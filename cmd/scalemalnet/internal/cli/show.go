@@ -42,6 +42,7 @@ func runStatus(ctx context.Context, e *Env, args []string) int {
 }
 
 func printJob(w io.Writer, j jobs.Job) {
+	j = safeJob(j)
 	state := string(j.State)
 	if j.Step != "" {
 		state += " (step " + j.Step + ")"
@@ -239,6 +240,7 @@ func printJobs(w io.Writer, js []jobs.Job, now time.Time) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSTATE\tNAME\tSHA256\tCREATED\tDURATION\tVERDICT")
 	for _, j := range js {
+		j = safeJob(j)
 		end := now
 		if j.State.Final() {
 			end = j.Updated

@@ -66,7 +66,7 @@ func runSubmit(ctx context.Context, e *Env, args []string) int {
 		fmt.Fprintln(e.Stdout, j.ID)
 		return ExitOK
 	}
-	fmt.Fprintf(e.Stderr, "submitted %s as job %s (%s, sha256 %s)\n", j.Sample.Name, j.ID, j.Sample.Type, short(j.Sample.SHA256, 16))
+	fmt.Fprintf(e.Stderr, "submitted %s as job %s (%s, sha256 %s)\n", safe(j.Sample.Name), safe(j.ID), safe(j.Sample.Type), short(safe(j.Sample.SHA256), 16))
 	return follow(ctx, e, c, j.ID, asJSON)
 }
 
@@ -83,7 +83,7 @@ func follow(ctx context.Context, e *Env, c *client.Client, id string, asJSON boo
 		return fail(e, err)
 	}
 	if j.State == jobs.Failed {
-		fmt.Fprintf(e.Stderr, "job %s failed: %s\n", id, j.Error)
+		fmt.Fprintf(e.Stderr, "job %s failed: %s\n", safe(id), safe(j.Error))
 		if asJSON {
 			printJSON(e, j)
 		}
@@ -111,6 +111,7 @@ type progress struct {
 }
 
 func (p *progress) update(j jobs.Job) {
+	j = safeJob(j)
 	for _, t := range j.History[min(p.history, len(j.History)):] {
 		line := fmt.Sprintf("  %8s  %-10s", elapsed(t.At.Sub(j.Created)), t.State)
 		if t.State == jobs.Restoring && j.Slot != "" && t.Note == "" {

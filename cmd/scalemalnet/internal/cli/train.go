@@ -72,6 +72,13 @@ func runTrain(ctx context.Context, e *Env, args []string) int {
 	if err := modelfile.WriteFile(*out, res.Header, res.Weights); err != nil {
 		return fail(e, err)
 	}
+	// Pinned in the directory's manifest: the orchestrator serves only
+	// pinned model files (modelfile.LoadDir).
+	if strings.HasSuffix(*out, ".smnmodel") {
+		if err := modelfile.Pin(*out); err != nil {
+			return fail(e, err)
+		}
+	}
 	if *oofPath != "" {
 		if err := writeOOFFile(*oofPath, res); err != nil {
 			return fail(e, err)
