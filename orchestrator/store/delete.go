@@ -38,6 +38,9 @@ func (s *Store) DeleteJob(id string) (jobs.Job, error) {
 		if err := tx.Bucket(bktJobs).Delete(key); err != nil {
 			return err
 		}
+		if err := reindexJob(tx, &j, nil); err != nil { // its search index entries
+			return err
+		}
 		if b := tx.Bucket(bktStates).Bucket([]byte(j.State)); b != nil {
 			if err := b.Delete(key); err != nil {
 				return err
