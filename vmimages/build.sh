@@ -61,7 +61,8 @@ for tool in apt-get apt-cache dpkg-deb dpkg-query xz cpio gzip sha256sum modinfo
 done
 [[ -x $BUSYBOX ]] || die "$BUSYBOX not found: install busybox-static (scripts/setup-host.sh)"
 
-TMP=$(mktemp -d "$CACHE_DIR/tmp.XXXXXX")
+# A dot-name, so that Go's ./... never walks a root filesystem being built.
+TMP=$(mktemp -d "$CACHE_DIR/.tmp.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 
 sha() { sha256sum "$1" | cut -d' ' -f1; }
@@ -118,9 +119,10 @@ BUSYBOX_SHA=$(sha "$BUSYBOX")
 SCRIPT_SHA=$(sha "$SCRIPT")
 
 # ---------------------------------------------------------------- root filesystem inputs
-# The agent knows the Windows API set it records; Wine's RelayInclude in the
-# prefix narrows the relay channel to it (empty: no narrowing).
-RELAY_INCLUDE=$("$TMP/agent" -relay-include 2>/dev/null || true)
+# RELAY_INCLUDE bakes a RelayInclude value into the prefix. Empty by
+# default: the agent sets it at boot from the recorded API set
+# (`smn-agent -relay-include` prints it), so a new set needs no new image.
+RELAY_INCLUDE=${RELAY_INCLUDE:-}
 ROOTFS_INPUTS=none
 if [[ $ROOTFS == 1 ]]; then
   [[ -f $ROOTFS_PKGS_FILE ]] || die "$ROOTFS_PKGS_FILE missing"
@@ -439,6 +441,9 @@ else
   rm -f "$OUTDIR/rootfs.squashfs" "$OUTDIR/rootfs-packages.lock"
 fi
 for f in "${files[@]}"; do
+  # (the root filesystem may be a hard link of the same cached file: mv
+  # refuses to move a file onto itself)
+  [[ $TMP/$f -ef $OUTDIR/$f ]] && rm -f "$OUTDIR/$f"
   mv -f "$TMP/$f" "$OUTDIR/$f"
 done
 printf '%s\n' "$INPUTS" >"$STAMP"
