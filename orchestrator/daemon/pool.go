@@ -494,7 +494,7 @@ func (d *Daemon) worker(ctx context.Context, s *slotState) {
 		}
 		if _, err := s.Clean(); err != nil {
 			s.to(SlotPreparing, "no usable clean state: "+strings.TrimPrefix(err.Error(), vm.ErrNoCleanState.Error()+": "))
-			pctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+			pctx, cancel := context.WithTimeout(ctx, ColdBootTimeout)
 			cs, err := s.Prepare(pctx, probe)
 			cancel()
 			if err != nil {
@@ -644,7 +644,7 @@ func (s *slotState) healthy() {
 // state. Only then does the slot take jobs again.
 func (d *Daemon) heal(ctx context.Context, s *slotState) error {
 	s.log.Info("rebuilding quarantined slot from a cold boot")
-	hctx, cancel := context.WithTimeout(ctx, 3*time.Minute+d.timeouts.Restore+d.timeouts.WaitAgent)
+	hctx, cancel := context.WithTimeout(ctx, ColdBootTimeout+d.timeouts.Restore+d.timeouts.WaitAgent)
 	defer cancel()
 	cs, err := s.Prepare(hctx, probe)
 	if err != nil {

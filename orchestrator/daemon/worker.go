@@ -26,8 +26,15 @@ const (
 
 // probe is the Prober used when making a clean state: a full handshake, then
 // a clean end of the session so the saved agent waits for the next host.
+// ColdBootTimeout bounds making a clean state: cold boot, the agent's
+// set-up (the root filesystem, Wine's warm-up: minutes under TCG on a busy
+// host) and the save.
+const ColdBootTimeout = 8 * time.Minute
+
+// probe is the cold boot's handshake: the agent answers only once its
+// set-up is done, so it may wait up to ColdBootTimeout.
 func probe(ctx context.Context, conn net.Conn) (vm.AgentInfo, error) {
-	sess, hello, err := agentclient.Handshake(ctx, conn)
+	sess, hello, err := agentclient.Handshake(ctx, conn, agentclient.WithHandshakeTimeout(ColdBootTimeout))
 	if err != nil {
 		return vm.AgentInfo{}, err
 	}
