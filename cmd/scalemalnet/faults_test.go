@@ -47,7 +47,10 @@ func newOrchestrator(t *testing.T, bin, imageDir string, slots int) *orchestrato
 	models := filepath.Join(dir, "models") // none: only the built-in featurizers and classifiers
 	os.Mkdir(models, 0o700)
 	o.args = []string{"serve", "--data-dir", o.dataDir, "--listen", "unix:" + o.sock, "--slots", strconv.Itoa(slots),
-		"--image", imageDir, "--models", models, "--min-free", "off"}
+		"--image", imageDir, "--models", models, "--min-free", "off",
+		// Linux samples only: Wine's warm-up would lengthen every cold boot
+		// (withWarmWine undoes this for the Windows tests).
+		"--wine", "lazy"}
 	t.Cleanup(func() {
 		if o.cmd != nil {
 			o.kill9() // a test that failed half-way
@@ -65,6 +68,17 @@ func newOrchestrator(t *testing.T, bin, imageDir string, slots int) *orchestrato
 			syscall.Kill(pid, syscall.SIGKILL)
 		}
 	})
+	return o
+}
+
+// withWarmWine makes the instance's slots warm Wine up before their clean
+// state is saved (the production default), for Windows samples.
+func (o *orchestrator) withWarmWine() *orchestrator {
+	for i, a := range o.args {
+		if a == "--wine" && i+1 < len(o.args) {
+			o.args[i+1] = "warm"
+		}
+	}
 	return o
 }
 

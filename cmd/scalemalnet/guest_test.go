@@ -260,7 +260,7 @@ func TestGuestWindowsSamples(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "runkey.exe")); err != nil {
 		t.Fatalf("Windows samples missing (%v): run `make samples`", err)
 	}
-	o := newOrchestrator(t, buildBinary(t), imageDir, 2)
+	o := newOrchestrator(t, buildBinary(t), imageDir, 2).withWarmWine()
 	o.start()
 	defer o.stop()
 	opts := jobs.Options{Timeout: 90 * time.Second, Window: time.Second}
@@ -356,7 +356,7 @@ func TestGuestWindowsBadInput(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "flood.exe")); err != nil {
 		t.Fatalf("Windows samples missing (%v): run `make samples`", err)
 	}
-	o := newOrchestrator(t, buildBinary(t), imageDir, 1)
+	o := newOrchestrator(t, buildBinary(t), imageDir, 1).withWarmWine()
 	o.start()
 	defer o.stop()
 	const wait = 10 * time.Minute

@@ -34,7 +34,7 @@ func reportMedian(b *testing.B, name string, ds []time.Duration) {
 //	go test ./orchestrator/daemon -run '^$' -bench VMLifecycle -benchtime 5x
 func BenchmarkVMLifecycle(b *testing.B) {
 	imageDir, _ := vmtest.Need(b)
-	d, err := New(context.Background(), Config{DataDir: b.TempDir(), Slots: 1, ImageDir: imageDir, Listen: "unix:/nonexistent"})
+	d, err := New(context.Background(), Config{DataDir: b.TempDir(), Slots: 1, ImageDir: imageDir, Listen: "unix:/nonexistent", Wine: vm.WineLazy})
 	if err != nil {
 		b.Fatal(err)
 	}

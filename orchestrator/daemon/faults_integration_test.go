@@ -26,6 +26,7 @@ import (
 	"github.com/scalemalnet/scalemalnet/orchestrator/api"
 	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
 	"github.com/scalemalnet/scalemalnet/orchestrator/report"
+	"github.com/scalemalnet/scalemalnet/orchestrator/vm"
 	"github.com/scalemalnet/scalemalnet/plugins/host"
 )
 
@@ -45,7 +46,7 @@ func startFaultDaemon(t *testing.T, imageDir string, slots int, adjust func(*Con
 	dataDir := t.TempDir()
 	cfg := Config{
 		DataDir: dataDir, Listen: "unix:" + filepath.Join(dataDir, "api.sock"),
-		Slots: slots, ImageDir: imageDir, Accel: "auto", PluginBinary: "none",
+		Slots: slots, ImageDir: imageDir, Accel: "auto", PluginBinary: "none", Wine: vm.WineLazy,
 		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo})),
 	}
 	if adjust != nil {

@@ -22,6 +22,7 @@ import (
 	"github.com/scalemalnet/scalemalnet/internal/vmtest"
 	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
 	"github.com/scalemalnet/scalemalnet/orchestrator/report"
+	"github.com/scalemalnet/scalemalnet/orchestrator/vm"
 )
 
 var (
@@ -71,7 +72,7 @@ func startDaemonWith(tb testing.TB, imageDir string, slots int, adjust func(*Con
 	dataDir := tb.TempDir()
 	cfg := Config{
 		DataDir: dataDir, Listen: "unix:" + filepath.Join(dataDir, "api.sock"),
-		Slots: slots, ImageDir: imageDir, Accel: "auto", PluginBinary: scalemalnetBinary(tb),
+		Slots: slots, ImageDir: imageDir, Accel: "auto", PluginBinary: scalemalnetBinary(tb), Wine: vm.WineLazy, // Linux samples only
 		Logger: slog.New(slog.NewTextHandler(testWriter{tb}, &slog.HandlerOptions{Level: slog.LevelInfo})),
 	}
 	if adjust != nil {
