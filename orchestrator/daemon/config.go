@@ -25,19 +25,19 @@ const (
 // Config is the orchestrator's configuration. Zero values take the defaults
 // documented on each field.
 type Config struct {
-	DataDir    string        // bbolt file, samples, artifacts, token; default DefaultDataDir()
-	Listen     string        // "127.0.0.1:7433" (default) or "unix:/path/to.sock"
-	LibvirtURI string        // default "qemu:///system"
-	Slots      int           // VM pool size; default runtime.NumCPU()
-	ImageDir   string        // guest image (vmlinux, initramfs, manifest.json); default "build/image"
-	Accel      string        // "auto" (default: kvm if /dev/kvm exists), "kvm" or "qemu" (TCG)
-	MemoryMiB  int           // guest memory; default 256, 1024 for an image with a root filesystem
+	DataDir    string // bbolt file, samples, artifacts, token; default DefaultDataDir()
+	Listen     string // "127.0.0.1:7433" (default) or "unix:/path/to.sock"
+	LibvirtURI string // default "qemu:///system"
+	Slots      int    // VM pool size; default runtime.NumCPU()
+	ImageDir   string // guest image (vmlinux, initramfs, manifest.json); default "build/image"
+	Accel      string // "auto" (default: kvm if /dev/kvm exists), "kvm" or "qemu" (TCG)
+	MemoryMiB  int    // guest memory; default 256, 1024 for an image with a root filesystem
 	// Wine is the Wine warm-up of a guest with Wine: vm.WineWarm (default)
 	// or vm.WineLazy.
-	Wine string
-	MaxSample  int64         // largest accepted sample in bytes; default 64 MiB
-	StepGrace  time.Duration // added to a job's timeout for the run step; default 30s
-	Logger     *slog.Logger  // default slog.Default()
+	Wine      string
+	MaxSample int64         // largest accepted sample in bytes; default 64 MiB
+	StepGrace time.Duration // added to a job's timeout for the run step; default 30s
+	Logger    *slog.Logger  // default slog.Default()
 
 	// PluginDir holds external plugins and their plugins.json registry;
 	// default <DataDir>/plugins.

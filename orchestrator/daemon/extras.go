@@ -12,8 +12,8 @@ import (
 	"github.com/scalemalnet/scalemalnet/orchestrator/cuckoo"
 	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
 	"github.com/scalemalnet/scalemalnet/orchestrator/metrics"
-	"github.com/scalemalnet/scalemalnet/orchestrator/web"
 	"github.com/scalemalnet/scalemalnet/orchestrator/store"
+	"github.com/scalemalnet/scalemalnet/orchestrator/web"
 )
 
 // handlerOptions are the API handler's options: the pool routes, the
