@@ -113,7 +113,7 @@ func switchRoot(dev string, log *slog.Logger) error {
 }
 
 // warmWine starts the wineserver (persistent) and runs one trivial Windows
-// program, so that Wine's own processes and its files in the page cache
+// program (64-bit), so that Wine's own processes and its files in the page cache
 // are part of the clean state that is saved after boot: a Windows sample
 // then starts at once after a restore. Without Wine in the image it does
 // nothing.
@@ -142,17 +142,25 @@ func warmWine(ctx context.Context, w agent.Wine, log *slog.Logger) {
 		say(log, "wineserver started; Wine's services start with the first Windows program (smn.wine=lazy)")
 		return
 	}
+	// One 64-bit program starts Wine's services (services.exe, winedevice,
+	// plugplay, ...), which stay; they serve 32-bit programs too.
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	for _, loader := range []string{w.Loader64, w.Loader32} {
-		if _, err := os.Stat(loader); err != nil {
-			continue
-		}
-		cmd := exec.CommandContext(ctx, loader, "cmd.exe", "/c", "exit")
-		cmd.Env, cmd.Dir = env, "/tmp"
-		if out, err := cmd.CombinedOutput(); err != nil {
-			log.Warn("smn-agent: Wine warm-up", "loader", loader, "err", err, "output", string(out))
-		}
+	// Output to a file, not a pipe: Wine's services inherit the program's
+	// output and keep it open, so reading a pipe to its end never returns.
+	out, err := os.CreateTemp("", "smn-wine-warmup-*.log")
+	if err != nil {
+		log.Warn("smn-agent: Wine warm-up", "err", err)
+		return
+	}
+	defer os.Remove(out.Name())
+	defer out.Close()
+	cmd := exec.CommandContext(ctx, w.Loader64, "cmd.exe", "/c", "exit")
+	cmd.Env, cmd.Dir, cmd.Stdout, cmd.Stderr = env, "/tmp", out, out
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Run(); err != nil {
+		b, _ := os.ReadFile(out.Name())
+		log.Warn("smn-agent: Wine warm-up", "err", err, "output", string(b[:min(len(b), 2048)]))
 	}
 	say(log, "wine warmed up", "took", time.Since(start).Round(time.Millisecond))
 }
