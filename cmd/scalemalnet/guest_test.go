@@ -237,10 +237,21 @@ func (g guestRun) apiCalls() map[string]int {
 	return n
 }
 
+// apiPath reports whether a kept call of fn names substr in its path or
+// any argument (MoveFileExA's new name is its second argument).
 func (g guestRun) apiPath(fn, substr string) bool {
+	sub := strings.ToLower(substr)
 	for _, c := range g.trace.APICalls() {
-		if c.Func == fn && strings.Contains(strings.ToLower(c.Path), strings.ToLower(substr)) {
+		if c.Func != fn {
+			continue
+		}
+		if strings.Contains(strings.ToLower(c.Path), sub) {
 			return true
+		}
+		for _, a := range c.Args {
+			if strings.Contains(strings.ToLower(a), sub) {
+				return true
+			}
 		}
 	}
 	return false
