@@ -35,6 +35,9 @@ const (
 	MaxArgBytes   = 64 << 10
 	MaxEvents     = 5_000_000
 	MaxWindows    = 1_000_000
+	// MaxSummaryProcesses bounds the process table of a run's summary, so
+	// that it fits one frame (about 150 bytes a process).
+	MaxSummaryProcesses = 4096
 )
 
 // Error kinds returned by Serve.

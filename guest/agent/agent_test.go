@@ -249,3 +249,35 @@ func TestEncodeWindowSplits(t *testing.T) {
 		t.Fatal("small window split")
 	}
 }
+
+// A fork bomb's process table is cut to MaxSummaryProcesses so the final
+// frame still fits the protocol's frame limit.
+func TestFinalProcessTableBounded(t *testing.T) {
+	run := func(ctx context.Context, cfg tracer.Config, emit func(trace.Window) error) (trace.Summary, error) {
+		s := trace.Summary{Outcome: trace.OutcomeExited}
+		for i := 0; i < 10_001; i++ {
+			s.Processes = append(s.Processes, trace.Process{PID: 100 + i, PPID: 99 + i, Exe: "/tmp/smn/sample", Argv: []string{"/tmp/smn/sample", "fork"}, Start: int64(i), Threads: 1, Syscalls: 3})
+		}
+		return s, nil
+	}
+	h := newHost(t, Config{Run: run})
+	h.hello()
+	h.sample([]byte("#!/bin/sh\n"))
+	h.r.Expect(proto.TypeAck, nil)
+	h.w.Send(proto.TypeRun, proto.Run{TimeoutMs: 10_000, WindowMs: 100, MaxEvents: 10, MaxWindows: 10})
+	if err := h.r.Expect(proto.TypeAck, nil); err != nil {
+		t.Fatal(err)
+	}
+	var fin proto.Final
+	if err := h.r.Expect(proto.TypeFinal, &fin); err != nil {
+		t.Fatalf("final frame: %v", err)
+	}
+	if len(fin.Summary.Processes) != MaxSummaryProcesses || fin.Summary.ProcessesDropped != 10_001-MaxSummaryProcesses {
+		t.Fatalf("%d processes, %d dropped", len(fin.Summary.Processes), fin.Summary.ProcessesDropped)
+	}
+	if fin.Summary.Processes[0].PID != 100 {
+		t.Errorf("the earliest processes are not the ones kept")
+	}
+	h.c.Close()
+	<-h.done
+}

@@ -334,6 +334,12 @@ wait:
 		res.sum.Error = res.err.Error()
 	}
 	res.sum.Format, res.sum.Runner = launch.Format, launch.Runner
+	if n := len(res.sum.Processes); n > MaxSummaryProcesses {
+		// A fork bomb's table would not fit the final frame (1 MiB): keep
+		// the earliest processes (the tracer sorts them by start).
+		res.sum.Processes = res.sum.Processes[:MaxSummaryProcesses]
+		res.sum.ProcessesDropped = n - MaxSummaryProcesses
+	}
 	if res.sum.Error == "" {
 		res.sum.Error = loaderError(res.sum)
 	}

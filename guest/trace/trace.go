@@ -161,6 +161,9 @@ type Summary struct {
 	APICalls     int  `json:"api_calls,omitempty"`
 	APIKept      int  `json:"api_kept,omitempty"`
 	APITruncated bool `json:"api_truncated,omitempty"`
+	// ProcessesDropped counts processes left out of Processes so that the
+	// summary fits one protocol frame (the earliest ones are kept).
+	ProcessesDropped int `json:"processes_dropped,omitempty"`
 
 	// Bounded is what the host cut when it re-applied the bounds (see
 	// Bounder); the host replaces whatever the guest sent here.
