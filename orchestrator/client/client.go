@@ -20,7 +20,6 @@ import (
 	"github.com/scalemalnet/scalemalnet/orchestrator/api"
 	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
 	"github.com/scalemalnet/scalemalnet/orchestrator/report"
-	"github.com/scalemalnet/scalemalnet/orchestrator/store"
 )
 
 // Client talks to one orchestrator. It is safe for concurrent use.
@@ -192,7 +191,7 @@ func (c *Client) Job(ctx context.Context, id string) (jobs.Job, error) {
 }
 
 // Jobs lists jobs, newest first.
-func (c *Client) Jobs(ctx context.Context, q store.ListQuery) ([]jobs.Job, error) {
+func (c *Client) Jobs(ctx context.Context, q api.ListQuery) ([]jobs.Job, error) {
 	v := url.Values{}
 	if q.State != "" {
 		v.Set("state", string(q.State))
@@ -244,16 +243,16 @@ func (c *Client) Plugins(ctx context.Context) ([]host.Status, error) {
 
 // GC asks the orchestrator to apply a retention policy now and returns
 // what it did. Zero limits take the orchestrator's configured retention.
-func (c *Client) GC(ctx context.Context, p store.Policy) (store.GCReport, error) {
+func (c *Client) GC(ctx context.Context, p api.Policy) (api.GCReport, error) {
 	req := api.GCRequest{MaxBytes: p.MaxBytes, Compact: p.Compact}
 	if p.MaxAge != 0 {
 		req.MaxAge = p.MaxAge.String()
 	}
 	body, err := json.Marshal(req)
 	if err != nil {
-		return store.GCReport{}, err
+		return api.GCReport{}, err
 	}
-	var rep store.GCReport
+	var rep api.GCReport
 	_, err = c.do(ctx, http.MethodPost, "/api/v1/gc", nil, bytes.NewReader(body), "application/json", &rep)
 	return rep, err
 }

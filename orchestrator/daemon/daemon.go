@@ -45,7 +45,7 @@ type Daemon struct {
 	pool     pool
 	wake     chan struct{}
 	timeouts StepTimeouts
-	plugins  *host.Manager // nil until plugins are wired in
+	plugins  *host.Manager // built-in, model and registered plugins; started by Serve
 	// fusion makes the verdict; nil when there is none (noVerdict says why).
 	fusion    *fuser
 	noVerdict string
@@ -159,9 +159,6 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 // domainPrefix names this instance's domains, so several orchestrators with
 // their own data directories can share one libvirtd.
 func (d *Daemon) domainPrefix() string { return "smn-" + d.instance + "-" }
-
-// Token is the API bearer token.
-func (d *Daemon) Token() string { return d.token }
 
 // Close releases the store and the libvirt connection.
 func (d *Daemon) Close() error {

@@ -175,14 +175,6 @@ type slotState struct {
 	stopped chan struct{} // closed when the worker has exited
 }
 
-// set records the slot's activity (used by the worker).
-func (s *slotState) set(state, job string) {
-	s.mu.Lock()
-	s.job = job
-	s.toLocked(state, "")
-	s.mu.Unlock()
-}
-
 func (s *slotState) to(state, reason string) {
 	s.mu.Lock()
 	s.toLocked(state, reason)

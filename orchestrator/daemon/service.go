@@ -43,8 +43,8 @@ func (d *Daemon) Submit(ctx context.Context, name string, body io.Reader, opts j
 func (d *Daemon) Job(ctx context.Context, id string) (jobs.Job, error) { return d.store.Job(id) }
 
 // Jobs lists jobs, newest first.
-func (d *Daemon) Jobs(ctx context.Context, q store.ListQuery) ([]jobs.Job, error) {
-	return d.store.ListJobs(q)
+func (d *Daemon) Jobs(ctx context.Context, q api.ListQuery) ([]jobs.Job, error) {
+	return d.store.ListJobs(store.ListQuery(q))
 }
 
 // Report returns a finished job's report.

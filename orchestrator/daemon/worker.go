@@ -35,13 +35,6 @@ func probe(ctx context.Context, conn net.Conn) (vm.AgentInfo, error) {
 	return agentInfo(hello), nil
 }
 
-func sleep(ctx context.Context, d time.Duration) {
-	select {
-	case <-ctx.Done():
-	case <-time.After(d):
-	}
-}
-
 // jobRun carries one analysis through its steps.
 type jobRun struct {
 	d        *Daemon

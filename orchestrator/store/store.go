@@ -46,6 +46,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/scalemalnet/scalemalnet/orchestrator/errkind"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -65,11 +66,11 @@ const DBFile = "scalemalnet.db"
 // Sentinel errors; every error returned by the package that falls in one of
 // these kinds wraps it.
 var (
-	ErrNotFound = errors.New("not found")
-	ErrTooLarge = errors.New("too large")
+	ErrNotFound = errkind.ErrNotFound
+	ErrTooLarge = errkind.ErrTooLarge
 	ErrLocked   = errors.New("database locked by another process")
 	ErrSchema   = errors.New("unsupported database schema")
-	ErrInvalid  = errors.New("invalid argument")
+	ErrInvalid  = errkind.ErrInvalid
 )
 
 // Bucket names.

@@ -31,36 +31,14 @@ var featurizers = map[string]func() plugins.Featurizer{
 	"callseq":    newCallSeq,
 }
 
-var classifiers = map[string]func() plugins.Classifier{}
-
 // Names lists the built-in plugins.
 func Names() []string {
 	var out []string
 	for n := range featurizers {
 		out = append(out, n)
 	}
-	for n := range classifiers {
-		out = append(out, n)
-	}
 	sort.Strings(out)
 	return out
-}
-
-// Featurizer returns a built-in featurizer implementation (for in-process
-// use such as `scalemalnet features`; the orchestrator uses Serve).
-func Featurizer(name string) (plugins.Featurizer, error) {
-	if f, ok := featurizers[name]; ok {
-		return f(), nil
-	}
-	return nil, fmt.Errorf("%w: featurizer %q (have %v)", ErrUnknown, name, Names())
-}
-
-// Classifier returns a built-in classifier implementation.
-func Classifier(name string) (plugins.Classifier, error) {
-	if c, ok := classifiers[name]; ok {
-		return c(), nil
-	}
-	return nil, fmt.Errorf("%w: classifier %q (have %v)", ErrUnknown, name, Names())
 }
 
 // Serve runs the named built-in as a plugin process (`scalemalnet plugin
@@ -68,10 +46,6 @@ func Classifier(name string) (plugins.Classifier, error) {
 func Serve(name string) error {
 	if f, ok := featurizers[name]; ok {
 		sdk.ServeFeaturizer(f())
-		return nil
-	}
-	if c, ok := classifiers[name]; ok {
-		sdk.ServeClassifier(c())
 		return nil
 	}
 	return fmt.Errorf("%w: %q (have %v)", ErrUnknown, name, Names())

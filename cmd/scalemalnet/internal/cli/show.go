@@ -12,10 +12,10 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/scalemalnet/scalemalnet/orchestrator/api"
 	"github.com/scalemalnet/scalemalnet/orchestrator/client"
 	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
 	"github.com/scalemalnet/scalemalnet/orchestrator/report"
-	"github.com/scalemalnet/scalemalnet/orchestrator/store"
 )
 
 const timeLayout = "2006-01-02 15:04:05"
@@ -171,9 +171,9 @@ func runJobs(ctx context.Context, e *Env, args []string) int {
 	fs := newFlags(e, "jobs")
 	var cn conn
 	cn.register(fs)
-	var q store.ListQuery
+	var q api.ListQuery
 	state := fs.String("state", "", "only jobs in this state: queued, restoring, running, collecting, done or failed")
-	fs.IntVar(&q.Limit, "limit", 20, fmt.Sprintf("at most this many jobs (1..%d)", store.MaxListLimit))
+	fs.IntVar(&q.Limit, "limit", 20, fmt.Sprintf("at most this many jobs (1..%d)", api.MaxListLimit))
 	fs.StringVar(&q.Before, "before", "", "only jobs older than this job id (paging)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if _, code, ok := parse(fs, args, 0); !ok {
