@@ -71,6 +71,7 @@ type Timeouts struct {
 	Report      *Duration `toml:"report"`
 	Featurize   *Duration `toml:"featurize"`
 	Classify    *Duration `toml:"classify"`
+	Fuse        *Duration `toml:"fuse"`
 	StepGrace   *Duration `toml:"step_grace"`
 	PluginCall  *Duration `toml:"plugin_call"`
 	ReloadCheck *Duration `toml:"reload_check"`
@@ -268,6 +269,7 @@ func (v *validator) config(f *File) daemon.Config {
 		Report:     v.duration("timeouts.report", t.Report, time.Second, MaxTimeout),
 		Featurize:  v.duration("timeouts.featurize", t.Featurize, time.Second, MaxTimeout),
 		Classify:   v.duration("timeouts.classify", t.Classify, time.Second, MaxTimeout),
+		Fuse:       v.duration("timeouts.fuse", t.Fuse, time.Second, MaxTimeout),
 	}
 	cfg.StepGrace = v.duration("timeouts.step_grace", t.StepGrace, time.Second, MaxTimeout)
 	cfg.PluginCallTimeout = v.duration("timeouts.plugin_call", t.PluginCall, 100*time.Millisecond, MaxTimeout)

@@ -14,12 +14,6 @@ import (
 	"github.com/scalemalnet/scalemalnet/plugins/host"
 )
 
-// Step names of the analysis that follows the run (the VM is gone by then).
-const (
-	StepFeaturize = "featurize" // featurizer plugins turn the sample and its trace into feature sets
-	StepClassify  = "classify"  // classifier plugins vote
-)
-
 // setOutcome is what happened to one named feature set.
 type setOutcome struct {
 	set           *features.Set

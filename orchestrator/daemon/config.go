@@ -74,6 +74,10 @@ type Config struct {
 	// QuarantineAfter is how many restore or agent failures in a row
 	// quarantine a slot; default DefaultQuarantineAfter.
 	QuarantineAfter int
+	// ProcessWorkers is how many jobs are featurized, classified, fused
+	// and reported at once after their VM is gone (their slots already run
+	// the next jobs); default DefaultProcessWorkers.
+	ProcessWorkers int
 	// Timeouts bound the analysis steps; zero fields take
 	// DefaultStepTimeouts.
 	Timeouts StepTimeouts

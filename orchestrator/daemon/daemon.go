@@ -49,6 +49,10 @@ type Daemon struct {
 	// fusion makes the verdict; nil when there is none (noVerdict says why).
 	fusion    *fuser
 	noVerdict string
+	// post runs featurize, classify, fuse and report after the VM
+	// (processor.go); resume holds jobs found processing at start.
+	post   *processor
+	resume []*jobRun
 }
 
 func (c *Config) setDefaults() error {
@@ -253,6 +257,15 @@ func (d *Daemon) recover(ctx context.Context) error {
 	for _, j := range active {
 		if j.State == jobs.Queued {
 			continue
+		}
+		if j.State == jobs.Processing {
+			r, err := d.resumable(j)
+			if err == nil {
+				d.resume = append(d.resume, r)
+				d.log.Warn("resuming job interrupted while processing", "job", j.ID, "step", j.Step)
+				continue
+			}
+			d.log.Warn("job interrupted while processing cannot be resumed; re-queued", "job", j.ID, "err", err)
 		}
 		_, err := d.store.UpdateJob(j.ID, func(j *jobs.Job) error {
 			if j.Attempts >= MaxAttempts {

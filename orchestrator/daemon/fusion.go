@@ -14,9 +14,6 @@ import (
 	"github.com/scalemalnet/scalemalnet/plugins/host"
 )
 
-// StepFuse turns the votes into the two-stage verdict (after classify).
-const StepFuse = "fuse"
-
 // FusionModelFile is the fusion model's name in the model directory
 // (written by `make models`).
 const FusionModelFile = "fusion.json"

@@ -360,6 +360,7 @@ func (d *Daemon) startPool(ctx context.Context, wg *sync.WaitGroup) {
 	d.pool.mu.Lock()
 	defer d.pool.mu.Unlock()
 	d.pool.ctx, d.pool.wg = ctx, wg
+	d.startProcessor(ctx, wg)
 	for _, s := range d.slots {
 		d.startWorkerLocked(s)
 	}
@@ -730,18 +731,4 @@ func attemptsReason(j *jobs.Job, slot string, err error) string {
 	}
 	parts = append(parts, fmt.Sprintf("attempt %d on %s failed: %v", j.Attempts, slot, err))
 	return fmt.Sprintf("gave up after %d attempts: %s", j.Attempts, strings.Join(parts, "; "))
-}
-
-// mergeTimeouts returns def with the non-zero fields of set.
-func mergeTimeouts(def, set StepTimeouts) StepTimeouts {
-	for _, f := range []struct{ dst, src *time.Duration }{
-		{&def.Restore, &set.Restore}, {&def.WaitAgent, &set.WaitAgent}, {&def.SetTime, &set.SetTime},
-		{&def.PushSample, &set.PushSample}, {&def.Collect, &set.Collect}, {&def.Destroy, &set.Destroy},
-		{&def.Report, &set.Report}, {&def.Featurize, &set.Featurize}, {&def.Classify, &set.Classify},
-	} {
-		if *f.src > 0 {
-			*f.dst = *f.src
-		}
-	}
-	return def
 }

@@ -8,15 +8,16 @@ import (
 	"time"
 )
 
-// State is where a job is in its life. Queued, Restoring, Running and
-// Collecting are active; Done and Failed are final.
+// State is where a job is in its life. Queued, Restoring, Running,
+// Collecting and Processing are active; Done and Failed are final.
 type State string
 
 const (
 	Queued     State = "queued"     // waiting for a VM slot
 	Restoring  State = "restoring"  // slot being put in its clean state, agent handshake
 	Running    State = "running"    // sample pushed and executing under the tracer
-	Collecting State = "collecting" // run over; trace stored, report being built
+	Collecting State = "collecting" // run over; trace being stored
+	Processing State = "processing" // VM gone, slot free; featurize, classify, fuse and report on the post-VM workers
 	Done       State = "done"       // report stored
 	Failed     State = "failed"     // ended without a report; Error says why
 )
@@ -27,7 +28,7 @@ func (s State) Final() bool { return s == Done || s == Failed }
 // Valid reports whether s is a known state.
 func (s State) Valid() bool {
 	switch s {
-	case Queued, Restoring, Running, Collecting, Done, Failed:
+	case Queued, Restoring, Running, Collecting, Processing, Done, Failed:
 		return true
 	}
 	return false
@@ -170,7 +171,8 @@ var allowed = map[State][]State{
 	Queued:     {Restoring, Failed},
 	Restoring:  {Running, Queued, Failed},
 	Running:    {Collecting, Queued, Failed},
-	Collecting: {Done, Queued, Failed},
+	Collecting: {Processing, Done, Queued, Failed},
+	Processing: {Done, Queued, Failed},
 }
 
 // CanMove reports whether from -> to is a legal transition.

@@ -172,7 +172,7 @@ func runJobs(ctx context.Context, e *Env, args []string) int {
 	var cn conn
 	cn.register(fs)
 	var q api.ListQuery
-	state := fs.String("state", "", "only jobs in this state: queued, restoring, running, collecting, done or failed")
+	state := fs.String("state", "", "only jobs in this state: queued, restoring, running, collecting, processing, done or failed")
 	fs.IntVar(&q.Limit, "limit", 20, fmt.Sprintf("at most this many jobs (1..%d)", api.MaxListLimit))
 	fs.StringVar(&q.Before, "before", "", "only jobs older than this job id (paging)")
 	asJSON := fs.Bool("json", false, "print JSON")
