@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/scalemalnet/scalemalnet/orchestrator/verdict"
 	"io"
 	"os"
 	"time"
@@ -76,10 +77,7 @@ func (r *jobRun) featurize(ctx context.Context) error {
 func (r *jobRun) classify(ctx context.Context) error {
 	for _, p := range r.d.plugins.Plugins(plugins.KindClassifier) {
 		info := p.Info()
-		v := report.Vote{Classifier: p.Name(), Version: info.Version, Stage: string(info.Stage)}
-		for _, in := range info.Inputs {
-			v.Inputs = append(v.Inputs, string(in))
-		}
+		v := verdict.ReportVote(p.Name(), info, plugins.Vote{})
 		var sets []*features.Set
 		for _, name := range info.Consumes {
 			o := r.sets[name]
@@ -102,11 +100,9 @@ func (r *jobRun) classify(ctx context.Context) error {
 				v.Error = err.Error()
 				r.d.log.Warn("classifier failed", "job", r.job.ID, "plugin", p.Name(), "err", err)
 			} else {
-				v.Label, v.Model, v.ModelVersion = pv.Label, pv.Model, pv.ModelVersion
-				v.Abstained, v.Reason, v.Explanation = pv.Abstained, pv.Reason, pv.Explanation
-				for _, s := range pv.Scores {
-					v.Scores = append(v.Scores, report.ClassScore{Class: s.Class, Score: s.Score})
-				}
+				d := v.Duration
+				v = verdict.ReportVote(p.Name(), info, pv)
+				v.Duration = d
 			}
 		}
 		r.votes = append(r.votes, v)

@@ -4,6 +4,7 @@ import (
 	"compress/gzip"
 	"context"
 	"fmt"
+	"github.com/scalemalnet/scalemalnet/orchestrator/verdict"
 	"log/slog"
 	"net"
 	"slices"
@@ -150,9 +151,7 @@ func (d *Daemon) finish(r *jobRun) {
 	now := time.Now().UTC()
 	if _, err := d.store.UpdateJob(r.job.ID, func(j *jobs.Job) error {
 		j.HasReport = true
-		if v := r.verdict; v != nil {
-			j.Verdict = &jobs.VerdictBrief{Label: v.Label, Probability: v.Probability, Family: v.Family}
-		}
+		j.Verdict = verdict.Brief(r.verdict)
 		return j.Move(jobs.Done, now, "")
 	}); err != nil {
 		log.Error("mark done", "err", err)
