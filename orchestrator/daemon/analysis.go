@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/scalemalnet/scalemalnet/orchestrator/defaults"
 	"github.com/scalemalnet/scalemalnet/orchestrator/verdict"
 	"io"
 	"os"
@@ -140,7 +141,7 @@ func (r *jobRun) readTrace() ([]byte, error) {
 	if r.traceRef.Path == "" {
 		return nil, fmt.Errorf("%w: the run left no trace", plugins.ErrNotApplicable)
 	}
-	f, err := r.d.store.OpenArtifact(r.job.ID, "trace.jsonl.gz")
+	f, err := r.d.store.OpenArtifact(r.job.ID, defaults.TraceArtifact)
 	if err != nil {
 		return nil, err
 	}

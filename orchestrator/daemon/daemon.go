@@ -98,7 +98,7 @@ func (c *Config) setDefaults() error {
 		return fmt.Errorf("config: MaxArtifactBytes and Retention must not be negative")
 	}
 	if c.PluginDir == "" {
-		c.PluginDir = filepath.Join(c.DataDir, "plugins")
+		c.PluginDir = defaults.Layout{Root: c.DataDir}.Plugins()
 	}
 	return nil
 }
@@ -117,7 +117,7 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 	d.instance = hex.EncodeToString(h[:4])
 
 	var err error
-	if d.token, err = api.LoadOrCreateToken(filepath.Join(cfg.DataDir, "token")); err != nil {
+	if d.token, err = api.LoadOrCreateToken(d.layout().Token()); err != nil {
 		return nil, err
 	}
 	if d.img, err = vm.LoadImage(cfg.ImageDir); err != nil {
@@ -159,6 +159,9 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 		"image", d.img.Digest, "kernel", d.img.KernelRelease)
 	return d, nil
 }
+
+// layout names the files and folders of the data directory.
+func (d *Daemon) layout() defaults.Layout { return defaults.Layout{Root: d.cfg.DataDir} }
 
 // domainPrefix names this instance's domains, so several orchestrators with
 // their own data directories can share one libvirtd.

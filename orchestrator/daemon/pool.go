@@ -27,6 +27,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/scalemalnet/scalemalnet/orchestrator/defaults"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -68,7 +69,7 @@ const (
 	SlotTransitionsKept = 50
 	// PoolFile in the data directory holds the pool edits made through
 	// the API; see poolOverlay.
-	PoolFile = "pool.json"
+	PoolFile = defaults.PoolFileName
 )
 
 // Slot origins, as `pool ls` shows them.
@@ -314,7 +315,7 @@ func (d *Daemon) initPool(runDir string) error {
 // sweepSlotDirs deletes vms/<name> directories of slots not in the pool
 // (removed while the orchestrator was down or before it stopped).
 func (d *Daemon) sweepSlotDirs(eff []SlotConfig) {
-	ents, err := os.ReadDir(filepath.Join(d.cfg.DataDir, "vms"))
+	ents, err := os.ReadDir(d.layout().VMs())
 	if err != nil {
 		return
 	}
@@ -323,7 +324,7 @@ func (d *Daemon) sweepSlotDirs(eff []SlotConfig) {
 			continue
 		}
 		d.log.Info("deleting state of a slot no longer in the pool", "slot", e.Name())
-		if err := os.RemoveAll(filepath.Join(d.cfg.DataDir, "vms", e.Name())); err != nil {
+		if err := os.RemoveAll(d.layout().SlotDir(e.Name())); err != nil {
 			d.log.Warn("delete slot state", "slot", e.Name(), "err", err)
 		}
 	}
@@ -331,12 +332,12 @@ func (d *Daemon) sweepSlotDirs(eff []SlotConfig) {
 
 func (d *Daemon) slotSpec(c SlotConfig) (vm.Spec, string) {
 	name := d.domainPrefix() + c.Name
-	dir := filepath.Join(d.cfg.DataDir, "vms", c.Name)
+	dir := d.layout().SlotDir(c.Name)
 	return vm.Spec{
 		Name: name, UUID: vm.StableUUID(name), Accel: d.accel,
 		MemoryMiB: uint(c.MemoryMiB), VCPUs: 1, Image: d.img, Network: c.Network,
 		ChannelPath: filepath.Join(d.pool.runDir, c.Name+".sock"),
-		ConsolePath: filepath.Join(dir, "console.log"),
+		ConsolePath: d.layout().Console(c.Name),
 	}, dir
 }
 
@@ -595,7 +596,7 @@ func (d *Daemon) teardown(ctx context.Context, s *slotState) {
 		s.log.Warn("destroy removed slot's VM", "err", err)
 	}
 	_ = os.Remove(s.Spec().ChannelPath)
-	if err := os.RemoveAll(filepath.Join(d.cfg.DataDir, "vms", s.name)); err != nil {
+	if err := os.RemoveAll(d.layout().SlotDir(s.name)); err != nil {
 		s.log.Warn("delete removed slot's files", "err", err)
 	}
 	s.to(SlotRemoved, "drained; VM and state files deleted")

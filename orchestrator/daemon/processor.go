@@ -13,6 +13,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/scalemalnet/scalemalnet/orchestrator/defaults"
 	"sync"
 	"time"
 
@@ -159,7 +160,7 @@ func (d *Daemon) resumable(j jobs.Job) (*jobRun, error) {
 	}
 	r := &jobRun{d: d, job: j, builder: report.NewBuilder(), machine: rec.Machine, traceRef: rec.Trace,
 		steps: &stepRunner{steps: rec.Steps}}
-	tf, err := d.store.OpenArtifact(j.ID, "trace.jsonl.gz")
+	tf, err := d.store.OpenArtifact(j.ID, defaults.TraceArtifact)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"github.com/scalemalnet/scalemalnet/orchestrator/defaults"
 	"github.com/scalemalnet/scalemalnet/plugins/host"
 	"io"
 
@@ -71,7 +72,7 @@ func (d *Daemon) OpenTrace(ctx context.Context, id string) (io.ReadCloser, error
 	if !j.HasReport {
 		return nil, fmt.Errorf("%w: job %s is %s", api.ErrNotReady, id, j.State)
 	}
-	return d.store.OpenArtifact(id, "trace.jsonl.gz")
+	return d.store.OpenArtifact(id, defaults.TraceArtifact)
 }
 
 // Health summarises the orchestrator's state.

@@ -4,6 +4,7 @@ import (
 	"compress/gzip"
 	"context"
 	"fmt"
+	"github.com/scalemalnet/scalemalnet/orchestrator/defaults"
 	"github.com/scalemalnet/scalemalnet/orchestrator/verdict"
 	"log/slog"
 	"net"
@@ -223,7 +224,7 @@ func (r *jobRun) pushSample(ctx context.Context) error {
 // run streams the trace into a gzip JSONL artifact while folding it into
 // the report builder, until the agent's final summary.
 func (r *jobRun) run(ctx context.Context) error {
-	aw, err := r.d.store.CreateArtifact(r.job.ID, "trace.jsonl.gz")
+	aw, err := r.d.store.CreateArtifact(r.job.ID, defaults.TraceArtifact)
 	if err != nil {
 		return err
 	}

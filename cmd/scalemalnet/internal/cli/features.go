@@ -109,7 +109,7 @@ func featurizerSource(name, dataDir string) (host.Source, error) {
 			return host.BuiltinSource(name, "plugin", "serve", name)
 		}
 	}
-	dir := filepath.Join(dataDir, host.DirName)
+	dir := defaults.Layout{Root: dataDir}.Plugins()
 	man, err := host.ReadManifest(dir)
 	if err != nil {
 		return host.Source{}, err

@@ -119,7 +119,7 @@ func runPluginsRegister(ctx context.Context, e *Env, args []string) int {
 		cfg = json.RawMessage(*config)
 	}
 	if *dir == "" {
-		*dir = filepath.Join(firstNonEmpty(*dataDir, e.Getenv(defaults.EnvDataDir), defaults.DataDir()), host.DirName)
+		*dir = defaults.Layout{Root: firstNonEmpty(*dataDir, e.Getenv(defaults.EnvDataDir), defaults.DataDir())}.Plugins()
 	}
 	entry, err := register(*dir, *name, src, cfg)
 	if err != nil {
