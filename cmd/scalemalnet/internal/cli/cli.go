@@ -71,10 +71,12 @@ type command struct {
 	run     func(ctx context.Context, e *Env, args []string) int
 }
 
-var commands []command
-
-func init() {
-	commands = []command{
+// commands is the registry: every command and, for the groups, every
+// subcommand, in the order help lists them. It is the only place a command
+// is registered (a function, not package initialisation, so the order of
+// files plays no part).
+func commands() []command {
+	return []command{
 		{"serve", "run the orchestrator (API, VM pool, job workers)", "serve [--config FILE] [--data-dir DIR] [--listen ADDR] [--slots N] [--image DIR] [--libvirt URI] [--accel auto|kvm|qemu]", runServe},
 		{"submit", "submit a sample for analysis", "submit FILE [--timeout 20s] [--window 1s] [--arg X]... [--network none|user] [--wait] [--json]", runSubmit},
 		{"status", "show a job's state and history", "status ID [--json]", runStatus},
@@ -85,6 +87,44 @@ func init() {
 		{"plugins", "list, register or create plugins", "plugins list|register|new ...", pluginsGroup.run},
 		{"gc", "delete old jobs and unreferenced samples now", "gc [--max-age 720h] [--max-size 50GiB] [--compact] [--json]", runGC},
 		{"pool", "list, add, remove, drain or reset VM slots; pool health", "pool ls|add|remove|drain|reset|health ...", poolGroup.run},
+		{"features",
+			"run one featurizer on a file (and a trace) and print what it produces",
+			"features --featurizer NAME [FILE] [--trace TRACE] [--trace-format own|adfa|names|cuckoo] [--json]",
+			runFeatures},
+		{"train", "train a model on a dataset, cross-validate it and write a model file; or fit a fusion model",
+			"train --model NAME --data PATH [--task T] [--out MODEL] [--oof FILE] [--seed N] [--folds 5] [--seq-len N] [--json]\n  scalemalnet " + trainFusionUsage, runTrain},
+		{"eval", "measure a model file on a dataset; or classifiers and fusion on out-of-fold predictions",
+			"eval --model MODEL --data PATH [--json]\n  scalemalnet " + evalFusionUsage, runEval},
+	}
+}
+
+// subcommands lists a group's subcommands.
+func subcommands(group string) []command {
+	switch group {
+	case "plugins":
+		return pluginCommands()
+	case "pool":
+		return poolCommands()
+	}
+	return nil
+}
+
+func pluginCommands() []command {
+	return []command{
+		{"list", "list the orchestrator's plugins and their health", "plugins list [--json]", runPluginsList},
+		{"register", "copy a plugin binary into the plugin directory and record its checksum", "plugins register PATH [--name NAME] [--dir DIR] [--config JSON]", runPluginsRegister},
+		{"new", "generate a new plugin project (KIND is featurizer or classifier)", "plugins new KIND NAME [--dir DIR] [--module MODPATH] [--sdk PATH]", runPluginsNew},
+	}
+}
+
+func poolCommands() []command {
+	return []command{
+		{"ls", "list the slots: state, current job, analyses done, last error", "pool ls [--json]", runPoolList},
+		{"add", "add a slot (it makes its clean state, then takes jobs)", "pool add NAME [--memory MiB] [--network none|user] [--tag T]...", runPoolAdd},
+		{"remove", "drain a slot (its current job finishes), then delete its VM and files", "pool remove NAME [--json]", runPoolEdit("remove")},
+		{"drain", "stop a slot taking jobs after its current one (until reset or restart)", "pool drain NAME [--json]", runPoolEdit("drain")},
+		{"reset", "discard a slot's clean state and make a new one from a cold boot; lifts a drain or quarantine", "pool reset NAME [--json]", runPoolEdit("reset")},
+		{"health", "per-slot health with each slot's recent transitions; exit status 1 when degraded", "pool health [--json] [--transitions N]", runPoolHealth},
 	}
 }
 
@@ -110,7 +150,7 @@ func Run(ctx context.Context, args []string, e Env) int {
 	switch args[0] {
 	case "help", "-h", "-help", "--help":
 		if len(args) > 1 {
-			for _, c := range commands {
+			for _, c := range commands() {
 				if c.name == args[1] {
 					c.run(ctx, &e, []string{"-h"})
 					return ExitOK
@@ -120,7 +160,7 @@ func Run(ctx context.Context, args []string, e Env) int {
 		usage(e.Stdout)
 		return ExitOK
 	}
-	for _, c := range commands {
+	for _, c := range commands() {
 		if c.name == args[0] {
 			return c.run(ctx, &e, args[1:])
 		}
@@ -138,7 +178,7 @@ Usage:
 
 Commands:
 `)
-	for _, c := range commands {
+	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintf(w, `  help     show this text, or "help COMMAND" for a command's flags
@@ -162,7 +202,7 @@ Examples:
 
 // newFlags returns a flag set printing the command's usage on -h.
 func newFlags(e *Env, name string) *flag.FlagSet {
-	return flagsFor(e, "scalemalnet "+name, commands, name)
+	return flagsFor(e, "scalemalnet "+name, commands(), name)
 }
 
 // flagsFor returns the flag set of command name of cmds, called title in
@@ -188,7 +228,6 @@ type group struct {
 	name    string // "pool"
 	summary string // first line of the group's help
 	footer  string // closing paragraph of the group's help
-	cmds    []command
 }
 
 // run dispatches "NAME SUBCOMMAND ARGS...".
@@ -202,7 +241,7 @@ func (g *group) run(ctx context.Context, e *Env, args []string) int {
 		g.usage(e.Stderr) // where every command's -h goes (package flag)
 		return ExitOK
 	}
-	for _, c := range g.cmds {
+	for _, c := range subcommands(g.name) {
 		if c.name == args[0] {
 			return c.run(ctx, e, args[1:])
 		}
@@ -214,7 +253,7 @@ func (g *group) run(ctx context.Context, e *Env, args []string) int {
 
 func (g *group) usage(w io.Writer) {
 	fmt.Fprintf(w, "%s\n\nUsage:\n", g.summary)
-	for _, c := range g.cmds {
+	for _, c := range subcommands(g.name) {
 		fmt.Fprintf(w, "  scalemalnet %s\n        %s\n", c.usage, c.summary)
 	}
 	fmt.Fprintf(w, "\n%s\n", g.footer)
@@ -222,7 +261,7 @@ func (g *group) usage(w io.Writer) {
 
 // flags is newFlags for subcommand name of the group.
 func (g *group) flags(e *Env, name string) *flag.FlagSet {
-	return flagsFor(e, "scalemalnet "+g.name+" "+name, g.cmds, name)
+	return flagsFor(e, "scalemalnet "+g.name+" "+name, subcommands(g.name), name)
 }
 
 // parse parses flags that may come before or after positional arguments
