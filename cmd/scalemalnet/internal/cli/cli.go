@@ -11,7 +11,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -325,13 +324,26 @@ func connect(e *Env, fs *flag.FlagSet, cn *conn, args []string, npos int) (c *cl
 	return c, pos, 0, true
 }
 
+// output ends a client command (flags, connect, call, then this): the
+// call's error, or its result as JSON or as text.
+func output[T any](e *Env, v T, err error, asJSON bool, text func(io.Writer, T)) int {
+	if err != nil {
+		return fail(e, err)
+	}
+	if asJSON {
+		return printJSON(e, v)
+	}
+	text(e.Stdout, v)
+	return ExitOK
+}
+
 // client resolves the address and token and returns an API client.
 func (c *conn) client(e *Env) (*client.Client, error) {
 	addr := firstNonEmpty(c.addr, e.Getenv(defaults.EnvAddr), defaults.Listen)
 	tok := firstNonEmpty(c.token, e.Getenv(defaults.EnvToken))
 	if tok == "" {
 		dir := firstNonEmpty(c.dataDir, e.Getenv(defaults.EnvDataDir), defaults.DataDir())
-		path := filepath.Join(dir, defaults.TokenFile)
+		path := defaults.Layout{Root: dir}.Token()
 		b, err := os.ReadFile(path)
 		if err != nil {
 			return nil, fmt.Errorf("no API token: pass --token, set $%s, or make %s readable (%w)", defaults.EnvToken, path, err)

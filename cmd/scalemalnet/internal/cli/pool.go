@@ -30,13 +30,9 @@ func runPoolList(ctx context.Context, e *Env, args []string) int {
 	}
 	l, err := c.Pool(ctx)
 	if err != nil {
-		return fail(e, fmt.Errorf("pool: %w", err))
+		err = fmt.Errorf("pool: %w", err)
 	}
-	if *asJSON {
-		return printJSON(e, l)
-	}
-	printPool(e.Stdout, l.Slots, time.Now())
-	return ExitOK
+	return output(e, l, err, *asJSON, func(w io.Writer, l api.PoolList) { printPool(w, l.Slots, time.Now()) })
 }
 
 func printPool(w io.Writer, slots []api.PoolSlot, now time.Time) {

@@ -189,14 +189,7 @@ func runJobs(ctx context.Context, e *Env, args []string) int {
 		return fail(e, err)
 	}
 	js, err := c.Jobs(ctx, q)
-	if err != nil {
-		return fail(e, err)
-	}
-	if *asJSON {
-		return printJSON(e, js)
-	}
-	printJobs(e.Stdout, js, time.Now())
-	return ExitOK
+	return output(e, js, err, *asJSON, func(w io.Writer, js []jobs.Job) { printJobs(w, js, time.Now()) })
 }
 
 func printJobs(w io.Writer, js []jobs.Job, now time.Time) {
@@ -243,13 +236,8 @@ func runHealth(ctx context.Context, e *Env, args []string) int {
 		return code
 	}
 	h, err := c.Health(ctx)
-	if err != nil {
-		return fail(e, err)
-	}
-	if *asJSON {
-		return printJSON(e, h)
-	}
-	fmt.Fprintf(e.Stdout, "Status      %s (version %s)\nHypervisor  %s\nSlots       %d idle of %d\nQueued      %d\n",
-		h.Status, h.Version, h.Hypervisor, h.SlotsIdle, h.SlotsTotal, h.Queued)
-	return ExitOK
+	return output(e, h, err, *asJSON, func(w io.Writer, h api.Health) {
+		fmt.Fprintf(w, "Status      %s (version %s)\nHypervisor  %s\nSlots       %d idle of %d\nQueued      %d\n",
+			h.Status, h.Version, h.Hypervisor, h.SlotsIdle, h.SlotsTotal, h.Queued)
+	})
 }
