@@ -21,15 +21,16 @@ import (
 // ServeOptions are the serve command's settings; main turns them into a
 // daemon.Config.
 type ServeOptions struct {
-	DataDir    string
-	Listen     string
-	Slots      int
-	ImageDir   string
-	LibvirtURI string
-	Accel      string
-	MaxSample  int64
-	ModelDir   string
-	Logger     *slog.Logger
+	DataDir        string
+	Listen         string
+	Slots          int
+	ProcessWorkers int // post-VM workers (featurize, classify, fuse, report); 0: default
+	ImageDir       string
+	LibvirtURI     string
+	Accel          string
+	MaxSample      int64
+	ModelDir       string
+	Logger         *slog.Logger
 	// Storage limits (daemon.Config); zero takes the daemon's defaults.
 	MaxArtifactBytes int64
 	MinFreeBytes     int64 // negative disables the free-space check
