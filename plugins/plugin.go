@@ -9,7 +9,8 @@
 // re-executes itself in plugin mode.
 //
 // Plugin authors implement Featurizer or Classifier and call
-// plugins/sdk.Serve; see docs/plugins.md. The orchestrator's side is
+// plugins/sdk.ServeFeaturizer or plugins/sdk.ServeClassifier; see
+// docs/plugins.md. The orchestrator's side is
 // plugins/host.
 package plugins
 

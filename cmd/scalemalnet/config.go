@@ -37,6 +37,9 @@ func serveConfig(o cli.ServeOptions) (daemon.Config, error) {
 	str(&cfg.LibvirtURI, o.LibvirtURI)
 	str(&cfg.Accel, o.Accel)
 	str(&cfg.ModelDir, o.ModelDir)
+	if o.ProcessWorkers > 0 {
+		cfg.ProcessWorkers = o.ProcessWorkers
+	}
 	if o.Slots > 0 {
 		cfg.Slots, cfg.Pool, cfg.PoolOrigin = o.Slots, nil, daemon.OriginFlags
 	}

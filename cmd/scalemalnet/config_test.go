@@ -53,7 +53,10 @@ rule = "f1"
 		t.Fatalf("bad file: %v", err)
 	}
 	// No file: the flags alone.
-	if cfg, err := serveConfig(cli.ServeOptions{Slots: 2, DataDir: "/d"}); err != nil || cfg.Slots != 2 || cfg.DataDir != "/d" {
+	if cfg, err := serveConfig(cli.ServeOptions{Slots: 2, DataDir: "/d"}); err != nil || cfg.Slots != 2 || cfg.DataDir != "/d" || cfg.ProcessWorkers != 0 {
 		t.Fatalf("flags only: %+v %v", cfg, err)
+	}
+	if cfg, err := serveConfig(cli.ServeOptions{ProcessWorkers: 3}); err != nil || cfg.ProcessWorkers != 3 {
+		t.Fatalf("--process-workers: %d %v", cfg.ProcessWorkers, err)
 	}
 }

@@ -22,9 +22,9 @@ import (
 	"time"
 
 	"github.com/scalemalnet/scalemalnet/internal/vmtest"
+	"github.com/scalemalnet/scalemalnet/orchestrator/api"
 	"github.com/scalemalnet/scalemalnet/orchestrator/client"
 	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
-	"github.com/scalemalnet/scalemalnet/orchestrator/store"
 )
 
 // orchestrator is one `scalemalnet serve` process over a data directory
@@ -349,7 +349,7 @@ func TestFaultSoakKillRestart(t *testing.T) {
 	count := func(st jobs.State) int {
 		cctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
-		js, err := o.c.Jobs(cctx, store.ListQuery{State: st, Limit: store.MaxListLimit})
+		js, err := o.c.Jobs(cctx, api.ListQuery{State: st, Limit: api.MaxListLimit})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -361,7 +361,7 @@ func TestFaultSoakKillRestart(t *testing.T) {
 	doneBefore := map[string]time.Time{}
 	for before := ""; ; {
 		cctx, cancel := context.WithTimeout(ctx, time.Minute)
-		page, err := o.c.Jobs(cctx, store.ListQuery{State: jobs.Done, Limit: store.MaxListLimit, Before: before})
+		page, err := o.c.Jobs(cctx, api.ListQuery{State: jobs.Done, Limit: api.MaxListLimit, Before: before})
 		cancel()
 		if err != nil {
 			t.Fatal(err)
@@ -369,7 +369,7 @@ func TestFaultSoakKillRestart(t *testing.T) {
 		for _, j := range page {
 			doneBefore[j.ID] = j.Updated
 		}
-		if len(page) < store.MaxListLimit {
+		if len(page) < api.MaxListLimit {
 			break
 		}
 		before = page[len(page)-1].ID

@@ -131,15 +131,15 @@ func (f *ELFFile) parseProgs(off uint64, entsize, num uint16) error {
 	if num == 0 {
 		return nil
 	}
-	min := uint16(32)
+	minEnt := uint16(32)
 	if f.is64() {
-		min = 56
+		minEnt = 56
 	}
 	if num == 0xffff || num > MaxELFProgramHeaders {
 		return malformed("e_phnum %d over cap %d", num, MaxELFProgramHeaders)
 	}
-	if entsize < min {
-		return malformed("e_phentsize %d below %d", entsize, min)
+	if entsize < minEnt {
+		return malformed("e_phentsize %d below %d", entsize, minEnt)
 	}
 	tab, err := span(f.Data, off, uint64(entsize)*uint64(num), "program header table")
 	if err != nil {
@@ -158,7 +158,7 @@ func (f *ELFFile) parseProgs(off uint64, entsize, num uint16) error {
 			pr.Filesz, pr.Memsz, pr.Flags, pr.Align = uint64(f.bo.Uint32(p[16:])), uint64(f.bo.Uint32(p[20:])), f.bo.Uint32(p[24:]), uint64(f.bo.Uint32(p[28:]))
 		}
 		if pr.Type == ptInterp && f.Interp == "" {
-			if d, err := span(f.Data, pr.Offset, min64(pr.Filesz, 4096), "PT_INTERP"); err == nil {
+			if d, err := span(f.Data, pr.Offset, min(pr.Filesz, 4096), "PT_INTERP"); err == nil {
 				f.Interp = string(bytes.TrimRight(cstr(d), "\x00"))
 			}
 		}
@@ -170,15 +170,15 @@ func (f *ELFFile) parseSections(off uint64, entsize, num uint16) error {
 	if num == 0 || off == 0 {
 		return nil
 	}
-	min := uint16(40)
+	minEnt := uint16(40)
 	if f.is64() {
-		min = 64
+		minEnt = 64
 	}
 	if num > MaxELFSections {
 		return malformed("e_shnum %d over cap %d", num, MaxELFSections)
 	}
-	if entsize < min {
-		return malformed("e_shentsize %d below %d", entsize, min)
+	if entsize < minEnt {
+		return malformed("e_shentsize %d below %d", entsize, minEnt)
 	}
 	tab, err := span(f.Data, off, uint64(entsize)*uint64(num), "section header table")
 	if err != nil {
@@ -206,7 +206,7 @@ func (f *ELFFile) parseSections(off uint64, entsize, num uint16) error {
 			f.ShstrndxOK = true
 			for i := range f.Sections {
 				if uint64(names[i]) < uint64(len(strs)) {
-					f.Sections[i].Name = string(cstr(strs[names[i]:min64(uint64(len(strs)), uint64(names[i])+256)]))
+					f.Sections[i].Name = string(cstr(strs[names[i]:min(uint64(len(strs)), uint64(names[i])+256)]))
 				}
 			}
 		}
@@ -267,5 +267,3 @@ func cstr(b []byte) []byte {
 	}
 	return b
 }
-
-func min64(a, b uint64) uint64 { return min(a, b) }

@@ -24,23 +24,22 @@ import (
 
 	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
 	"github.com/scalemalnet/scalemalnet/orchestrator/report"
-	"github.com/scalemalnet/scalemalnet/orchestrator/store"
 )
 
 // Service is what the API serves; the daemon implements it. Errors should
-// wrap the sentinels the handler maps to statuses: store.ErrNotFound (404),
-// store.ErrTooLarge (413), jobs.ErrInvalid or store.ErrInvalid (400),
+// wrap the sentinels the handler maps to statuses: ErrNotFound (404),
+// ErrTooLarge (413), jobs.ErrInvalid or ErrInvalid (400),
 // ErrNotReady (409) and ErrUnavailable (503).
 type Service interface {
 	Submit(ctx context.Context, name string, body io.Reader, opts jobs.Options) (jobs.Job, error)
 	Job(ctx context.Context, id string) (jobs.Job, error)
-	Jobs(ctx context.Context, q store.ListQuery) ([]jobs.Job, error)
+	Jobs(ctx context.Context, q ListQuery) ([]jobs.Job, error)
 	Report(ctx context.Context, id string) (*report.Report, error)
 	OpenTrace(ctx context.Context, id string) (io.ReadCloser, error)
 	Health(ctx context.Context) Health
 	Plugins(ctx context.Context) []host.Status
 	// GC applies a retention policy; zero limits take the configured ones.
-	GC(ctx context.Context, p store.Policy) (store.GCReport, error)
+	GC(ctx context.Context, p Policy) (GCReport, error)
 }
 
 // GCRequest is the JSON body of POST /api/v1/gc. Zero (absent) limits take
@@ -51,14 +50,14 @@ type GCRequest struct {
 	Compact  bool   `json:"compact,omitempty"`   // compact the database file afterwards
 }
 
-// Policy validates the request and turns it into a store.Policy. Errors
-// wrap store.ErrInvalid.
-func (r GCRequest) Policy() (store.Policy, error) {
-	p := store.Policy{MaxBytes: r.MaxBytes, Compact: r.Compact}
+// Policy validates the request and turns it into a Policy. Errors
+// wrap ErrInvalid.
+func (r GCRequest) Policy() (Policy, error) {
+	p := Policy{MaxBytes: r.MaxBytes, Compact: r.Compact}
 	if r.MaxAge != "" {
 		d, err := time.ParseDuration(r.MaxAge)
 		if err != nil {
-			return p, fmt.Errorf("%w: max_age %q: want a Go duration such as \"720h\"", store.ErrInvalid, r.MaxAge)
+			return p, fmt.Errorf("%w: max_age %q: want a Go duration such as \"720h\"", ErrInvalid, r.MaxAge)
 		}
 		p.MaxAge = d
 	}

@@ -8,14 +8,13 @@ import (
 	"time"
 
 	"github.com/scalemalnet/scalemalnet/orchestrator/api"
-	"github.com/scalemalnet/scalemalnet/orchestrator/store"
 )
 
 func TestGC(t *testing.T) {
 	f, srv := newServer(t)
-	f.GCReport = store.GCReport{JobsExpired: 3, BytesFreed: 1234}
+	f.GCReport = api.GCReport{JobsExpired: 3, BytesFreed: 1234}
 	resp, body := do(t, srv, "POST", "/api/v1/gc", token, strings.NewReader(`{"max_age":"720h","max_bytes":1000,"compact":true}`), "application/json")
-	var rep store.GCReport
+	var rep api.GCReport
 	if resp.StatusCode != 200 || json.Unmarshal(body, &rep) != nil || rep.JobsExpired != 3 || rep.BytesFreed != 1234 {
 		t.Fatalf("gc: %d %s", resp.StatusCode, body)
 	}
@@ -25,7 +24,7 @@ func TestGC(t *testing.T) {
 		t.Fatalf("empty gc: %d %s", resp.StatusCode, body)
 	}
 	calls := f.GCCalls()
-	want := []store.Policy{{MaxAge: 720 * time.Hour, MaxBytes: 1000, Compact: true}, {}}
+	want := []api.Policy{{MaxAge: 720 * time.Hour, MaxBytes: 1000, Compact: true}, {}}
 	if fmt.Sprint(calls) != fmt.Sprint(want) {
 		t.Fatalf("calls %+v", calls)
 	}

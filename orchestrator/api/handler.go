@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
-	"github.com/scalemalnet/scalemalnet/orchestrator/store"
 )
 
 // HandlerOptions tune NewHandler.
@@ -219,15 +218,15 @@ func writeError(w http.ResponseWriter, status int, kind Kind, msg string, state 
 func classify(err error) (int, Kind) {
 	var mbe *http.MaxBytesError
 	switch {
-	case errors.As(err, &mbe), errors.Is(err, store.ErrTooLarge):
+	case errors.As(err, &mbe), errors.Is(err, ErrTooLarge):
 		return http.StatusRequestEntityTooLarge, KindTooLarge
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, ErrNotFound):
 		return http.StatusNotFound, KindNotFound
-	case errors.Is(err, jobs.ErrInvalid), errors.Is(err, store.ErrInvalid):
+	case errors.Is(err, jobs.ErrInvalid), errors.Is(err, ErrInvalid):
 		return http.StatusBadRequest, KindInvalid
 	case errors.Is(err, ErrNotReady):
 		return http.StatusConflict, KindNotReady
-	case errors.Is(err, ErrConflict), errors.Is(err, store.ErrActive):
+	case errors.Is(err, ErrConflict), errors.Is(err, ErrActive):
 		return http.StatusConflict, KindConflict
 	case errors.Is(err, ErrUnavailable), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return http.StatusServiceUnavailable, KindUnavailable
@@ -285,11 +284,11 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, JobList{Jobs: page.Jobs, NextCursor: page.NextCursor})
 }
 
-// notReady turns a store.ErrNotFound for a job's resource into ErrNotReady
+// notReady turns a ErrNotFound for a job's resource into ErrNotReady
 // when the job exists but has not finished, so clients can tell "wait"
 // from "no such job".
 func (h *handler) notReady(ctx context.Context, id string, err error) error {
-	if !errors.Is(err, store.ErrNotFound) {
+	if !errors.Is(err, ErrNotFound) {
 		return err
 	}
 	j, jerr := h.svc.Job(ctx, id)
@@ -366,13 +365,13 @@ func (h *handler) gc(w http.ResponseWriter, r *http.Request) {
 	if err := dec.Decode(&req); err != nil && !errors.Is(err, io.EOF) {
 		var mbe *http.MaxBytesError
 		if !errors.As(err, &mbe) {
-			err = fmt.Errorf("%w: gc request body: %v", store.ErrInvalid, err)
+			err = fmt.Errorf("%w: gc request body: %v", ErrInvalid, err)
 		}
 		h.fail(w, r, err)
 		return
 	}
 	if dec.More() {
-		h.fail(w, r, fmt.Errorf("%w: gc request body: more than one JSON value", store.ErrInvalid))
+		h.fail(w, r, fmt.Errorf("%w: gc request body: more than one JSON value", ErrInvalid))
 		return
 	}
 	p, err := req.Policy()

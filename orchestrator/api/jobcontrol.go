@@ -6,7 +6,6 @@ import (
 	"net/http"
 
 	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
-	"github.com/scalemalnet/scalemalnet/orchestrator/store"
 )
 
 // JobControl cancels and deletes jobs. A Service that implements it gets
@@ -16,8 +15,8 @@ import (
 //	                                  its VM destroyed -> 200, the job (state cancelled)
 //	DELETE /api/v1/jobs/{id}          delete a finished job, its report and artifacts -> 200, the job as it was
 //
-// Errors: store.ErrNotFound (404); ErrConflict for a cancel of a finished
-// job and store.ErrActive for a delete of an unfinished one (409).
+// Errors: ErrNotFound (404); ErrConflict for a cancel of a finished
+// job and ErrActive for a delete of an unfinished one (409).
 type JobControl interface {
 	Cancel(ctx context.Context, id string) (jobs.Job, error)
 	Delete(ctx context.Context, id string) (jobs.Job, error)
@@ -31,7 +30,7 @@ func (h *handler) jobControlRoutes() {
 	do := func(f func(context.Context, string) (jobs.Job, error)) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
 			if r.ContentLength > 0 {
-				h.fail(w, r, fmt.Errorf("%w: this request takes no body", store.ErrInvalid))
+				h.fail(w, r, fmt.Errorf("%w: this request takes no body", ErrInvalid))
 				return
 			}
 			j, err := f(r.Context(), r.PathValue("id"))

@@ -17,12 +17,10 @@ import (
 	"io"
 	"net/http"
 	"time"
-
-	"github.com/scalemalnet/scalemalnet/orchestrator/store"
 )
 
 // PoolService manages the VM pool; the daemon implements it. Errors wrap
-// store.ErrNotFound (unknown slot, 404), store.ErrInvalid (bad definition,
+// ErrNotFound (unknown slot, 404), ErrInvalid (bad definition,
 // 400), ErrConflict (duplicate name, slot being removed, 409) or
 // ErrUnavailable (503).
 type PoolService interface {
@@ -131,7 +129,7 @@ func (h *handler) poolRoutes(p PoolService) {
 			return
 		}
 		if req.Name == "" {
-			h.fail(w, r, fmt.Errorf("%w: slot request: name is required", store.ErrInvalid))
+			h.fail(w, r, fmt.Errorf("%w: slot request: name is required", ErrInvalid))
 			return
 		}
 		ch, err := p.AddSlot(r.Context(), req)
@@ -144,7 +142,7 @@ func (h *handler) poolRoutes(p PoolService) {
 	edit := func(f func(context.Context, string) (PoolChange, error)) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
 			if r.ContentLength > 0 {
-				h.fail(w, r, fmt.Errorf("%w: this request takes no body", store.ErrInvalid))
+				h.fail(w, r, fmt.Errorf("%w: this request takes no body", ErrInvalid))
 				return
 			}
 			ch, err := f(r.Context(), r.PathValue("name"))
@@ -161,7 +159,7 @@ func (h *handler) poolRoutes(p PoolService) {
 }
 
 // decodeStrict reads one JSON value of at most limit bytes into v,
-// refusing unknown fields and trailing data. Errors wrap store.ErrInvalid
+// refusing unknown fields and trailing data. Errors wrap ErrInvalid
 // (or are *http.MaxBytesError).
 func decodeStrict(w http.ResponseWriter, r *http.Request, limit int64, v any, what string) error {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
@@ -172,12 +170,12 @@ func decodeStrict(w http.ResponseWriter, r *http.Request, limit int64, v any, wh
 			return err
 		}
 		if errors.Is(err, io.EOF) {
-			return fmt.Errorf("%w: %s: empty body", store.ErrInvalid, what)
+			return fmt.Errorf("%w: %s: empty body", ErrInvalid, what)
 		}
-		return fmt.Errorf("%w: %s: %v", store.ErrInvalid, what, err)
+		return fmt.Errorf("%w: %s: %v", ErrInvalid, what, err)
 	}
 	if dec.More() {
-		return fmt.Errorf("%w: %s: more than one JSON value", store.ErrInvalid, what)
+		return fmt.Errorf("%w: %s: more than one JSON value", ErrInvalid, what)
 	}
 	return nil
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
-	"github.com/scalemalnet/scalemalnet/orchestrator/store"
 )
 
 // Searcher is implemented by a Service that pages searches itself (the
@@ -17,11 +16,11 @@ import (
 // also after a page cut short by store.MaxScan. Without it the handler
 // pages Service.Jobs, with a cursor whenever a page is full.
 type Searcher interface {
-	SearchJobs(ctx context.Context, q store.ListQuery) (store.Page, error)
+	SearchJobs(ctx context.Context, q ListQuery) (Page, error)
 }
 
 // Search runs q on svc, through Searcher when svc has it.
-func Search(ctx context.Context, svc Service, q store.ListQuery) (store.Page, error) {
+func Search(ctx context.Context, svc Service, q ListQuery) (Page, error) {
 	if s, ok := svc.(Searcher); ok {
 		p, err := s.SearchJobs(ctx, q)
 		if p.Jobs == nil {
@@ -31,15 +30,15 @@ func Search(ctx context.Context, svc Service, q store.ListQuery) (store.Page, er
 	}
 	js, err := svc.Jobs(ctx, q)
 	if err != nil {
-		return store.Page{}, err
+		return Page{}, err
 	}
 	if js == nil {
 		js = []jobs.Job{}
 	}
-	p := store.Page{Jobs: js}
+	p := Page{Jobs: js}
 	limit := q.Limit
 	if limit <= 0 {
-		limit = store.DefaultListLimit
+		limit = DefaultListLimit
 	}
 	if len(js) > 0 && len(js) >= limit {
 		p.NextCursor = js[len(js)-1].ID
@@ -47,7 +46,7 @@ func Search(ctx context.Context, svc Service, q store.ListQuery) (store.Page, er
 	return p, nil
 }
 
-func (h *handler) search(ctx context.Context, q store.ListQuery) (store.Page, error) {
+func (h *handler) search(ctx context.Context, q ListQuery) (Page, error) {
 	return Search(ctx, h.svc, q)
 }
 
@@ -58,10 +57,10 @@ var ListParams = []string{"state", "limit", "before", "cursor", "sha256", "sha1"
 // ParseListQuery reads the parameters of GET /api/v1/jobs (see ListParams);
 // the web interface's jobs page takes the same ones. Empty values are
 // ignored. Unknown or repeated parameters are errors.
-func ParseListQuery(v url.Values) (store.ListQuery, error) { return parseListQuery(v) }
+func ParseListQuery(v url.Values) (ListQuery, error) { return parseListQuery(v) }
 
-func parseListQuery(v url.Values) (store.ListQuery, error) {
-	var q store.ListQuery
+func parseListQuery(v url.Values) (ListQuery, error) {
+	var q ListQuery
 	for k, vals := range v {
 		if len(vals) != 1 {
 			return q, fmt.Errorf("%w: parameter %q given %d times", jobs.ErrInvalid, k, len(vals))
@@ -82,8 +81,8 @@ func parseListQuery(v url.Values) (store.ListQuery, error) {
 			}
 		case "limit":
 			n, err := strconv.Atoi(val)
-			if err != nil || n < 1 || n > store.MaxListLimit {
-				return q, fmt.Errorf("%w: limit %q: want an integer in [1, %d]", jobs.ErrInvalid, val, store.MaxListLimit)
+			if err != nil || n < 1 || n > MaxListLimit {
+				return q, fmt.Errorf("%w: limit %q: want an integer in [1, %d]", jobs.ErrInvalid, val, MaxListLimit)
 			}
 			q.Limit = n
 		case "before":
@@ -115,9 +114,8 @@ func parseListQuery(v url.Values) (store.ListQuery, error) {
 			return q, err
 		}
 	}
-	if err := q.Validate(); err != nil {
-		return q, fmt.Errorf("%w: %v", jobs.ErrInvalid, err)
-	}
+	// The store validates the hashes, the verdict and the bounds
+	// (store.ListQuery.Validate) and answers ErrInvalid: 400.
 	return q, nil
 }
 

@@ -20,7 +20,6 @@ import (
 	"github.com/scalemalnet/scalemalnet/orchestrator/api"
 	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
 	"github.com/scalemalnet/scalemalnet/orchestrator/report"
-	"github.com/scalemalnet/scalemalnet/orchestrator/store"
 )
 
 // Client talks to one orchestrator. It is safe for concurrent use.
@@ -195,14 +194,14 @@ func (c *Client) Job(ctx context.Context, id string) (jobs.Job, error) {
 }
 
 // Jobs lists jobs, newest first: the jobs of SearchJobs.
-func (c *Client) Jobs(ctx context.Context, q store.ListQuery) ([]jobs.Job, error) {
+func (c *Client) Jobs(ctx context.Context, q api.ListQuery) ([]jobs.Job, error) {
 	p, err := c.SearchJobs(ctx, q)
 	return p.Jobs, err
 }
 
 // SearchJobs runs GET /api/v1/jobs with every filter of q set; the page's
 // NextCursor, passed as q.Cursor, fetches the next page.
-func (c *Client) SearchJobs(ctx context.Context, q store.ListQuery) (store.Page, error) {
+func (c *Client) SearchJobs(ctx context.Context, q api.ListQuery) (api.Page, error) {
 	v := url.Values{}
 	set := func(k, val string) {
 		if val != "" {
@@ -230,9 +229,9 @@ func (c *Client) SearchJobs(ctx context.Context, q store.ListQuery) (store.Page,
 	}
 	var l api.JobList
 	if _, err := c.do(ctx, http.MethodGet, "/api/v1/jobs", v, nil, "", &l); err != nil {
-		return store.Page{}, err
+		return api.Page{}, err
 	}
-	return store.Page{Jobs: l.Jobs, NextCursor: l.NextCursor}, nil
+	return api.Page{Jobs: l.Jobs, NextCursor: l.NextCursor}, nil
 }
 
 // Report returns a finished job's report; ErrNotReady (with Error.State)
@@ -271,16 +270,16 @@ func (c *Client) Plugins(ctx context.Context) ([]host.Status, error) {
 
 // GC asks the orchestrator to apply a retention policy now and returns
 // what it did. Zero limits take the orchestrator's configured retention.
-func (c *Client) GC(ctx context.Context, p store.Policy) (store.GCReport, error) {
+func (c *Client) GC(ctx context.Context, p api.Policy) (api.GCReport, error) {
 	req := api.GCRequest{MaxBytes: p.MaxBytes, Compact: p.Compact}
 	if p.MaxAge != 0 {
 		req.MaxAge = p.MaxAge.String()
 	}
 	body, err := json.Marshal(req)
 	if err != nil {
-		return store.GCReport{}, err
+		return api.GCReport{}, err
 	}
-	var rep store.GCReport
+	var rep api.GCReport
 	_, err = c.do(ctx, http.MethodPost, "/api/v1/gc", nil, bytes.NewReader(body), "application/json", &rep)
 	return rep, err
 }

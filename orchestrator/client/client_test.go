@@ -17,7 +17,6 @@ import (
 	"github.com/scalemalnet/scalemalnet/orchestrator/api/apitest"
 	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
 	"github.com/scalemalnet/scalemalnet/orchestrator/report"
-	"github.com/scalemalnet/scalemalnet/orchestrator/store"
 )
 
 const token = "0123456789abcdef0123456789abcdef"
@@ -104,11 +103,11 @@ func TestClientTCP(t *testing.T) {
 	if string(b) != "gz" {
 		t.Fatalf("trace %q", b)
 	}
-	js, err := c.Jobs(ctx, store.ListQuery{State: jobs.Done, Limit: 10})
+	js, err := c.Jobs(ctx, api.ListQuery{State: jobs.Done, Limit: 10})
 	if err != nil || len(js) != 1 {
 		t.Fatalf("jobs %+v %v", js, err)
 	}
-	if _, err := c.Jobs(ctx, store.ListQuery{State: "bogus"}); !errors.Is(err, ErrInvalid) {
+	if _, err := c.Jobs(ctx, api.ListQuery{State: "bogus"}); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("bad state: %v", err)
 	}
 }
@@ -142,18 +141,18 @@ func TestErrorWithoutJSON(t *testing.T) {
 
 func TestClientGC(t *testing.T) {
 	f := apitest.NewFake()
-	f.GCReport = store.GCReport{JobsEvicted: 2, Compacted: true}
+	f.GCReport = api.GCReport{JobsEvicted: 2, Compacted: true}
 	srv := httptest.NewServer(handler(f))
 	defer srv.Close()
 	c := New(srv.URL, token)
-	rep, err := c.GC(context.Background(), store.Policy{MaxAge: 36 * time.Hour, MaxBytes: 5 << 30, Compact: true})
+	rep, err := c.GC(context.Background(), api.Policy{MaxAge: 36 * time.Hour, MaxBytes: 5 << 30, Compact: true})
 	if err != nil || rep.JobsEvicted != 2 || !rep.Compacted {
 		t.Fatalf("gc: %+v %v", rep, err)
 	}
-	if calls := f.GCCalls(); len(calls) != 1 || calls[0] != (store.Policy{MaxAge: 36 * time.Hour, MaxBytes: 5 << 30, Compact: true}) {
+	if calls := f.GCCalls(); len(calls) != 1 || calls[0] != (api.Policy{MaxAge: 36 * time.Hour, MaxBytes: 5 << 30, Compact: true}) {
 		t.Fatalf("calls %+v", calls)
 	}
-	if _, err := c.GC(context.Background(), store.Policy{MaxBytes: -1}); !errors.Is(err, ErrInvalid) {
+	if _, err := c.GC(context.Background(), api.Policy{MaxBytes: -1}); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("negative: %v", err)
 	}
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/scalemalnet/scalemalnet/orchestrator/api"
 	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
-	"github.com/scalemalnet/scalemalnet/orchestrator/store"
 )
 
 // Cancel cancels a job: a queued job ends cancelled, a running one is
@@ -29,7 +28,7 @@ func (c *Client) Delete(ctx context.Context, id string) (jobs.Job, error) {
 
 // JobsPage lists one page of jobs, newest first; the list's NextCursor (as
 // q.Before) gets the next page.
-func (c *Client) JobsPage(ctx context.Context, q store.ListQuery) (api.JobList, error) {
+func (c *Client) JobsPage(ctx context.Context, q api.ListQuery) (api.JobList, error) {
 	v := url.Values{}
 	if q.State != "" {
 		v.Set("state", string(q.State))

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/scalemalnet/scalemalnet/orchestrator/api"
 	"github.com/scalemalnet/scalemalnet/orchestrator/api/apitest"
 	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
-	"github.com/scalemalnet/scalemalnet/orchestrator/store"
 )
 
 func TestJobsPageCancelDelete(t *testing.T) {
@@ -24,11 +24,11 @@ func TestJobsPageCancelDelete(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	p1, err := c.JobsPage(ctx, store.ListQuery{Limit: 2})
+	p1, err := c.JobsPage(ctx, api.ListQuery{Limit: 2})
 	if err != nil || len(p1.Jobs) != 2 || p1.NextCursor == "" {
 		t.Fatalf("page 1: %+v %v", p1, err)
 	}
-	p2, err := c.JobsPage(ctx, store.ListQuery{Limit: 2, Before: p1.NextCursor})
+	p2, err := c.JobsPage(ctx, api.ListQuery{Limit: 2, Before: p1.NextCursor})
 	if err != nil || len(p2.Jobs) != 1 || p2.NextCursor != "" {
 		t.Fatalf("page 2: %+v %v", p2, err)
 	}

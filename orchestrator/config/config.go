@@ -9,11 +9,10 @@ package config
 import (
 	"errors"
 	"fmt"
+	"github.com/scalemalnet/scalemalnet/orchestrator/defaults"
 	"io"
-	"math"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -72,6 +71,7 @@ type Timeouts struct {
 	Report      *Duration `toml:"report"`
 	Featurize   *Duration `toml:"featurize"`
 	Classify    *Duration `toml:"classify"`
+	Fuse        *Duration `toml:"fuse"`
 	StepGrace   *Duration `toml:"step_grace"`
 	PluginCall  *Duration `toml:"plugin_call"`
 	ReloadCheck *Duration `toml:"reload_check"`
@@ -137,32 +137,9 @@ func (d *Duration) UnmarshalText(b []byte) error {
 	return nil
 }
 
-var sizeUnits = []struct {
-	suffix string
-	mult   float64
-}{
-	{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40},
-	{"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12},
-	{"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"T", 1 << 40},
-	{"B", 1}, {"", 1},
-}
-
-// ParseSize reads "50GiB", "1.5T", "500MB" or a plain byte count.
-func ParseSize(s string) (int64, error) {
-	t := strings.TrimSpace(s)
-	for _, u := range sizeUnits {
-		if !strings.HasSuffix(strings.ToUpper(t), strings.ToUpper(u.suffix)) {
-			continue
-		}
-		num := strings.TrimSpace(t[:len(t)-len(u.suffix)])
-		f, err := strconv.ParseFloat(num, 64)
-		if err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) || f*u.mult >= math.MaxInt64 {
-			break
-		}
-		return int64(f * u.mult), nil
-	}
-	return 0, fmt.Errorf("%q: want a non-negative size such as 50GiB, 500MB or 1048576", s)
-}
+// ParseSize reads "50GiB", "1.5T", "500MB" or a plain byte count (shared
+// with the CLI through package defaults).
+var ParseSize = defaults.ParseSize
 
 // Load reads and parses a configuration file.
 func Load(path string) (daemon.Config, error) {
@@ -292,6 +269,7 @@ func (v *validator) config(f *File) daemon.Config {
 		Report:     v.duration("timeouts.report", t.Report, time.Second, MaxTimeout),
 		Featurize:  v.duration("timeouts.featurize", t.Featurize, time.Second, MaxTimeout),
 		Classify:   v.duration("timeouts.classify", t.Classify, time.Second, MaxTimeout),
+		Fuse:       v.duration("timeouts.fuse", t.Fuse, time.Second, MaxTimeout),
 	}
 	cfg.StepGrace = v.duration("timeouts.step_grace", t.StepGrace, time.Second, MaxTimeout)
 	cfg.PluginCallTimeout = v.duration("timeouts.plugin_call", t.PluginCall, 100*time.Millisecond, MaxTimeout)

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/scalemalnet/scalemalnet/orchestrator/api"
 	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
 	"github.com/scalemalnet/scalemalnet/orchestrator/store"
 )
@@ -253,7 +254,7 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 	tasks := []Task{}
 	before := ""
 	for skip := offset; len(tasks) < limit; {
-		page, err := h.svc.Jobs(r.Context(), store.ListQuery{Limit: maxList, Before: before})
+		page, err := h.svc.Jobs(r.Context(), api.ListQuery{Limit: maxList, Before: before})
 		if err != nil {
 			h.fail(w, r, err, "")
 			return

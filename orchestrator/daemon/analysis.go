@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/scalemalnet/scalemalnet/orchestrator/defaults"
+	"github.com/scalemalnet/scalemalnet/orchestrator/verdict"
 	"io"
 	"os"
 	"time"
@@ -12,12 +14,6 @@ import (
 	"github.com/scalemalnet/scalemalnet/orchestrator/report"
 	"github.com/scalemalnet/scalemalnet/plugins"
 	"github.com/scalemalnet/scalemalnet/plugins/host"
-)
-
-// Step names of the analysis that follows the run (the VM is gone by then).
-const (
-	StepFeaturize = "featurize" // featurizer plugins turn the sample and its trace into feature sets
-	StepClassify  = "classify"  // classifier plugins vote
 )
 
 // setOutcome is what happened to one named feature set.
@@ -82,10 +78,7 @@ func (r *jobRun) featurize(ctx context.Context) error {
 func (r *jobRun) classify(ctx context.Context) error {
 	for _, p := range r.d.plugins.Plugins(plugins.KindClassifier) {
 		info := p.Info()
-		v := report.Vote{Classifier: p.Name(), Version: info.Version, Stage: string(info.Stage)}
-		for _, in := range info.Inputs {
-			v.Inputs = append(v.Inputs, string(in))
-		}
+		v := verdict.ReportVote(p.Name(), info, plugins.Vote{})
 		var sets []*features.Set
 		for _, name := range info.Consumes {
 			o := r.sets[name]
@@ -108,11 +101,9 @@ func (r *jobRun) classify(ctx context.Context) error {
 				v.Error = err.Error()
 				r.d.log.Warn("classifier failed", "job", r.job.ID, "plugin", p.Name(), "err", err)
 			} else {
-				v.Label, v.Model, v.ModelVersion = pv.Label, pv.Model, pv.ModelVersion
-				v.Abstained, v.Reason, v.Explanation = pv.Abstained, pv.Reason, pv.Explanation
-				for _, s := range pv.Scores {
-					v.Scores = append(v.Scores, report.ClassScore{Class: s.Class, Score: s.Score})
-				}
+				d := v.Duration
+				v = verdict.ReportVote(p.Name(), info, pv)
+				v.Duration = d
 			}
 		}
 		r.votes = append(r.votes, v)
@@ -150,7 +141,7 @@ func (r *jobRun) readTrace() ([]byte, error) {
 	if r.traceRef.Path == "" {
 		return nil, fmt.Errorf("%w: the run left no trace", plugins.ErrNotApplicable)
 	}
-	f, err := r.d.store.OpenArtifact(r.job.ID, "trace.jsonl.gz")
+	f, err := r.d.store.OpenArtifact(r.job.ID, defaults.TraceArtifact)
 	if err != nil {
 		return nil, err
 	}

@@ -25,7 +25,7 @@ const (
 // Config is the orchestrator's configuration. Zero values take the defaults
 // documented on each field.
 type Config struct {
-	DataDir    string // bbolt file, samples, artifacts, token; default DefaultDataDir()
+	DataDir    string // bbolt file, samples, artifacts, token; default defaults.DataDir()
 	Listen     string // "127.0.0.1:7433" (default) or "unix:/path/to.sock"
 	LibvirtURI string // default "qemu:///system"
 	Slots      int    // VM pool size; default runtime.NumCPU()
@@ -77,6 +77,10 @@ type Config struct {
 	// QuarantineAfter is how many restore or agent failures in a row
 	// quarantine a slot; default DefaultQuarantineAfter.
 	QuarantineAfter int
+	// ProcessWorkers is how many jobs are featurized, classified, fused
+	// and reported at once after their VM is gone (their slots already run
+	// the next jobs); default DefaultProcessWorkers.
+	ProcessWorkers int
 	// Timeouts bound the analysis steps; zero fields take
 	// DefaultStepTimeouts.
 	Timeouts StepTimeouts

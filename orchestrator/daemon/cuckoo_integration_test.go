@@ -67,7 +67,7 @@ func TestCuckooAPIEndToEnd(t *testing.T) {
 	imageDir, samplesDir := vmtest.Need(t)
 	td := startDaemon(t, imageDir, 1)
 	c := unixClient(strings.TrimPrefix(td.cfg.Listen, "unix:"))
-	token := td.Token()
+	token := td.token
 	waitFor(t, "the API socket", func() bool {
 		_, err := os.Stat(strings.TrimPrefix(td.cfg.Listen, "unix:"))
 		return err == nil

@@ -48,13 +48,17 @@ type Daemon struct {
 	pool     pool
 	wake     chan struct{}
 	timeouts StepTimeouts
-	plugins  *host.Manager // nil until plugins are wired in
+	plugins  *host.Manager // built-in, model and registered plugins; started by Serve
 	// fusion makes the verdict; nil when there is none (noVerdict says why).
 	fusion    *fuser
 	noVerdict string
 
 	runs    runRegistry                     // runs in progress, for cancel (jobcontrol.go)
 	metrics atomic.Pointer[metrics.Metrics] // Prometheus metrics (extras.go); nil until Serve
+	// post runs featurize, classify, fuse and report after the VM
+	// (processor.go); resume holds jobs found processing at start.
+	post   *processor
+	resume []*jobRun
 }
 
 func (c *Config) setDefaults() error {
@@ -103,7 +107,7 @@ func (c *Config) setDefaults() error {
 		return fmt.Errorf("config: MaxArtifactBytes and Retention must not be negative")
 	}
 	if c.PluginDir == "" {
-		c.PluginDir = filepath.Join(c.DataDir, "plugins")
+		c.PluginDir = defaults.Layout{Root: c.DataDir}.Plugins()
 	}
 	return nil
 }
@@ -122,7 +126,7 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 	d.instance = hex.EncodeToString(h[:4])
 
 	var err error
-	if d.token, err = api.LoadOrCreateToken(filepath.Join(cfg.DataDir, "token")); err != nil {
+	if d.token, err = api.LoadOrCreateToken(d.layout().Token()); err != nil {
 		return nil, err
 	}
 	if d.img, err = vm.LoadImage(cfg.ImageDir); err != nil {
@@ -174,12 +178,12 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 	return d, nil
 }
 
+// layout names the files and folders of the data directory.
+func (d *Daemon) layout() defaults.Layout { return defaults.Layout{Root: d.cfg.DataDir} }
+
 // domainPrefix names this instance's domains, so several orchestrators with
 // their own data directories can share one libvirtd.
 func (d *Daemon) domainPrefix() string { return "smn-" + d.instance + "-" }
-
-// Token is the API bearer token.
-func (d *Daemon) Token() string { return d.token }
 
 // Close releases the store and the libvirt connection.
 func (d *Daemon) Close() error {
@@ -274,6 +278,15 @@ func (d *Daemon) recover(ctx context.Context) error {
 	for _, j := range active {
 		if j.State == jobs.Queued {
 			continue
+		}
+		if j.State == jobs.Processing {
+			r, err := d.resumable(j)
+			if err == nil {
+				d.resume = append(d.resume, r)
+				d.log.Warn("resuming job interrupted while processing", "job", j.ID, "step", j.Step)
+				continue
+			}
+			d.log.Warn("job interrupted while processing cannot be resumed; re-queued", "job", j.ID, "err", err)
 		}
 		_, err := d.store.UpdateJob(j.ID, func(j *jobs.Job) error {
 			if j.Attempts >= MaxAttempts {

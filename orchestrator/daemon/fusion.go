@@ -9,13 +9,10 @@ import (
 	"time"
 
 	"github.com/scalemalnet/scalemalnet/classifiers/fusion"
-	"github.com/scalemalnet/scalemalnet/classifiers/fusion/reportvotes"
 	"github.com/scalemalnet/scalemalnet/orchestrator/report"
+	"github.com/scalemalnet/scalemalnet/orchestrator/verdict"
 	"github.com/scalemalnet/scalemalnet/plugins/host"
 )
-
-// StepFuse turns the votes into the two-stage verdict (after classify).
-const StepFuse = "fuse"
 
 // FusionModelFile is the fusion model's name in the model directory
 // (written by `make models`).
@@ -117,8 +114,8 @@ func (r *jobRun) fuse(ctx context.Context) error {
 		return nil
 	}
 	start := time.Now()
-	fv, err := f.model.Predict(reportvotes.Votes(r.votes))
-	v := verdictOf(fv, f)
+	fv, err := f.model.Predict(verdict.FusionVotes(r.votes))
+	v := verdict.FromFusion(fv, verdict.Model{Path: f.path, SHA256: f.sha256, Rule: f.rule})
 	if err != nil {
 		v.Label, v.Error = report.VerdictUnknown, err.Error()
 		if !errors.Is(err, fusion.ErrNoVotes) {
@@ -128,25 +125,4 @@ func (r *jobRun) fuse(ctx context.Context) error {
 	v.Duration = time.Since(start)
 	r.verdict = v
 	return nil
-}
-
-// verdictOf converts a fusion verdict to the report's.
-func verdictOf(fv fusion.Verdict, f *fuser) *report.Verdict {
-	v := &report.Verdict{
-		Label: fv.Label, Probability: fv.Probability, Threshold: fv.Threshold, ThresholdRule: f.rule,
-		Method: fv.Method, Model: f.path, ModelSHA256: f.sha256,
-		Family: fv.Family, FamilyScore: fv.FamilyScore, FamilyVoters: fv.FamilyVoters,
-		Ignored: fv.Ignored, Contributions: []report.Contribution{},
-	}
-	for _, s := range fv.Families {
-		v.Families = append(v.Families, report.ClassScore{Class: s.Class, Score: s.Score})
-	}
-	for _, c := range fv.Contributions {
-		v.Contributions = append(v.Contributions, report.Contribution{Classifier: c.Classifier, Raw: c.Raw,
-			Calibrated: c.Calibrated, Weight: c.Weight, Term: c.Term, Delta: c.Delta})
-	}
-	for _, m := range fv.Missing {
-		v.Missing = append(v.Missing, report.MissingVote{Classifier: m.Classifier, Stage: m.Stage, Status: m.Status, Reason: m.Reason})
-	}
-	return v
 }

@@ -27,6 +27,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/scalemalnet/scalemalnet/orchestrator/defaults"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -68,7 +69,7 @@ const (
 	SlotTransitionsKept = 50
 	// PoolFile in the data directory holds the pool edits made through
 	// the API; see poolOverlay.
-	PoolFile = "pool.json"
+	PoolFile = defaults.PoolFileName
 )
 
 // Slot origins, as `pool ls` shows them.
@@ -173,14 +174,6 @@ type slotState struct {
 
 	kick    chan struct{} // wakes the worker for a request
 	stopped chan struct{} // closed when the worker has exited
-}
-
-// set records the slot's activity (used by the worker).
-func (s *slotState) set(state, job string) {
-	s.mu.Lock()
-	s.job = job
-	s.toLocked(state, "")
-	s.mu.Unlock()
 }
 
 func (s *slotState) to(state, reason string) {
@@ -322,7 +315,7 @@ func (d *Daemon) initPool(runDir string) error {
 // sweepSlotDirs deletes vms/<name> directories of slots not in the pool
 // (removed while the orchestrator was down or before it stopped).
 func (d *Daemon) sweepSlotDirs(eff []SlotConfig) {
-	ents, err := os.ReadDir(filepath.Join(d.cfg.DataDir, "vms"))
+	ents, err := os.ReadDir(d.layout().VMs())
 	if err != nil {
 		return
 	}
@@ -331,7 +324,7 @@ func (d *Daemon) sweepSlotDirs(eff []SlotConfig) {
 			continue
 		}
 		d.log.Info("deleting state of a slot no longer in the pool", "slot", e.Name())
-		if err := os.RemoveAll(filepath.Join(d.cfg.DataDir, "vms", e.Name())); err != nil {
+		if err := os.RemoveAll(d.layout().SlotDir(e.Name())); err != nil {
 			d.log.Warn("delete slot state", "slot", e.Name(), "err", err)
 		}
 	}
@@ -339,12 +332,12 @@ func (d *Daemon) sweepSlotDirs(eff []SlotConfig) {
 
 func (d *Daemon) slotSpec(c SlotConfig) (vm.Spec, string) {
 	name := d.domainPrefix() + c.Name
-	dir := filepath.Join(d.cfg.DataDir, "vms", c.Name)
+	dir := d.layout().SlotDir(c.Name)
 	return vm.Spec{
 		Name: name, UUID: vm.StableUUID(name), Accel: d.accel,
 		MemoryMiB: uint(c.MemoryMiB), VCPUs: 1, Image: d.img, Network: c.Network,
 		ChannelPath: filepath.Join(d.pool.runDir, c.Name+".sock"),
-		ConsolePath: filepath.Join(dir, "console.log"),
+		ConsolePath: d.layout().Console(c.Name),
 	}, dir
 }
 
@@ -368,6 +361,7 @@ func (d *Daemon) startPool(ctx context.Context, wg *sync.WaitGroup) {
 	d.pool.mu.Lock()
 	defer d.pool.mu.Unlock()
 	d.pool.ctx, d.pool.wg = ctx, wg
+	d.startProcessor(ctx, wg)
 	for _, s := range d.slots {
 		d.startWorkerLocked(s)
 	}
@@ -602,7 +596,7 @@ func (d *Daemon) teardown(ctx context.Context, s *slotState) {
 		s.log.Warn("destroy removed slot's VM", "err", err)
 	}
 	_ = os.Remove(s.Spec().ChannelPath)
-	if err := os.RemoveAll(filepath.Join(d.cfg.DataDir, "vms", s.name)); err != nil {
+	if err := os.RemoveAll(d.layout().SlotDir(s.name)); err != nil {
 		s.log.Warn("delete removed slot's files", "err", err)
 	}
 	s.to(SlotRemoved, "drained; VM and state files deleted")
@@ -738,18 +732,4 @@ func attemptsReason(j *jobs.Job, slot string, err error) string {
 	}
 	parts = append(parts, fmt.Sprintf("attempt %d on %s failed: %v", j.Attempts, slot, err))
 	return fmt.Sprintf("gave up after %d attempts: %s", j.Attempts, strings.Join(parts, "; "))
-}
-
-// mergeTimeouts returns def with the non-zero fields of set.
-func mergeTimeouts(def, set StepTimeouts) StepTimeouts {
-	for _, f := range []struct{ dst, src *time.Duration }{
-		{&def.Restore, &set.Restore}, {&def.WaitAgent, &set.WaitAgent}, {&def.SetTime, &set.SetTime},
-		{&def.PushSample, &set.PushSample}, {&def.Collect, &set.Collect}, {&def.Destroy, &set.Destroy},
-		{&def.Report, &set.Report}, {&def.Featurize, &set.Featurize}, {&def.Classify, &set.Classify},
-	} {
-		if *f.src > 0 {
-			*f.dst = *f.src
-		}
-	}
-	return def
 }

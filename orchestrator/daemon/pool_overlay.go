@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 )
@@ -43,7 +42,7 @@ func (o *poolOverlay) apply(base []SlotConfig, baseOrigin string) ([]SlotConfig,
 	return out, origin
 }
 
-func (d *Daemon) poolFile() string { return filepath.Join(d.cfg.DataDir, PoolFile) }
+func (d *Daemon) poolFile() string { return d.layout().PoolFile() }
 
 func loadOverlay(path string) (poolOverlay, error) {
 	var o poolOverlay

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"github.com/scalemalnet/scalemalnet/orchestrator/defaults"
 	"github.com/scalemalnet/scalemalnet/plugins/host"
 	"io"
 
@@ -43,8 +44,8 @@ func (d *Daemon) Submit(ctx context.Context, name string, body io.Reader, opts j
 func (d *Daemon) Job(ctx context.Context, id string) (jobs.Job, error) { return d.store.Job(id) }
 
 // Jobs lists jobs, newest first.
-func (d *Daemon) Jobs(ctx context.Context, q store.ListQuery) ([]jobs.Job, error) {
-	return d.store.ListJobs(q)
+func (d *Daemon) Jobs(ctx context.Context, q api.ListQuery) ([]jobs.Job, error) {
+	return d.store.ListJobs(store.ListQuery(q))
 }
 
 // Report returns a finished job's report.
@@ -71,7 +72,7 @@ func (d *Daemon) OpenTrace(ctx context.Context, id string) (io.ReadCloser, error
 	if !j.HasReport {
 		return nil, fmt.Errorf("%w: job %s is %s", api.ErrNotReady, id, j.State)
 	}
-	return d.store.OpenArtifact(id, "trace.jsonl.gz")
+	return d.store.OpenArtifact(id, defaults.TraceArtifact)
 }
 
 // Health summarises the orchestrator's state.

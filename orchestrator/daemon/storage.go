@@ -14,9 +14,10 @@ import (
 // GC applies a retention policy to the store (see store.GC). Zero limits in
 // p take the configured Retention's, so an empty policy applies the
 // configuration; p.Compact is used as given.
-func (d *Daemon) GC(ctx context.Context, p store.Policy) (store.GCReport, error) {
+func (d *Daemon) GC(ctx context.Context, ap api.Policy) (api.GCReport, error) {
+	p := store.Policy(ap)
 	if err := p.Validate(); err != nil {
-		return store.GCReport{}, err
+		return api.GCReport{}, err
 	}
 	if p.MaxAge == 0 {
 		p.MaxAge = d.cfg.Retention.MaxAge
@@ -26,9 +27,9 @@ func (d *Daemon) GC(ctx context.Context, p store.Policy) (store.GCReport, error)
 	}
 	rep, err := d.store.GC(ctx, p)
 	if err != nil {
-		return rep, fmt.Errorf("gc: %w", err)
+		return api.GCReport(rep), fmt.Errorf("gc: %w", err)
 	}
-	return rep, nil
+	return api.GCReport(rep), nil
 }
 
 // gcLoop applies the configured retention every interval until ctx ends.
@@ -43,7 +44,7 @@ func (d *Daemon) gcLoop(ctx context.Context, interval time.Duration) {
 			return
 		case <-t.C:
 		}
-		if _, err := d.GC(ctx, store.Policy{}); err != nil && ctx.Err() == nil {
+		if _, err := d.GC(ctx, api.Policy{}); err != nil && ctx.Err() == nil {
 			d.log.Error("periodic gc failed", "err", err)
 		}
 	}

@@ -95,7 +95,7 @@ func TestDaemonGC(t *testing.T) {
 			t.Fatalf("%s: %d %s", bad, rec.Code, rec.Body)
 		}
 	}
-	if _, err := d.GC(context.Background(), store.Policy{MaxAge: -1}); !errors.Is(err, store.ErrInvalid) {
+	if _, err := d.GC(context.Background(), api.Policy{MaxAge: -1}); !errors.Is(err, store.ErrInvalid) {
 		t.Fatalf("negative policy: %v", err)
 	}
 }

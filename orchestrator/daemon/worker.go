@@ -5,6 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/scalemalnet/scalemalnet/orchestrator/defaults"
+	"github.com/scalemalnet/scalemalnet/orchestrator/verdict"
+	"log/slog"
 	"net"
 	"slices"
 	"time"
@@ -42,13 +45,6 @@ func probe(ctx context.Context, conn net.Conn) (vm.AgentInfo, error) {
 	return agentInfo(hello), nil
 }
 
-func sleep(ctx context.Context, d time.Duration) {
-	select {
-	case <-ctx.Done():
-	case <-time.After(d):
-	}
-}
-
 // jobRun carries one analysis through its steps.
 type jobRun struct {
 	d        *Daemon
@@ -66,63 +62,124 @@ type jobRun struct {
 	features []report.Feature
 	votes    []report.Vote
 	verdict  *report.Verdict
+	machine  report.Machine // set when the VM steps succeeded
 	zw       *gzip.Writer
 	jw       *trace.JSONLWriter
 }
 
-// runJob runs one claimed job (state restoring) to a final state, or back to
-// the queue when the infrastructure failed and attempts remain.
+// runJob runs the VM steps of one claimed job (state restoring) on its
+// slot and destroys the VM. On success the job moves to processing and is
+// handed to the post-VM workers, so the slot takes its next job while
+// featurize, classify, fuse and report run; on failure it ends failed, or
+// back in the queue when the infrastructure failed and attempts remain.
 func (d *Daemon) runJob(ctx context.Context, s *slotState, job jobs.Job) {
 	log := d.log.With("job", job.ID, "slot", s.ID)
 	log.Info("analysis starting", "sample", job.Sample.Name, "sha256", job.Sample.SHA256, "attempt", job.Attempts)
 	defer d.runs.track(job.ID)() // cancel hook: the run can be cancelled (jobcontrol.go)
 	r := &jobRun{d: d, slot: s, job: job, builder: report.NewBuilder()}
-	defer d.observeRun(r) // metrics hook: step durations, final state (extras.go)
 	r.steps = &stepRunner{parent: ctx, onStart: func(name string) {
 		if name == StepSetTime {
 			s.healthy() // restore and agent verified: the slot's failure streak ends
 		}
-		if _, err := d.store.UpdateJob(job.ID, func(j *jobs.Job) error { j.Step = name; return nil }); err != nil {
-			log.Warn("record step", "step", name, "err", err)
-		}
+		d.recordStep(job.ID, name, log)
 	}}
-	err := d.cancellable(r, r.analyse) // cancel hook: a cancel ends the analysis steps (jobcontrol.go)
-	err = d.explainVMLoss(ctx, s, err) // "EOF" from a VM that went away says why
+	err := r.runVMSteps(ctx)
+	if err == nil {
+		r.machine = r.machineInfo() // the slot's VM is gone; the report keeps what it was
+		err = d.handOff(ctx, r)
+	}
+	if err != nil {
+		d.jobFailed(ctx, s, r, err)
+	}
+}
+
+// runVMSteps walks the table's VM steps; destroy runs whatever happened.
+func (r *jobRun) runVMSteps(ctx context.Context) error {
+	d := r.d
+	// cancel hook: a cancel ends the VM steps (jobcontrol.go)
+	err := d.cancellable(r, func() error {
+		for _, st := range lifecycle {
+			if !st.WithVM || st.Name == StepDestroy {
+				continue
+			}
+			if err := r.step(st); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	err = d.explainVMLoss(ctx, r.slot, err) // "EOF" from a VM that went away says why
 	if r.artifact != nil {
 		r.artifact.Abort() // no-op once committed
 	}
 	// The VM goes whatever happened; the slot must be free for the next job.
-	if derr := r.steps.do(StepDestroy, d.timeouts.Destroy, func(ctx context.Context) error {
-		if r.conn != nil {
-			r.conn.Close()
-		}
-		return s.Destroy(ctx)
-	}); derr != nil && err == nil {
+	destroy, _ := stepNamed(StepDestroy)
+	if derr := r.step(destroy); derr != nil && err == nil {
 		err = derr
 	}
-	if err == nil && d.plugins != nil {
-		// Plugin failures are recorded in the report; they never fail the job.
-		_ = r.steps.do(StepFeaturize, d.timeouts.Featurize, r.featurize)
-		_ = r.steps.do(StepClassify, d.timeouts.Classify, r.classify)
-		_ = r.steps.do(StepFuse, d.timeouts.Report, r.fuse)
-	}
-	if err == nil {
-		err = r.steps.do(StepReport, d.timeouts.Report, r.storeReport)
-	}
-	now := time.Now().UTC()
-	if err == nil {
-		if _, err := d.store.UpdateJob(job.ID, func(j *jobs.Job) error {
-			j.HasReport = true
-			if v := r.verdict; v != nil {
-				j.Verdict = &jobs.VerdictBrief{Label: v.Label, Probability: v.Probability, Family: v.Family}
-			}
-			return j.Move(jobs.Done, now, "")
-		}); err != nil {
-			log.Error("mark done", "err", err)
+	return err
+}
+
+// step runs one row of the table: the job's state change, then the work
+// under the row's timeout.
+func (r *jobRun) step(st Step) error {
+	if st.Enter != "" {
+		if _, err := r.d.store.UpdateJob(r.job.ID, func(j *jobs.Job) error { return j.Move(st.Enter, time.Now().UTC(), "") }); err != nil {
+			return err
 		}
-		log.Info("analysis done", "outcome", r.summary.Outcome, "events", r.summary.Events, "steps", stepLine(r.steps.steps))
-		return
 	}
+	return r.steps.do(st.Name, st.Timeout(r.d.timeouts, r.job, r.d.cfg.StepGrace), func(ctx context.Context) error { return st.Run(r, ctx) })
+}
+
+// runPostSteps walks the table's steps after the VM: plugin steps (when
+// there are plugins) never fail the job; the report step may.
+func (r *jobRun) runPostSteps() error {
+	for _, st := range lifecycle {
+		if st.WithVM || st.Plugins && r.d.plugins == nil {
+			continue
+		}
+		if err := r.step(st); err != nil && st.Failure != FailNever {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *jobRun) destroy(ctx context.Context) error {
+	if r.conn != nil {
+		r.conn.Close()
+	}
+	return r.slot.Destroy(ctx)
+}
+
+func (d *Daemon) recordStep(id, name string, log *slog.Logger) {
+	if _, err := d.store.UpdateJob(id, func(j *jobs.Job) error { j.Step = name; return nil }); err != nil {
+		log.Warn("record step", "step", name, "err", err)
+	}
+}
+
+// finish marks a processed job done.
+func (d *Daemon) finish(r *jobRun) {
+	defer d.observeRun(r) // metrics hook: step durations, final state (extras.go)
+	log := d.log.With("job", r.job.ID, "slot", r.machine.Slot)
+	now := time.Now().UTC()
+	if _, err := d.store.UpdateJob(r.job.ID, func(j *jobs.Job) error {
+		j.HasReport = true
+		j.Verdict = verdict.Brief(r.verdict)
+		return j.Move(jobs.Done, now, "")
+	}); err != nil {
+		log.Error("mark done", "err", err)
+	}
+	log.Info("analysis done", "outcome", r.summary.Outcome, "events", r.summary.Events, "steps", stepLine(r.steps.steps))
+}
+
+// jobFailed records a failed attempt: on the slot, and on the job (failed,
+// or re-queued for an infrastructure failure with attempts left).
+func (d *Daemon) jobFailed(ctx context.Context, s *slotState, r *jobRun, err error) {
+	defer d.observeRun(r) // metrics hook: step durations, final state (extras.go)
+	job := r.job
+	log := d.log.With("job", job.ID, "slot", s.ID)
+	now := time.Now().UTC()
 	s.mu.Lock()
 	s.lastErr, s.lastErrAt = err.Error(), now
 	s.mu.Unlock()
@@ -157,61 +214,6 @@ func (d *Daemon) runJob(ctx context.Context, s *slotState, job jobs.Job) {
 	log.Warn("analysis failed", "err", err, "retry", retry)
 }
 
-// isInfraFailure tells failures of the sandbox (worth retrying elsewhere)
-// from failures caused by the sample or the guest's answers during the run.
-func isInfraFailure(err error) bool {
-	if errors.Is(err, ErrVMStopped) {
-		return true // QEMU died under the job, at whatever step
-	}
-	var se *StepError
-	if !errors.As(err, &se) {
-		return false
-	}
-	switch se.Step {
-	case StepRestore, StepWaitAgent, StepSetTime, StepPushSample, StepDestroy:
-		return true
-	}
-	return false
-}
-
-func isCleanStateFailure(err error) bool {
-	var se *StepError
-	return errors.As(err, &se) && (se.Step == StepRestore || se.Step == StepWaitAgent) ||
-		errors.Is(err, vm.ErrNoCleanState)
-}
-
-func (r *jobRun) analyse() error {
-	d, t := r.d, r.d.timeouts
-	move := func(to jobs.State) error {
-		_, err := d.store.UpdateJob(r.job.ID, func(j *jobs.Job) error { return j.Move(to, time.Now().UTC(), "") })
-		return err
-	}
-	if err := r.steps.do(StepRestore, t.Restore, func(ctx context.Context) error { return d.restoreSlot(ctx, r.slot) }); err != nil {
-		return err
-	}
-	if err := r.steps.do(StepWaitAgent, t.WaitAgent, r.waitAgent); err != nil {
-		return err
-	}
-	if err := r.steps.do(StepSetTime, t.SetTime, func(ctx context.Context) error {
-		return r.sess.SetTime(ctx, time.Now())
-	}); err != nil {
-		return err
-	}
-	if err := r.steps.do(StepPushSample, t.PushSample, r.pushSample); err != nil {
-		return err
-	}
-	if err := move(jobs.Running); err != nil {
-		return err
-	}
-	if err := r.steps.do(StepRun, r.job.Options.Timeout+d.cfg.StepGrace, r.run); err != nil {
-		return err
-	}
-	if err := move(jobs.Collecting); err != nil {
-		return err
-	}
-	return r.steps.do(StepCollect, t.Collect, r.collect)
-}
-
 func (r *jobRun) waitAgent(ctx context.Context) error {
 	conn, err := r.slot.DialAgent(ctx)
 	if err != nil {
@@ -238,7 +240,7 @@ func (r *jobRun) pushSample(ctx context.Context) error {
 // run streams the trace into a gzip JSONL artifact while folding it into
 // the report builder, until the agent's final summary.
 func (r *jobRun) run(ctx context.Context) error {
-	aw, err := r.d.store.CreateArtifact(r.job.ID, "trace.jsonl.gz")
+	aw, err := r.d.store.CreateArtifact(r.job.ID, defaults.TraceArtifact)
 	if err != nil {
 		return err
 	}
@@ -281,17 +283,25 @@ func (r *jobRun) collect(ctx context.Context) error {
 	return nil
 }
 
+// machineInfo is the report's machine section, taken while the job still
+// has its slot.
+func (r *jobRun) machineInfo() report.Machine {
+	m := report.Machine{
+		Slot: r.slot.ID, Domain: r.slot.Spec().Name, Hypervisor: r.d.accel,
+		Kernel: r.hello.Kernel, AgentVersion: r.hello.AgentVersion, BootID: r.hello.BootID,
+		Image: r.d.img.Digest,
+	}
+	r.setNetwork(&m)
+	return m
+}
+
 func (r *jobRun) storeReport(ctx context.Context) error {
 	rep := &report.Report{
-		Schema:  report.SchemaVersion,
-		JobID:   r.job.ID,
-		Sample:  r.job.Sample,
-		Options: r.job.Options,
-		Machine: report.Machine{
-			Slot: r.slot.ID, Domain: r.slot.Spec().Name, Hypervisor: r.d.accel,
-			Kernel: r.hello.Kernel, AgentVersion: r.hello.AgentVersion, BootID: r.hello.BootID,
-			Image: r.d.img.Digest,
-		},
+		Schema:   report.SchemaVersion,
+		JobID:    r.job.ID,
+		Sample:   r.job.Sample,
+		Options:  r.job.Options,
+		Machine:  r.machine,
 		Steps:    r.steps.steps,
 		Outcome:  report.OutcomeOf(r.summary),
 		Behavior: r.builder.Behavior(r.summary),
@@ -302,7 +312,6 @@ func (r *jobRun) storeReport(ctx context.Context) error {
 		Verdict:  r.verdict,
 		Created:  time.Now().UTC(),
 	}
-	r.setNetwork(&rep.Machine)
 	if r.d.plugins != nil {
 		rep.PluginProblems = r.pluginProblems()
 	}

@@ -9,15 +9,16 @@ import (
 	"time"
 )
 
-// State is where a job is in its life. Queued, Restoring, Running and
-// Collecting are active; Done, Failed and Cancelled are final.
+// State is where a job is in its life. Queued, Restoring, Running,
+// Collecting and Processing are active; Done, Failed and Cancelled are final.
 type State string
 
 const (
 	Queued     State = "queued"     // waiting for a VM slot
 	Restoring  State = "restoring"  // slot being put in its clean state, agent handshake
 	Running    State = "running"    // sample pushed and executing under the tracer
-	Collecting State = "collecting" // run over; trace stored, report being built
+	Collecting State = "collecting" // run over; trace being stored
+	Processing State = "processing" // VM gone, slot free; featurize, classify, fuse and report on the post-VM workers
 	Done       State = "done"       // report stored
 	Failed     State = "failed"     // ended without a report; Error says why
 	Cancelled  State = "cancelled"  // cancelled by a user (queued, or stopped while it ran); Error says by whom
@@ -29,7 +30,7 @@ func (s State) Final() bool { return s == Done || s == Failed || s == Cancelled 
 // Valid reports whether s is a known state.
 func (s State) Valid() bool {
 	switch s {
-	case Queued, Restoring, Running, Collecting, Done, Failed, Cancelled:
+	case Queued, Restoring, Running, Collecting, Processing, Done, Failed, Cancelled:
 		return true
 	}
 	return false
@@ -184,7 +185,8 @@ var allowed = map[State][]State{
 	Queued:     {Restoring, Failed, Cancelled},
 	Restoring:  {Running, Queued, Failed, Cancelled},
 	Running:    {Collecting, Queued, Failed, Cancelled},
-	Collecting: {Done, Queued, Failed, Cancelled},
+	Collecting: {Processing, Done, Queued, Failed, Cancelled},
+	Processing: {Done, Queued, Failed, Cancelled},
 }
 
 // CanMove reports whether from -> to is a legal transition.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/scalemalnet/scalemalnet/orchestrator/defaults"
 	"hash"
 	"io/fs"
 	"os"
@@ -47,7 +48,7 @@ func (s *Store) CreateArtifact(jobID, name string) (*ArtifactWriter, error) {
 	if _, err := s.Job(jobID); err != nil {
 		return nil, err
 	}
-	f, err := os.CreateTemp(filepath.Join(s.dir, "tmp"), "artifact-*")
+	f, err := os.CreateTemp(s.layout.Tmp(), "artifact-*")
 	if err != nil {
 		return nil, fmt.Errorf("store: artifact temp file: %w", err)
 	}
@@ -86,8 +87,8 @@ func (w *ArtifactWriter) Commit() (Artifact, error) {
 	if err := w.f.Close(); err != nil {
 		return fail(err)
 	}
-	rel := filepath.Join("artifacts", w.jobID, w.name)
-	dir := filepath.Join(w.s.dir, "artifacts", w.jobID)
+	rel := filepath.Join(defaults.ArtifactsDir, w.jobID, w.name)
+	dir := w.s.layout.ArtifactDir(w.jobID)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fail(err)
 	}
@@ -150,7 +151,7 @@ func (s *Store) OpenArtifact(jobID, name string) (*os.File, error) {
 	if !ValidID(jobID) {
 		return nil, fmt.Errorf("store: %w: job id %q", ErrInvalid, printable(jobID, 64))
 	}
-	f, err := os.Open(filepath.Join(s.dir, "artifacts", jobID, name))
+	f, err := os.Open(s.layout.Artifact(jobID, name))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("store: artifact %s of job %s: %w", name, jobID, ErrNotFound)

@@ -9,12 +9,13 @@ import (
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
 
+	"github.com/scalemalnet/scalemalnet/orchestrator/errkind"
 	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
 )
 
 // ErrActive is wrapped when a job must be finished for a request (delete)
 // but is still queued or running.
-var ErrActive = errors.New("job is still active")
+var ErrActive = errkind.ErrActive
 
 // DeleteJob deletes a finished (done, failed or cancelled) job with its
 // report, artifacts and Cuckoo task mapping: the records in one

@@ -134,7 +134,7 @@ func (s *Store) gcData(ctx context.Context, p Policy, rep *GCReport) error {
 		}
 	}
 	for _, id := range jobIDs {
-		s.removeFiles(filepath.Join(s.dir, "artifacts", id), rep)
+		s.removeFiles(s.layout.ArtifactDir(id), rep)
 	}
 	for _, sha := range shas {
 		s.removeFiles(s.samplePath(sha), rep)
@@ -320,7 +320,7 @@ func (s *Store) removeFiles(path string, rep *GCReport) {
 	}
 	rep.BytesFreed += n
 	// Drop the samples/ab/cd directories once empty; failures are fine.
-	if rel, err := filepath.Rel(filepath.Join(s.dir, "samples"), path); err == nil && !filepath.IsAbs(rel) && rel[0] != '.' {
+	if rel, err := filepath.Rel(s.layout.Samples(), path); err == nil && !filepath.IsAbs(rel) && rel[0] != '.' {
 		d := filepath.Dir(path)
 		if os.Remove(d) == nil {
 			_ = os.Remove(filepath.Dir(d))
@@ -334,7 +334,7 @@ func (s *Store) removeFiles(path string, rep *GCReport) {
 // before the database is read: a job exists before its artifact directory
 // does, and with sampleMu held no sample is being committed.
 func (s *Store) sweep(ctx context.Context, rep *GCReport) error {
-	artDir := filepath.Join(s.dir, "artifacts")
+	artDir := s.layout.Artifacts()
 	ents, err := os.ReadDir(artDir)
 	if err != nil {
 		return fmt.Errorf("store: gc sweep: %w", err)
@@ -346,7 +346,7 @@ func (s *Store) sweep(ctx context.Context, rep *GCReport) error {
 		}
 	}
 	var files []string
-	err = filepath.WalkDir(filepath.Join(s.dir, "samples"), func(path string, d fs.DirEntry, err error) error {
+	err = filepath.WalkDir(s.layout.Samples(), func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -397,8 +397,8 @@ func (s *Store) sweep(ctx context.Context, rep *GCReport) error {
 func (s *Store) compact(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	path := filepath.Join(s.dir, DBFile)
-	f, err := os.CreateTemp(filepath.Join(s.dir, "tmp"), "compact-*.db")
+	path := s.layout.DB()
+	f, err := os.CreateTemp(s.layout.Tmp(), "compact-*.db")
 	if err != nil {
 		return fmt.Errorf("store: compact: %w", err)
 	}

@@ -39,7 +39,7 @@ const (
 	MaxListLimit     = 1000
 )
 
-var activeStates = []jobs.State{jobs.Queued, jobs.Restoring, jobs.Running, jobs.Collecting}
+var activeStates = []jobs.State{jobs.Queued, jobs.Restoring, jobs.Running, jobs.Collecting, jobs.Processing}
 
 // now is the store's clock, in UTC; replaced in tests.
 var now = func() time.Time { return time.Now().UTC() }

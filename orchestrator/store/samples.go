@@ -45,7 +45,7 @@ func (c ctxReader) Read(p []byte) (int, error) {
 // ErrTooLarge and leave nothing behind. Storing content already present is
 // idempotent.
 func (s *Store) PutSample(ctx context.Context, r io.Reader, name string, maxSize int64) (jobs.Sample, error) {
-	tmp, err := os.CreateTemp(filepath.Join(s.dir, "tmp"), "sample-*")
+	tmp, err := os.CreateTemp(s.layout.Tmp(), "sample-*")
 	if err != nil {
 		return jobs.Sample{}, fmt.Errorf("store: sample temp file: %w", err)
 	}
@@ -140,7 +140,7 @@ func (s *Store) Sample(sha256 string) (jobs.Sample, error) {
 }
 
 func (s *Store) samplePath(sha string) string {
-	return filepath.Join(s.dir, "samples", sha[0:2], sha[2:4], sha)
+	return s.layout.Sample(sha)
 }
 
 // SamplePath returns the absolute path of a stored sample's content.

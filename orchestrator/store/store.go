@@ -62,6 +62,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/scalemalnet/scalemalnet/orchestrator/defaults"
+	"github.com/scalemalnet/scalemalnet/orchestrator/errkind"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -76,16 +78,16 @@ import (
 const SchemaVersion = 2
 
 // DBFile is the database file's name in the data directory.
-const DBFile = "scalemalnet.db"
+const DBFile = defaults.DBName
 
 // Sentinel errors; every error returned by the package that falls in one of
 // these kinds wraps it.
 var (
-	ErrNotFound = errors.New("not found")
-	ErrTooLarge = errors.New("too large")
+	ErrNotFound = errkind.ErrNotFound
+	ErrTooLarge = errkind.ErrTooLarge
 	ErrLocked   = errors.New("database locked by another process")
 	ErrSchema   = errors.New("unsupported database schema")
-	ErrInvalid  = errors.New("invalid argument")
+	ErrInvalid  = errkind.ErrInvalid
 )
 
 // Bucket names.
@@ -112,9 +114,10 @@ type Options struct {
 
 // Store is an open data directory. It is safe for concurrent use.
 type Store struct {
-	dir  string
-	opts Options
-	log  *slog.Logger
+	dir    string
+	layout defaults.Layout
+	opts   Options
+	log    *slog.Logger
 
 	// mu guards db: every transaction holds it shared (view, update);
 	// compaction, which closes and reopens the database, holds it
@@ -146,12 +149,13 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: data dir %q: %w", dir, err)
 	}
-	for _, d := range []string{abs, filepath.Join(abs, "samples"), filepath.Join(abs, "artifacts"), filepath.Join(abs, "tmp")} {
+	lay := defaults.Layout{Root: abs}
+	for _, d := range []string{abs, lay.Samples(), lay.Artifacts(), lay.Tmp()} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("store: %w", err)
 		}
 	}
-	path := filepath.Join(abs, DBFile)
+	path := lay.DB()
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.LockTimeout})
 	if err != nil {
 		if errors.Is(err, bolterrors.ErrTimeout) {
@@ -159,7 +163,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	s := &Store{dir: abs, db: db, opts: opts, log: opts.Logger, recent: map[string]time.Time{}}
+	s := &Store{dir: abs, layout: defaults.Layout{Root: abs}, db: db, opts: opts, log: opts.Logger, recent: map[string]time.Time{}}
 	if err := s.init(); err != nil {
 		db.Close()
 		return nil, err
@@ -225,7 +229,7 @@ func (s *Store) init() error {
 // cleanTmp removes temporary files left by a crash. Only one process can
 // hold the database, so nothing else is writing there.
 func (s *Store) cleanTmp() {
-	tmp := filepath.Join(s.dir, "tmp")
+	tmp := s.layout.Tmp()
 	ents, err := os.ReadDir(tmp)
 	if err != nil {
 		return

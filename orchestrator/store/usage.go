@@ -24,13 +24,13 @@ type Usage struct {
 func (s *Store) Usage() (Usage, error) {
 	var u Usage
 	var err error
-	if u.Samples, u.SampleBytes, err = dirUsage(filepath.Join(s.dir, "samples")); err != nil {
+	if u.Samples, u.SampleBytes, err = dirUsage(s.layout.Samples()); err != nil {
 		return Usage{}, err
 	}
-	if u.Artifacts, u.ArtifactBytes, err = dirUsage(filepath.Join(s.dir, "artifacts")); err != nil {
+	if u.Artifacts, u.ArtifactBytes, err = dirUsage(s.layout.Artifacts()); err != nil {
 		return Usage{}, err
 	}
-	st, err := os.Stat(filepath.Join(s.dir, DBFile))
+	st, err := os.Stat(s.layout.DB())
 	if err != nil {
 		return Usage{}, fmt.Errorf("store: usage: %w", err)
 	}

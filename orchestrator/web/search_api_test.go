@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scalemalnet/scalemalnet/orchestrator/api"
 	"github.com/scalemalnet/scalemalnet/orchestrator/client"
-	"github.com/scalemalnet/scalemalnet/orchestrator/store"
 )
 
 // Search through the real API handler and the Go client over a real
@@ -22,7 +22,7 @@ func TestSearchThroughAPI(t *testing.T) {
 	a2 := addJob(t, st, "alpha-again", []byte("A"), tr, malwareVerdict("Mirai"))
 	c := client.New(srv.URL, testToken)
 	ctx := t.Context()
-	ids := func(p store.Page) string {
+	ids := func(p api.Page) string {
 		var s []string
 		for _, j := range p.Jobs {
 			s = append(s, j.ID)
@@ -30,15 +30,15 @@ func TestSearchThroughAPI(t *testing.T) {
 		return strings.Join(s, ",")
 	}
 	for _, tc := range []struct {
-		q    store.ListQuery
+		q    api.ListQuery
 		want string
 	}{
-		{store.ListQuery{MD5: strings.ToUpper(a.Sample.MD5)}, a2.ID + "," + a.ID},
-		{store.ListQuery{SHA1: b.Sample.SHA1}, b.ID},
-		{store.ListQuery{SHA256: a.Sample.SHA256, Name: "AGAIN"}, a2.ID},
-		{store.ListQuery{Family: "mirai"}, a2.ID + "," + a.ID},
-		{store.ListQuery{Verdict: "malware", Since: a.Created.Add(-time.Second), Until: a2.Created.Add(time.Second)}, a2.ID + "," + a.ID},
-		{store.ListQuery{Signature: "none"}, ""},
+		{api.ListQuery{MD5: strings.ToUpper(a.Sample.MD5)}, a2.ID + "," + a.ID},
+		{api.ListQuery{SHA1: b.Sample.SHA1}, b.ID},
+		{api.ListQuery{SHA256: a.Sample.SHA256, Name: "AGAIN"}, a2.ID},
+		{api.ListQuery{Family: "mirai"}, a2.ID + "," + a.ID},
+		{api.ListQuery{Verdict: "malware", Since: a.Created.Add(-time.Second), Until: a2.Created.Add(time.Second)}, a2.ID + "," + a.ID},
+		{api.ListQuery{Signature: "none"}, ""},
 	} {
 		p, err := c.SearchJobs(ctx, tc.q)
 		if err != nil || ids(p) != tc.want {
@@ -46,7 +46,7 @@ func TestSearchThroughAPI(t *testing.T) {
 		}
 	}
 	var all []string
-	q := store.ListQuery{Limit: 2}
+	q := api.ListQuery{Limit: 2}
 	for i := 0; ; i++ {
 		p, err := c.SearchJobs(ctx, q)
 		if err != nil || i > 2 {
@@ -61,7 +61,7 @@ func TestSearchThroughAPI(t *testing.T) {
 	if got := strings.Join(all, "|"); got != a2.ID+","+b.ID+"|"+a.ID {
 		t.Fatalf("pages %s", got)
 	}
-	_, err := c.SearchJobs(ctx, store.ListQuery{MD5: "zz"})
+	_, err := c.SearchJobs(ctx, api.ListQuery{MD5: "zz"})
 	var ae *client.Error
 	if !errors.As(err, &ae) || ae.Status != 400 {
 		t.Fatalf("bad md5: %v", err)

@@ -35,11 +35,12 @@ func (s storeService) Submit(ctx context.Context, name string, body io.Reader, o
 	return s.st.CreateJob(ctx, smp, opts)
 }
 func (s storeService) Job(ctx context.Context, id string) (jobs.Job, error) { return s.st.Job(id) }
-func (s storeService) Jobs(ctx context.Context, q store.ListQuery) ([]jobs.Job, error) {
-	return s.st.ListJobs(q)
+func (s storeService) Jobs(ctx context.Context, q api.ListQuery) ([]jobs.Job, error) {
+	return s.st.ListJobs(store.ListQuery(q))
 }
-func (s storeService) SearchJobs(ctx context.Context, q store.ListQuery) (store.Page, error) {
-	return s.st.SearchJobs(q)
+func (s storeService) SearchJobs(ctx context.Context, q api.ListQuery) (api.Page, error) {
+	p, err := s.st.SearchJobs(store.ListQuery(q))
+	return api.Page(p), err
 }
 func (s storeService) Report(ctx context.Context, id string) (*report.Report, error) {
 	return s.st.Report(id)
@@ -49,8 +50,9 @@ func (s storeService) OpenTrace(ctx context.Context, id string) (io.ReadCloser, 
 }
 func (s storeService) Health(ctx context.Context) api.Health     { return api.Health{Status: "ok"} }
 func (s storeService) Plugins(ctx context.Context) []host.Status { return nil }
-func (s storeService) GC(ctx context.Context, p store.Policy) (store.GCReport, error) {
-	return s.st.GC(ctx, p)
+func (s storeService) GC(ctx context.Context, p api.Policy) (api.GCReport, error) {
+	r, err := s.st.GC(ctx, store.Policy(p))
+	return api.GCReport(r), err
 }
 
 func openStore(t testing.TB) *store.Store {

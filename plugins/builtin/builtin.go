@@ -32,23 +32,18 @@ var featurizers = map[string]func() plugins.Featurizer{
 	"apiseq":     newAPISeq,
 }
 
-var classifiers = map[string]func() plugins.Classifier{}
-
 // Names lists the built-in plugins.
 func Names() []string {
 	var out []string
 	for n := range featurizers {
 		out = append(out, n)
 	}
-	for n := range classifiers {
-		out = append(out, n)
-	}
 	sort.Strings(out)
 	return out
 }
 
-// Featurizer returns a built-in featurizer implementation (for in-process
-// use such as `scalemalnet features`; the orchestrator uses Serve).
+// Featurizer returns a built-in featurizer implementation, in process
+// (classifiers/cmd/votetable runs them without plugin processes).
 func Featurizer(name string) (plugins.Featurizer, error) {
 	if f, ok := featurizers[name]; ok {
 		return f(), nil
@@ -56,23 +51,11 @@ func Featurizer(name string) (plugins.Featurizer, error) {
 	return nil, fmt.Errorf("%w: featurizer %q (have %v)", ErrUnknown, name, Names())
 }
 
-// Classifier returns a built-in classifier implementation.
-func Classifier(name string) (plugins.Classifier, error) {
-	if c, ok := classifiers[name]; ok {
-		return c(), nil
-	}
-	return nil, fmt.Errorf("%w: classifier %q (have %v)", ErrUnknown, name, Names())
-}
-
 // Serve runs the named built-in as a plugin process (`scalemalnet plugin
 // serve NAME`); it returns when the host ends it.
 func Serve(name string) error {
 	if f, ok := featurizers[name]; ok {
 		sdk.ServeFeaturizer(f())
-		return nil
-	}
-	if c, ok := classifiers[name]; ok {
-		sdk.ServeClassifier(c())
 		return nil
 	}
 	return fmt.Errorf("%w: %q (have %v)", ErrUnknown, name, Names())

@@ -8,7 +8,6 @@ import (
 	"github.com/scalemalnet/scalemalnet/featurizers/callseq"
 	"github.com/scalemalnet/scalemalnet/featurizers/datasets"
 	"github.com/scalemalnet/scalemalnet/featurizers/features"
-	"github.com/scalemalnet/scalemalnet/guest/tracer"
 	"github.com/scalemalnet/scalemalnet/plugins"
 	"github.com/scalemalnet/scalemalnet/plugins/sdk"
 )
@@ -92,7 +91,11 @@ func (c *callSeq) apply(cfg callSeqConfig) error {
 	if cfg.Length < 1 || cfg.NGram < 1 || cfg.NGram > 5 {
 		return fmt.Errorf("length %d / ngram %d out of range", cfg.Length, cfg.NGram)
 	}
-	names := [][]string{tracer.SyscallNames()}
+	sys, err := syscallNames()
+	if err != nil {
+		return err
+	}
+	names := [][]string{sys}
 	vocab := callseq.BuildVocabulary(names, callseq.VocabOptions{})
 	opt := callseq.NGramOptions{N: 1}
 	if cfg.NGram > 1 {

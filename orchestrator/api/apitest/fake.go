@@ -27,8 +27,8 @@ type Fake struct {
 	SubmitErr  error // returned by Submit when set
 	HealthVal  api.Health
 	PluginsVal []host.Status
-	GCErr      error          // returned by GC when set
-	GCReport   store.GCReport // returned by GC
+	GCErr      error        // returned by GC when set
+	GCReport   api.GCReport // returned by GC
 
 	mu      sync.Mutex
 	n       int
@@ -36,7 +36,7 @@ type Fake struct {
 	reports map[string]*report.Report
 	traces  map[string][]byte
 	samples map[string][]byte
-	gcCalls []store.Policy
+	gcCalls []api.Policy
 }
 
 // NewFake returns an empty Fake.
@@ -55,7 +55,7 @@ func (f *Fake) Submit(ctx context.Context, name string, body io.Reader, opts job
 		return jobs.Job{}, err
 	}
 	if int64(len(b)) > f.MaxSample {
-		return jobs.Job{}, fmt.Errorf("sample: %w", store.ErrTooLarge)
+		return jobs.Job{}, fmt.Errorf("sample: %w", api.ErrTooLarge)
 	}
 	if err := opts.Normalize(); err != nil {
 		return jobs.Job{}, err
@@ -106,19 +106,19 @@ func (f *Fake) Finish(id string, r *report.Report, trace []byte) {
 	}
 }
 
-// Job returns a job or store.ErrNotFound.
+// Job returns a job or api.ErrNotFound.
 func (f *Fake) Job(ctx context.Context, id string) (jobs.Job, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	j, ok := f.jobs[id]
 	if !ok {
-		return jobs.Job{}, fmt.Errorf("job %q: %w", id, store.ErrNotFound)
+		return jobs.Job{}, fmt.Errorf("job %q: %w", id, api.ErrNotFound)
 	}
 	return *j, nil
 }
 
 // Jobs lists jobs newest first.
-func (f *Fake) Jobs(ctx context.Context, q store.ListQuery) ([]jobs.Job, error) {
+func (f *Fake) Jobs(ctx context.Context, q api.ListQuery) ([]jobs.Job, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out []jobs.Job
@@ -140,7 +140,7 @@ func (f *Fake) Report(ctx context.Context, id string) (*report.Report, error) {
 	defer f.mu.Unlock()
 	j, ok := f.jobs[id]
 	if !ok {
-		return nil, fmt.Errorf("job %q: %w", id, store.ErrNotFound)
+		return nil, fmt.Errorf("job %q: %w", id, api.ErrNotFound)
 	}
 	if r, ok := f.reports[id]; ok {
 		return r, nil
@@ -148,17 +148,17 @@ func (f *Fake) Report(ctx context.Context, id string) (*report.Report, error) {
 	if !j.State.Final() {
 		return nil, fmt.Errorf("report of %s: %w", id, api.ErrNotReady)
 	}
-	return nil, fmt.Errorf("report of %s: %w", id, store.ErrNotFound)
+	return nil, fmt.Errorf("report of %s: %w", id, api.ErrNotFound)
 }
 
-// OpenTrace returns a stored trace; store.ErrNotFound if there is none
+// OpenTrace returns a stored trace; api.ErrNotFound if there is none
 // (the handler turns that into not-ready while the job is active).
 func (f *Fake) OpenTrace(ctx context.Context, id string) (io.ReadCloser, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	t, ok := f.traces[id]
 	if !ok {
-		return nil, fmt.Errorf("trace of %q: %w", id, store.ErrNotFound)
+		return nil, fmt.Errorf("trace of %q: %w", id, api.ErrNotFound)
 	}
 	return io.NopCloser(bytes.NewReader(t)), nil
 }
@@ -170,18 +170,18 @@ func (f *Fake) Plugins(ctx context.Context) []host.Status { return f.PluginsVal 
 func (f *Fake) Health(ctx context.Context) api.Health { return f.HealthVal }
 
 // GC records the policy and returns GCReport (or GCErr).
-func (f *Fake) GC(ctx context.Context, p store.Policy) (store.GCReport, error) {
+func (f *Fake) GC(ctx context.Context, p api.Policy) (api.GCReport, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.gcCalls = append(f.gcCalls, p)
 	if f.GCErr != nil {
-		return store.GCReport{}, f.GCErr
+		return api.GCReport{}, f.GCErr
 	}
 	return f.GCReport, nil
 }
 
 // GCCalls returns the policies GC was called with.
-func (f *Fake) GCCalls() []store.Policy {
+func (f *Fake) GCCalls() []api.Policy {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.gcCalls)

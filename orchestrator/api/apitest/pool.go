@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/scalemalnet/scalemalnet/orchestrator/api"
-	"github.com/scalemalnet/scalemalnet/orchestrator/store"
 )
 
 // FakePool is an in-memory api.PoolService: edits change its slot list at
@@ -78,7 +77,7 @@ func (p *FakePool) edit(action, name string, f func(i int)) (api.PoolChange, err
 	p.Calls = append(p.Calls, action+" "+name)
 	i := slices.IndexFunc(p.slots, func(s api.PoolSlot) bool { return s.Name == name })
 	if i < 0 {
-		return api.PoolChange{}, fmt.Errorf("no such slot %q: %w", name, store.ErrNotFound)
+		return api.PoolChange{}, fmt.Errorf("no such slot %q: %w", name, api.ErrNotFound)
 	}
 	s := p.slots[i]
 	f(i)

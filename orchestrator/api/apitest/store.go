@@ -43,8 +43,8 @@ func (s StoreService) Submit(ctx context.Context, name string, body io.Reader, o
 func (s StoreService) Job(ctx context.Context, id string) (jobs.Job, error) { return s.Store.Job(id) }
 
 // Jobs lists jobs.
-func (s StoreService) Jobs(ctx context.Context, q store.ListQuery) ([]jobs.Job, error) {
-	return s.Store.ListJobs(q)
+func (s StoreService) Jobs(ctx context.Context, q api.ListQuery) ([]jobs.Job, error) {
+	return s.Store.ListJobs(store.ListQuery(q))
 }
 
 // Report returns a finished job's report; api.ErrNotReady before.
@@ -74,8 +74,9 @@ func (s StoreService) Health(ctx context.Context) api.Health {
 func (s StoreService) Plugins(ctx context.Context) []host.Status { return []host.Status{} }
 
 // GC runs the store's GC.
-func (s StoreService) GC(ctx context.Context, p store.Policy) (store.GCReport, error) {
-	return s.Store.GC(ctx, p)
+func (s StoreService) GC(ctx context.Context, p api.Policy) (api.GCReport, error) {
+	r, err := s.Store.GC(ctx, store.Policy(p))
+	return api.GCReport(r), err
 }
 
 // Cancel cancels a queued job (there are no runs to stop here).

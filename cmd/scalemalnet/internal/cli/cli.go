@@ -11,7 +11,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -22,16 +21,17 @@ import (
 // ServeOptions are the serve command's settings; main turns them into a
 // daemon.Config.
 type ServeOptions struct {
-	DataDir    string
-	Listen     string
-	Slots      int
-	ImageDir   string
-	Wine       string // Wine warm-up: warm or lazy
-	LibvirtURI string
-	Accel      string
-	MaxSample  int64
-	ModelDir   string
-	Logger     *slog.Logger
+	DataDir        string
+	Listen         string
+	Slots          int
+	ProcessWorkers int // post-VM workers (featurize, classify, fuse, report); 0: default
+	ImageDir       string
+	Wine           string // Wine warm-up: warm or lazy
+	LibvirtURI     string
+	Accel          string
+	MaxSample      int64
+	ModelDir       string
+	Logger         *slog.Logger
 	// Storage limits (daemon.Config); zero takes the daemon's defaults.
 	MaxArtifactBytes int64
 	MinFreeBytes     int64 // negative disables the free-space check
@@ -72,10 +72,12 @@ type command struct {
 	run     func(ctx context.Context, e *Env, args []string) int
 }
 
-var commands []command
-
-func init() {
-	commands = []command{
+// commands is the registry: every command and, for the groups, every
+// subcommand, in the order help lists them. It is the only place a command
+// is registered (a function, not package initialisation, so the order of
+// files plays no part).
+func commands() []command {
+	return []command{
 		{"serve", "run the orchestrator (API, VM pool, job workers)", "serve [--config FILE] [--data-dir DIR] [--listen ADDR] [--slots N] [--image DIR] [--libvirt URI] [--accel auto|kvm|qemu]", runServe},
 		{"submit", "submit a sample for analysis", "submit FILE [--timeout 20s] [--window 1s] [--arg X]... [--network none|user] [--wait] [--json]", runSubmit},
 		{"status", "show a job's state and history", "status ID [--json]", runStatus},
@@ -88,6 +90,44 @@ func init() {
 		{"plugins", "list, register or create plugins", "plugins list|register|new ...", pluginsGroup.run},
 		{"gc", "delete old jobs and unreferenced samples now", "gc [--max-age 720h] [--max-size 50GiB] [--compact] [--json]", runGC},
 		{"pool", "list, add, remove, drain or reset VM slots; pool health", "pool ls|add|remove|drain|reset|health ...", poolGroup.run},
+		{"features",
+			"run one featurizer on a file (and a trace) and print what it produces",
+			"features --featurizer NAME [FILE] [--trace TRACE] [--trace-format own|adfa|names|cuckoo] [--json]",
+			runFeatures},
+		{"train", "train a model on a dataset, cross-validate it and write a model file; or fit a fusion model",
+			"train --model NAME --data PATH [--task T] [--out MODEL] [--oof FILE] [--seed N] [--folds 5] [--seq-len N] [--json]\n  scalemalnet " + trainFusionUsage, runTrain},
+		{"eval", "measure a model file on a dataset; or classifiers and fusion on out-of-fold predictions",
+			"eval --model MODEL --data PATH [--json]\n  scalemalnet " + evalFusionUsage, runEval},
+	}
+}
+
+// subcommands lists a group's subcommands.
+func subcommands(group string) []command {
+	switch group {
+	case "plugins":
+		return pluginCommands()
+	case "pool":
+		return poolCommands()
+	}
+	return nil
+}
+
+func pluginCommands() []command {
+	return []command{
+		{"list", "list the orchestrator's plugins and their health", "plugins list [--json]", runPluginsList},
+		{"register", "copy a plugin binary into the plugin directory and record its checksum", "plugins register PATH [--name NAME] [--dir DIR] [--config JSON]", runPluginsRegister},
+		{"new", "generate a new plugin project (KIND is featurizer or classifier)", "plugins new KIND NAME [--dir DIR] [--module MODPATH] [--sdk PATH]", runPluginsNew},
+	}
+}
+
+func poolCommands() []command {
+	return []command{
+		{"ls", "list the slots: state, current job, analyses done, last error", "pool ls [--json]", runPoolList},
+		{"add", "add a slot (it makes its clean state, then takes jobs)", "pool add NAME [--memory MiB] [--network none|user] [--tag T]...", runPoolAdd},
+		{"remove", "drain a slot (its current job finishes), then delete its VM and files", "pool remove NAME [--json]", runPoolEdit("remove")},
+		{"drain", "stop a slot taking jobs after its current one (until reset or restart)", "pool drain NAME [--json]", runPoolEdit("drain")},
+		{"reset", "discard a slot's clean state and make a new one from a cold boot; lifts a drain or quarantine", "pool reset NAME [--json]", runPoolEdit("reset")},
+		{"health", "per-slot health with each slot's recent transitions; exit status 1 when degraded", "pool health [--json] [--transitions N]", runPoolHealth},
 	}
 }
 
@@ -113,7 +153,7 @@ func Run(ctx context.Context, args []string, e Env) int {
 	switch args[0] {
 	case "help", "-h", "-help", "--help":
 		if len(args) > 1 {
-			for _, c := range commands {
+			for _, c := range commands() {
 				if c.name == args[1] {
 					c.run(ctx, &e, []string{"-h"})
 					return ExitOK
@@ -123,7 +163,7 @@ func Run(ctx context.Context, args []string, e Env) int {
 		usage(e.Stdout)
 		return ExitOK
 	}
-	for _, c := range commands {
+	for _, c := range commands() {
 		if c.name == args[0] {
 			return c.run(ctx, &e, args[1:])
 		}
@@ -141,7 +181,7 @@ Usage:
 
 Commands:
 `)
-	for _, c := range commands {
+	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintf(w, `  help     show this text, or "help COMMAND" for a command's flags
@@ -165,7 +205,7 @@ Examples:
 
 // newFlags returns a flag set printing the command's usage on -h.
 func newFlags(e *Env, name string) *flag.FlagSet {
-	return flagsFor(e, "scalemalnet "+name, commands, name)
+	return flagsFor(e, "scalemalnet "+name, commands(), name)
 }
 
 // flagsFor returns the flag set of command name of cmds, called title in
@@ -191,7 +231,6 @@ type group struct {
 	name    string // "pool"
 	summary string // first line of the group's help
 	footer  string // closing paragraph of the group's help
-	cmds    []command
 }
 
 // run dispatches "NAME SUBCOMMAND ARGS...".
@@ -205,7 +244,7 @@ func (g *group) run(ctx context.Context, e *Env, args []string) int {
 		g.usage(e.Stderr) // where every command's -h goes (package flag)
 		return ExitOK
 	}
-	for _, c := range g.cmds {
+	for _, c := range subcommands(g.name) {
 		if c.name == args[0] {
 			return c.run(ctx, e, args[1:])
 		}
@@ -217,7 +256,7 @@ func (g *group) run(ctx context.Context, e *Env, args []string) int {
 
 func (g *group) usage(w io.Writer) {
 	fmt.Fprintf(w, "%s\n\nUsage:\n", g.summary)
-	for _, c := range g.cmds {
+	for _, c := range subcommands(g.name) {
 		fmt.Fprintf(w, "  scalemalnet %s\n        %s\n", c.usage, c.summary)
 	}
 	fmt.Fprintf(w, "\n%s\n", g.footer)
@@ -225,7 +264,7 @@ func (g *group) usage(w io.Writer) {
 
 // flags is newFlags for subcommand name of the group.
 func (g *group) flags(e *Env, name string) *flag.FlagSet {
-	return flagsFor(e, "scalemalnet "+g.name+" "+name, g.cmds, name)
+	return flagsFor(e, "scalemalnet "+g.name+" "+name, subcommands(g.name), name)
 }
 
 // parse parses flags that may come before or after positional arguments
@@ -289,13 +328,26 @@ func connect(e *Env, fs *flag.FlagSet, cn *conn, args []string, npos int) (c *cl
 	return c, pos, 0, true
 }
 
+// output ends a client command (flags, connect, call, then this): the
+// call's error, or its result as JSON or as text.
+func output[T any](e *Env, v T, err error, asJSON bool, text func(io.Writer, T)) int {
+	if err != nil {
+		return fail(e, err)
+	}
+	if asJSON {
+		return printJSON(e, v)
+	}
+	text(e.Stdout, v)
+	return ExitOK
+}
+
 // client resolves the address and token and returns an API client.
 func (c *conn) client(e *Env) (*client.Client, error) {
 	addr := firstNonEmpty(c.addr, e.Getenv(defaults.EnvAddr), defaults.Listen)
 	tok := firstNonEmpty(c.token, e.Getenv(defaults.EnvToken))
 	if tok == "" {
 		dir := firstNonEmpty(c.dataDir, e.Getenv(defaults.EnvDataDir), defaults.DataDir())
-		path := filepath.Join(dir, defaults.TokenFile)
+		path := defaults.Layout{Root: dir}.Token()
 		b, err := os.ReadFile(path)
 		if err != nil {
 			return nil, fmt.Errorf("no API token: pass --token, set $%s, or make %s readable (%w)", defaults.EnvToken, path, err)

@@ -22,13 +22,6 @@ import (
 	"github.com/scalemalnet/scalemalnet/plugins/host"
 )
 
-func init() {
-	commands = append(commands, command{"features",
-		"run one featurizer on a file (and a trace) and print what it produces",
-		"features --featurizer NAME [FILE] [--trace TRACE] [--trace-format own|adfa|names|cuckoo] [--json]",
-		runFeatures})
-}
-
 // maxFeatureInput bounds the files the features command reads.
 const maxFeatureInput = plugins.MaxMessageBytes / 2
 
@@ -109,7 +102,7 @@ func featurizerSource(name, dataDir string) (host.Source, error) {
 			return host.BuiltinSource(name, "plugin", "serve", name)
 		}
 	}
-	dir := filepath.Join(dataDir, host.DirName)
+	dir := defaults.Layout{Root: dataDir}.Plugins()
 	man, err := host.ReadManifest(dir)
 	if err != nil {
 		return host.Source{}, err

@@ -125,7 +125,6 @@ func runTrainFusion(_ context.Context, e *Env, args []string) int {
 	method := fs.String("method", fusion.MethodSoftVote, "fusion method: "+strings.Join(fusion.Methods, ", "))
 	var ff fusionFlags
 	ff.register(fs)
-	fs.Int64("seed", 1, "accepted for symmetry with eval fusion; fitting is deterministic and uses no randomness")
 	out := fs.String("out", "fusion.json", "fusion model to write")
 	asJSON := fs.Bool("json", false, "print the model as JSON")
 	if _, code, ok := parse(fs, args, 0); !ok {

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/scalemalnet/scalemalnet/orchestrator/config"
-	"github.com/scalemalnet/scalemalnet/orchestrator/store"
+	"github.com/scalemalnet/scalemalnet/orchestrator/api"
+	"github.com/scalemalnet/scalemalnet/orchestrator/defaults"
 )
 
 // runGC asks the running orchestrator to apply a retention policy now.
@@ -14,7 +14,7 @@ func runGC(ctx context.Context, e *Env, args []string) int {
 	fs := newFlags(e, "gc")
 	var cn conn
 	cn.register(fs)
-	var p store.Policy
+	var p api.Policy
 	var size string
 	var asJSON bool
 	fs.DurationVar(&p.MaxAge, "max-age", 0, "delete finished jobs older than this, e.g. 720h (default: the server's retention)")
@@ -62,7 +62,7 @@ func runGC(ctx context.Context, e *Env, args []string) int {
 
 // parseSize reads "50GiB", "1.5T", "500MB" or a plain byte count; the
 // configuration file reads sizes the same way.
-var parseSize = config.ParseSize
+var parseSize = defaults.ParseSize
 
 // formatSize prints bytes with a binary unit.
 func formatSize(n int64) string {

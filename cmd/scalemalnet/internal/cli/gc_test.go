@@ -8,12 +8,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scalemalnet/scalemalnet/orchestrator/store"
+	"github.com/scalemalnet/scalemalnet/orchestrator/api"
 )
 
 func TestGCCommand(t *testing.T) {
 	h := newHarness(t)
-	h.fake.GCReport = store.GCReport{JobsExpired: 2, JobsEvicted: 1, SamplesDeleted: 2, BytesFreed: 3 << 20,
+	h.fake.GCReport = api.GCReport{JobsExpired: 2, JobsEvicted: 1, SamplesDeleted: 2, BytesFreed: 3 << 20,
 		BytesBefore: 10 << 20, BytesAfter: 7 << 20, Compacted: true, DBBytesBefore: 4 << 20, DBBytesAfter: 1 << 20}
 	code, out, errOut := h.run("gc", "--max-age", "720h", "--max-size", "50GiB", "--compact")
 	if code != 0 || !strings.Contains(out, "deleted 3 jobs (2 past max age, 1 for size), 2 samples") ||
@@ -21,12 +21,12 @@ func TestGCCommand(t *testing.T) {
 		t.Fatalf("gc: %d %q %q", code, out, errOut)
 	}
 	code, out, _ = h.run("gc", "--json")
-	var rep store.GCReport
+	var rep api.GCReport
 	if code != 0 || json.Unmarshal([]byte(out), &rep) != nil || rep.JobsEvicted != 1 {
 		t.Fatalf("gc --json: %d %s", code, out)
 	}
 	calls := h.fake.GCCalls()
-	if len(calls) != 2 || calls[0] != (store.Policy{MaxAge: 720 * time.Hour, MaxBytes: 50 << 30, Compact: true}) || calls[1] != (store.Policy{}) {
+	if len(calls) != 2 || calls[0] != (api.Policy{MaxAge: 720 * time.Hour, MaxBytes: 50 << 30, Compact: true}) || calls[1] != (api.Policy{}) {
 		t.Fatalf("calls %+v", calls)
 	}
 	for _, args := range [][]string{{"gc", "--max-age", "-1h"}, {"gc", "--max-size", "-5G"}, {"gc", "--max-size", "lots"}, {"gc", "extra"}} {

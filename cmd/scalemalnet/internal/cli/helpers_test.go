@@ -1,5 +1,5 @@
 package cli
 
-import "github.com/scalemalnet/scalemalnet/orchestrator/store"
+import "github.com/scalemalnet/scalemalnet/orchestrator/api"
 
-func storeQuery() store.ListQuery { return store.ListQuery{Limit: 1} }
+func storeQuery() api.ListQuery { return api.ListQuery{Limit: 1} }

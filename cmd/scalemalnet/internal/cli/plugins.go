@@ -24,14 +24,6 @@ var pluginsGroup = &group{
 	footer:  `Run "scalemalnet plugins SUBCOMMAND -h" for its flags; the plugin guide is docs/plugins.md.`,
 }
 
-func init() {
-	pluginsGroup.cmds = []command{
-		{"list", "list the orchestrator's plugins and their health", "plugins list [--json]", runPluginsList},
-		{"register", "copy a plugin binary into the plugin directory and record its checksum", "plugins register PATH [--name NAME] [--dir DIR] [--config JSON]", runPluginsRegister},
-		{"new", "generate a new plugin project (KIND is featurizer or classifier)", "plugins new KIND NAME [--dir DIR] [--module MODPATH] [--sdk PATH]", runPluginsNew},
-	}
-}
-
 // runPluginsList prints the running orchestrator's plugins.
 func runPluginsList(ctx context.Context, e *Env, args []string) int {
 	fs := pluginsGroup.flags(e, "list")
@@ -119,7 +111,7 @@ func runPluginsRegister(ctx context.Context, e *Env, args []string) int {
 		cfg = json.RawMessage(*config)
 	}
 	if *dir == "" {
-		*dir = filepath.Join(firstNonEmpty(*dataDir, e.Getenv(defaults.EnvDataDir), defaults.DataDir()), host.DirName)
+		*dir = defaults.Layout{Root: firstNonEmpty(*dataDir, e.Getenv(defaults.EnvDataDir), defaults.DataDir())}.Plugins()
 	}
 	entry, err := register(*dir, *name, src, cfg)
 	if err != nil {

@@ -19,17 +19,6 @@ var poolGroup = &group{
 	footer:  "Changes made here are kept in DATA_DIR/pool.json, on top of the configuration\nfile's [pool]; see docs/operations.md.",
 }
 
-func init() {
-	poolGroup.cmds = []command{
-		{"ls", "list the slots: state, current job, analyses done, last error", "pool ls [--json]", runPoolList},
-		{"add", "add a slot (it makes its clean state, then takes jobs)", "pool add NAME [--memory MiB] [--network none|user] [--tag T]...", runPoolAdd},
-		{"remove", "drain a slot (its current job finishes), then delete its VM and files", "pool remove NAME [--json]", runPoolEdit("remove")},
-		{"drain", "stop a slot taking jobs after its current one (until reset or restart)", "pool drain NAME [--json]", runPoolEdit("drain")},
-		{"reset", "discard a slot's clean state and make a new one from a cold boot; lifts a drain or quarantine", "pool reset NAME [--json]", runPoolEdit("reset")},
-		{"health", "per-slot health with each slot's recent transitions; exit status 1 when degraded", "pool health [--json] [--transitions N]", runPoolHealth},
-	}
-}
-
 func runPoolList(ctx context.Context, e *Env, args []string) int {
 	fs := poolGroup.flags(e, "ls")
 	var cn conn
@@ -41,13 +30,9 @@ func runPoolList(ctx context.Context, e *Env, args []string) int {
 	}
 	l, err := c.Pool(ctx)
 	if err != nil {
-		return fail(e, fmt.Errorf("pool: %w", err))
+		err = fmt.Errorf("pool: %w", err)
 	}
-	if *asJSON {
-		return printJSON(e, l)
-	}
-	printPool(e.Stdout, l.Slots, time.Now())
-	return ExitOK
+	return output(e, l, err, *asJSON, func(w io.Writer, l api.PoolList) { printPool(w, l.Slots, time.Now()) })
 }
 
 func printPool(w io.Writer, slots []api.PoolSlot, now time.Time) {

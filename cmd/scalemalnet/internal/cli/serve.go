@@ -20,6 +20,7 @@ func runServe(ctx context.Context, e *Env, args []string) int {
 	fs.StringVar(&o.DataDir, "data-dir", "", "data directory: database, samples, artifacts, token (default $"+defaults.EnvDataDir+" or "+defaults.DataDir()+")")
 	fs.StringVar(&o.Listen, "listen", "", "API address: host:port or unix:/path (default $"+defaults.EnvAddr+" or "+defaults.Listen+")")
 	fs.IntVar(&o.Slots, "slots", 0, "number of VM slots (default: number of CPUs)")
+	fs.IntVar(&o.ProcessWorkers, "process-workers", 0, "jobs featurized, classified and reported at once after their VM is gone (default 2)")
 	fs.StringVar(&o.ImageDir, "image", "", "guest image directory (default build/image)")
 	fs.StringVar(&o.Wine, "wine", "", "Wine warm-up before a slot's clean state is saved: warm (default: Windows samples start at once) or lazy (faster cold boots; Wine's services start inside the first Windows sample's trace)")
 	fs.StringVar(&o.ModelDir, "models", "", "directory of trained model files served as classifiers (default build/models, made by `make models`)")

@@ -12,10 +12,10 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/scalemalnet/scalemalnet/orchestrator/api"
 	"github.com/scalemalnet/scalemalnet/orchestrator/client"
 	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
 	"github.com/scalemalnet/scalemalnet/orchestrator/report"
-	"github.com/scalemalnet/scalemalnet/orchestrator/store"
 )
 
 const timeLayout = "2006-01-02 15:04:05"
@@ -172,9 +172,9 @@ func runJobs(ctx context.Context, e *Env, args []string) int {
 	fs := newFlags(e, "jobs")
 	var cn conn
 	cn.register(fs)
-	var q store.ListQuery
-	state := fs.String("state", "", "only jobs in this state: queued, restoring, running, collecting, done or failed")
-	fs.IntVar(&q.Limit, "limit", 20, fmt.Sprintf("at most this many jobs (1..%d)", store.MaxListLimit))
+	var q api.ListQuery
+	state := fs.String("state", "", "only jobs in this state: queued, restoring, running, collecting, processing, done or failed")
+	fs.IntVar(&q.Limit, "limit", 20, fmt.Sprintf("at most this many jobs (1..%d)", api.MaxListLimit))
 	fs.StringVar(&q.Before, "before", "", "only jobs older than this job id (paging)")
 	fs.StringVar(&q.Cursor, "cursor", "", "the next page: the cursor the previous page printed")
 	fs.StringVar(&q.SHA256, "sha256", "", "only samples with this SHA-256")
@@ -281,13 +281,8 @@ func runHealth(ctx context.Context, e *Env, args []string) int {
 		return code
 	}
 	h, err := c.Health(ctx)
-	if err != nil {
-		return fail(e, err)
-	}
-	if *asJSON {
-		return printJSON(e, h)
-	}
-	fmt.Fprintf(e.Stdout, "Status      %s (version %s)\nHypervisor  %s\nSlots       %d idle of %d\nQueued      %d\n",
-		h.Status, h.Version, h.Hypervisor, h.SlotsIdle, h.SlotsTotal, h.Queued)
-	return ExitOK
+	return output(e, h, err, *asJSON, func(w io.Writer, h api.Health) {
+		fmt.Fprintf(w, "Status      %s (version %s)\nHypervisor  %s\nSlots       %d idle of %d\nQueued      %d\n",
+			h.Status, h.Version, h.Hypervisor, h.SlotsIdle, h.SlotsTotal, h.Queued)
+	})
 }

@@ -14,14 +14,6 @@ import (
 	"github.com/scalemalnet/scalemalnet/classifiers/train"
 )
 
-func init() {
-	commands = append(commands,
-		command{"train", "train a model on a dataset, cross-validate it and write a model file; or fit a fusion model",
-			"train --model NAME --data PATH [--task T] [--out MODEL] [--oof FILE] [--seed N] [--folds 5] [--seq-len N] [--json]\n  scalemalnet " + trainFusionUsage, runTrain},
-		command{"eval", "measure a model file on a dataset; or classifiers and fusion on out-of-fold predictions",
-			"eval --model MODEL --data PATH [--json]\n  scalemalnet " + evalFusionUsage, runEval})
-}
-
 func runTrain(ctx context.Context, e *Env, args []string) int {
 	if len(args) > 0 && args[0] == "fusion" {
 		return runTrainFusion(ctx, e, args[1:])

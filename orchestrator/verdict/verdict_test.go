@@ -1,4 +1,4 @@
-package reportvotes
+package verdict
 
 import (
 	"encoding/json"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/scalemalnet/scalemalnet/classifiers/fusion"
 	"github.com/scalemalnet/scalemalnet/orchestrator/report"
+	"github.com/scalemalnet/scalemalnet/plugins"
 )
 
 func TestVotesMatchJSON(t *testing.T) {
@@ -16,7 +17,7 @@ func TestVotesMatchJSON(t *testing.T) {
 		{Classifier: "malimg-cnn", Stage: "detection", Abstained: true, Reason: "not a PE"},
 		{Classifier: "fhids-lstm", Stage: "family", Error: "deadline exceeded"},
 	}
-	got := Votes(rv)
+	got := FusionVotes(rv)
 	// A report's votes decode straight into fusion votes with the same result.
 	b, err := json.Marshal(rv)
 	if err != nil {
@@ -27,9 +28,26 @@ func TestVotesMatchJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(got, viaJSON) {
-		t.Errorf("Votes %+v, via JSON %+v", got, viaJSON)
+		t.Errorf("FusionVotes %+v, via JSON %+v", got, viaJSON)
 	}
 	if p, err := fusion.DetectionProbability(got[0].Scores); err != nil || p != 0.7 {
 		t.Errorf("P(malicious) %v, %v", p, err)
+	}
+}
+
+func TestReportVoteAndBrief(t *testing.T) {
+	info := plugins.Info{Version: "2", Stage: plugins.StageDetection, Inputs: []plugins.Input{plugins.InputStatic}}
+	pv := plugins.Vote{Label: "malware", Model: "m", Scores: []plugins.ClassScore{{Class: "malware", Score: 0.9}, {Class: "benign", Score: 0.1}}}
+	v := ReportVote("c", info, pv)
+	if v.Classifier != "c" || v.Version != "2" || v.Stage != string(plugins.StageDetection) || len(v.Inputs) != 1 ||
+		v.Label != "malware" || v.Model != "m" || len(v.Scores) != 2 || v.Scores[0].Score != 0.9 {
+		t.Fatalf("report vote %+v", v)
+	}
+	if Brief(nil) != nil {
+		t.Fatal("brief of no verdict")
+	}
+	b := Brief(&report.Verdict{Label: "malware", Probability: 0.8, Family: "miner"})
+	if b == nil || b.Label != "malware" || b.Probability != 0.8 || b.Family != "miner" {
+		t.Fatalf("brief %+v", b)
 	}
 }

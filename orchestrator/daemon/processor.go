@@ -1,0 +1,181 @@
+package daemon
+
+// The post-VM workers. Once a job's VM is destroyed its slot takes the next
+// job at once, and the job (state processing) waits here for featurize,
+// classify, fuse and report: a bounded pool of ProcessWorkers goroutines
+// fed by a bounded queue (a full queue holds the slot worker back, so
+// memory stays bounded). What processing needs beyond the stored trace is
+// kept as the job's artifact "processing.json", so a job left processing by
+// a restart is resumed from its trace instead of run again.
+
+import (
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"github.com/scalemalnet/scalemalnet/orchestrator/defaults"
+	"sync"
+	"time"
+
+	"github.com/scalemalnet/scalemalnet/guest/trace"
+	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
+	"github.com/scalemalnet/scalemalnet/orchestrator/report"
+)
+
+// DefaultProcessWorkers is the default number of post-VM workers.
+const DefaultProcessWorkers = 2
+
+// processingArtifact names the job's hand-off record.
+const processingArtifact = "processing.json"
+
+// handoffRecord is what a job in processing needs besides its trace.
+type handoffRecord struct {
+	Machine report.Machine  `json:"machine"`
+	Steps   []report.Step   `json:"steps"`
+	Trace   report.TraceRef `json:"trace"`
+}
+
+// processor runs the post-VM steps of jobs handed over by slot workers.
+type processor struct {
+	queue chan *jobRun
+	ctx   context.Context
+	wg    sync.WaitGroup
+}
+
+// startProcessor starts the post-VM workers; they stop when ctx ends,
+// leaving jobs not yet processed in state processing for the next start.
+func (d *Daemon) startProcessor(ctx context.Context, wg *sync.WaitGroup) {
+	n := d.cfg.ProcessWorkers
+	if n <= 0 {
+		n = DefaultProcessWorkers
+	}
+	p := &processor{queue: make(chan *jobRun, 4*n), ctx: ctx}
+	d.post = p
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case r := <-p.queue:
+					d.process(ctx, r)
+				}
+			}
+		}()
+	}
+	for _, r := range d.resume {
+		select {
+		case p.queue <- r:
+		default:
+			go func() { // more resumed jobs than the queue holds
+				select {
+				case p.queue <- r:
+				case <-ctx.Done():
+				}
+			}()
+		}
+	}
+	d.resume = nil
+}
+
+// handOff moves a job whose VM steps succeeded to processing, records what
+// processing needs, and queues it for the post-VM workers. The slot is free
+// as soon as it returns.
+func (d *Daemon) handOff(ctx context.Context, r *jobRun) error {
+	rec := handoffRecord{Machine: r.machine, Steps: r.steps.steps, Trace: r.traceRef}
+	if err := d.writeHandoff(r.job.ID, rec); err != nil {
+		return &StepError{Step: StepReport, Err: fmt.Errorf("record hand-off: %w", err)}
+	}
+	if _, err := d.store.UpdateJob(r.job.ID, func(j *jobs.Job) error {
+		return j.Move(jobs.Processing, time.Now().UTC(), "VM destroyed; slot released")
+	}); err != nil {
+		return err
+	}
+	if d.post == nil { // no post-VM workers (unit tests that drive runJob alone)
+		d.process(ctx, r)
+		return nil
+	}
+	select {
+	case d.post.queue <- r:
+	case <-d.post.ctx.Done(): // stopping: the job stays processing and is resumed at the next start
+	}
+	return nil
+}
+
+func (d *Daemon) writeHandoff(id string, rec handoffRecord) error {
+	aw, err := d.store.CreateArtifact(id, processingArtifact)
+	if err != nil {
+		return err
+	}
+	defer aw.Abort()
+	if err := json.NewEncoder(aw).Encode(rec); err != nil {
+		return err
+	}
+	_, err = aw.Commit()
+	return err
+}
+
+// process runs the post-VM steps of one job and records how it ended. A job
+// interrupted by the orchestrator stopping stays processing.
+func (d *Daemon) process(ctx context.Context, r *jobRun) {
+	log := d.log.With("job", r.job.ID, "slot", r.machine.Slot)
+	r.steps.parent = ctx
+	r.steps.onStart = func(name string) { d.recordStep(r.job.ID, name, log) }
+	err := r.runPostSteps()
+	if ctx.Err() != nil {
+		log.Info("processing interrupted; resumed at the next start")
+		return
+	}
+	if err == nil {
+		d.finish(r)
+		return
+	}
+	if s := d.slotByName(r.machine.Slot); s != nil {
+		s.mu.Lock()
+		s.lastErr, s.lastErrAt = err.Error(), time.Now().UTC()
+		s.mu.Unlock()
+	}
+	if _, uerr := d.store.UpdateJob(r.job.ID, func(j *jobs.Job) error {
+		return j.Move(jobs.Failed, time.Now().UTC(), err.Error())
+	}); uerr != nil {
+		log.Error("record failure", "err", uerr)
+	}
+	log.Warn("analysis failed", "err", err, "retry", false)
+}
+
+// resumable rebuilds the run of a job left in processing from its hand-off
+// record and its trace.
+func (d *Daemon) resumable(j jobs.Job) (*jobRun, error) {
+	f, err := d.store.OpenArtifact(j.ID, processingArtifact)
+	if err != nil {
+		return nil, err
+	}
+	var rec handoffRecord
+	err = json.NewDecoder(f).Decode(&rec)
+	f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", processingArtifact, err)
+	}
+	r := &jobRun{d: d, job: j, builder: report.NewBuilder(), machine: rec.Machine, traceRef: rec.Trace,
+		steps: &stepRunner{steps: rec.Steps}}
+	tf, err := d.store.OpenArtifact(j.ID, defaults.TraceArtifact)
+	if err != nil {
+		return nil, err
+	}
+	defer tf.Close()
+	zr, err := gzip.NewReader(tf)
+	if err != nil {
+		return nil, fmt.Errorf("trace: %w", err)
+	}
+	t, err := trace.ReadJSONL(zr)
+	if err != nil {
+		return nil, fmt.Errorf("trace: %w", err)
+	}
+	for _, w := range t.Windows {
+		r.builder.AddWindow(w)
+	}
+	r.summary = t.Summary
+	return r, nil
+}

@@ -1,0 +1,83 @@
+// Package verdict owns the conversions between the vote and verdict shapes
+// of an analysis, in one place and in the direction of the layers (the
+// orchestrator imports the classifiers, never the reverse):
+//
+//	plugins.Vote     a classifier plugin's answer (plugins.Classifier)
+//	report.Vote      that answer as the report records it, with timing and errors
+//	fusion.Vote      what the fusion model reads            (FusionVotes)
+//	fusion.Verdict   what the fusion model decides
+//	report.Verdict   the decision as the report records it  (FromFusion)
+//	jobs.VerdictBrief the decision in job lists              (Brief)
+package verdict
+
+import (
+	"github.com/scalemalnet/scalemalnet/classifiers/fusion"
+	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
+	"github.com/scalemalnet/scalemalnet/orchestrator/report"
+	"github.com/scalemalnet/scalemalnet/plugins"
+)
+
+// ReportVote records a classifier's answer in the report's shape (the
+// caller sets Duration, and Error or Abstained for calls that did not
+// answer).
+func ReportVote(name string, info plugins.Info, pv plugins.Vote) report.Vote {
+	v := report.Vote{Classifier: name, Version: info.Version, Stage: string(info.Stage)}
+	for _, in := range info.Inputs {
+		v.Inputs = append(v.Inputs, string(in))
+	}
+	v.Label, v.Model, v.ModelVersion = pv.Label, pv.Model, pv.ModelVersion
+	v.Abstained, v.Reason, v.Explanation = pv.Abstained, pv.Reason, pv.Explanation
+	for _, s := range pv.Scores {
+		v.Scores = append(v.Scores, report.ClassScore{Class: s.Class, Score: s.Score})
+	}
+	return v
+}
+
+// FusionVotes returns the fusion votes of a report's votes, in order.
+func FusionVotes(vs []report.Vote) []fusion.Vote {
+	out := make([]fusion.Vote, len(vs))
+	for i, v := range vs {
+		fv := fusion.Vote{Classifier: v.Classifier, Stage: v.Stage, Label: v.Label,
+			Abstained: v.Abstained, Reason: v.Reason, Error: v.Error}
+		for _, s := range v.Scores {
+			fv.Scores = append(fv.Scores, fusion.ClassScore{Class: s.Class, Score: s.Score})
+		}
+		out[i] = fv
+	}
+	return out
+}
+
+// Model says which fusion model decided, for the report.
+type Model struct {
+	Path, SHA256 string
+	Rule         string // the threshold rule in words
+}
+
+// FromFusion converts a fusion verdict to the report's.
+func FromFusion(fv fusion.Verdict, m Model) *report.Verdict {
+	v := &report.Verdict{
+		Label: fv.Label, Probability: fv.Probability, Threshold: fv.Threshold, ThresholdRule: m.Rule,
+		Method: fv.Method, Model: m.Path, ModelSHA256: m.SHA256,
+		Family: fv.Family, FamilyScore: fv.FamilyScore, FamilyVoters: fv.FamilyVoters,
+		Ignored: fv.Ignored, Contributions: []report.Contribution{},
+	}
+	for _, s := range fv.Families {
+		v.Families = append(v.Families, report.ClassScore{Class: s.Class, Score: s.Score})
+	}
+	for _, c := range fv.Contributions {
+		v.Contributions = append(v.Contributions, report.Contribution{Classifier: c.Classifier, Raw: c.Raw,
+			Calibrated: c.Calibrated, Weight: c.Weight, Term: c.Term, Delta: c.Delta})
+	}
+	for _, m := range fv.Missing {
+		v.Missing = append(v.Missing, report.MissingVote{Classifier: m.Classifier, Stage: m.Stage, Status: m.Status, Reason: m.Reason})
+	}
+	return v
+}
+
+// Brief is a report verdict in brief for job lists; nil for none.
+func Brief(v *report.Verdict) *jobs.VerdictBrief {
+	if v == nil {
+		return nil
+	}
+	return &jobs.VerdictBrief{Label: v.Label, Probability: v.Probability, Family: v.Family}
+}
