@@ -28,6 +28,16 @@ func Search(ctx context.Context, svc Service, q ListQuery) (Page, error) {
 		}
 		return p, err
 	}
+	if q.Before == "" {
+		q.Before = q.Cursor // a Service without Searcher pages by Before
+	}
+	// One more than asked tells whether a next page exists, so a page that
+	// exactly ends the list has no cursor.
+	limit := q.Limit
+	if limit <= 0 {
+		limit = DefaultListLimit
+	}
+	q.Limit = limit + 1
 	js, err := svc.Jobs(ctx, q)
 	if err != nil {
 		return Page{}, err
@@ -36,12 +46,9 @@ func Search(ctx context.Context, svc Service, q ListQuery) (Page, error) {
 		js = []jobs.Job{}
 	}
 	p := Page{Jobs: js}
-	limit := q.Limit
-	if limit <= 0 {
-		limit = DefaultListLimit
-	}
-	if len(js) > 0 && len(js) >= limit {
-		p.NextCursor = js[len(js)-1].ID
+	if len(js) > limit {
+		p.Jobs = js[:limit]
+		p.NextCursor = js[limit-1].ID
 	}
 	return p, nil
 }
@@ -114,8 +121,9 @@ func parseListQuery(v url.Values) (ListQuery, error) {
 			return q, err
 		}
 	}
-	// The store validates the hashes, the verdict and the bounds
-	// (store.ListQuery.Validate) and answers ErrInvalid: 400.
+	if err := q.Validate(); err != nil {
+		return q, err
+	}
 	return q, nil
 }
 

@@ -2,6 +2,7 @@ package api
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/scalemalnet/scalemalnet/orchestrator/errkind"
@@ -101,4 +102,50 @@ func (p Policy) Validate() error {
 		return fmt.Errorf("%w: retention max bytes %d is negative", ErrInvalid, p.MaxBytes)
 	}
 	return nil
+}
+
+// Validate checks a query's fields, normalising hashes to lower case (the
+// store checks the same again: store.ListQuery.Validate).
+func (q *ListQuery) Validate() error {
+	if q.State != "" && !q.State.Valid() {
+		return fmt.Errorf("%w: state %q", ErrInvalid, clip(string(q.State), 32))
+	}
+	for _, h := range []struct {
+		name string
+		v    *string
+		n    int
+	}{{"sha256", &q.SHA256, 64}, {"sha1", &q.SHA1, 40}, {"md5", &q.MD5, 32}} {
+		*h.v = strings.ToLower(*h.v)
+		if *h.v == "" {
+			continue
+		}
+		if len(*h.v) != h.n || strings.Trim(*h.v, "0123456789abcdef") != "" {
+			return fmt.Errorf("%w: %s %q: want %d hex digits", ErrInvalid, h.name, clip(*h.v, 80), h.n)
+		}
+	}
+	switch q.Verdict {
+	case "", "malware", "benign", "unknown":
+	default:
+		return fmt.Errorf("%w: verdict %q: want malware, benign or unknown", ErrInvalid, clip(q.Verdict, 32))
+	}
+	if !q.Since.IsZero() && !q.Until.IsZero() && !q.Until.After(q.Since) {
+		return fmt.Errorf("%w: until %s is not after since %s", ErrInvalid, q.Until.Format(time.RFC3339), q.Since.Format(time.RFC3339))
+	}
+	for name, c := range map[string]string{"cursor": q.Cursor, "before": q.Before} {
+		if len(c) > 64 {
+			return fmt.Errorf("%w: %s longer than 64 bytes (want a job id)", ErrInvalid, name)
+		}
+	}
+	if len(q.Name) > 256 || len(q.Family) > 256 || len(q.Signature) > 256 {
+		return fmt.Errorf("%w: search text longer than 256 bytes", ErrInvalid)
+	}
+	return nil
+}
+
+// clip bounds a value quoted in an error.
+func clip(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
 }

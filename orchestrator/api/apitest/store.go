@@ -47,6 +47,12 @@ func (s StoreService) Jobs(ctx context.Context, q api.ListQuery) ([]jobs.Job, er
 	return s.Store.ListJobs(store.ListQuery(q))
 }
 
+// SearchJobs pages a search through the store's indexes (api.Searcher).
+func (s StoreService) SearchJobs(ctx context.Context, q api.ListQuery) (api.Page, error) {
+	p, err := s.Store.SearchJobs(store.ListQuery(q))
+	return api.Page(p), err
+}
+
 // Report returns a finished job's report; api.ErrNotReady before.
 func (s StoreService) Report(ctx context.Context, id string) (*report.Report, error) {
 	j, err := s.Store.Job(id)
