@@ -134,7 +134,8 @@ func windowsSample(samplesDir string) []byte {
 }
 
 func benchProbe(ctx context.Context, conn net.Conn) (vm.AgentInfo, error) {
-	sess, hello, err := agentclient.Handshake(ctx, conn)
+	// A cold boot's agent answers after Wine's warm-up: minutes under TCG.
+	sess, hello, err := agentclient.Handshake(ctx, conn, agentclient.WithHandshakeTimeout(8*time.Minute))
 	if err != nil {
 		return vm.AgentInfo{}, err
 	}
