@@ -338,6 +338,9 @@ func TestGuestWindowsSamples(t *testing.T) {
 			if s.Format != c.format {
 				t.Errorf("format %q, want %q", s.Format, c.format)
 			}
+			if c.export != "" && !strings.Contains(strings.Join(s.Runner, " "), ","+c.export) {
+				t.Errorf("runner %q does not call the export %s", s.Runner, c.export)
+			}
 			calls := g.apiCalls()
 			if s.APICalls == 0 || len(calls) == 0 {
 				t.Fatalf("no Windows API call recorded (output %q)", s.Stdout)
