@@ -75,13 +75,12 @@ func taskIDOf(t *testing.T, resp *http.Response, body []byte) int {
 		t.Fatalf("create: %d %s", resp.StatusCode, body)
 	}
 	m := decode(t, body)
-	// Cortex: response.json()['task_ids'][0] if 'task_ids' in keys else ['task_id'].
-	if ids, ok := m["task_ids"]; ok {
-		return int(ids.([]any)[0].(float64))
-	}
-	id, ok := m["task_id"].(float64)
-	if !ok {
-		t.Fatalf("no task_id in %s", body)
+	// Cortex reads response.json()['task_ids'][0] unconditionally (its
+	// public analyzer source); MISP and Cuckoo 2.0.7 clients read task_id.
+	ids, ok := m["task_ids"].([]any)
+	id, ok2 := m["task_id"].(float64)
+	if !ok || len(ids) != 1 || !ok2 || ids[0].(float64) != id {
+		t.Fatalf("want task_id and task_ids [task_id] in %s", body)
 	}
 	return int(id)
 }

@@ -24,9 +24,13 @@ const (
 	formMemory    = 8 << 20 // multipart parts beyond this go to temporary files
 )
 
-// createdTask is the answer to tasks/create/file.
+// createdTask is the answer to tasks/create/file: Cuckoo 2.0.7's
+// "task_id", and "task_ids" as well, which Cortex's CuckooSandbox analyzer
+// reads unconditionally (`response.json()['task_ids'][0]` in
+// analyzers/CuckooSandbox/cuckoosandbox_analyzer.py).
 type createdTask struct {
-	TaskID uint64 `json:"task_id"`
+	TaskID  uint64   `json:"task_id"`
+	TaskIDs []uint64 `json:"task_ids"`
 }
 
 // submission is a parsed tasks/create/file request.
@@ -111,7 +115,7 @@ func (h *handler) createFile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.opts.Logger.Info("cuckoo task created", "task", t.ID, "job", j.ID, "ignored", len(t.Ignored))
-	writeJSON(w, http.StatusOK, createdTask{TaskID: t.ID})
+	writeJSON(w, http.StatusOK, createdTask{TaskID: t.ID, TaskIDs: []uint64{t.ID}})
 }
 
 // parseForm reads Cuckoo's form fields. What ScaleMalNet acts on:
