@@ -482,3 +482,18 @@ func TestStatusWords(t *testing.T) {
 		t.Errorf("malscore of unknown: %v", got)
 	}
 }
+
+// Every job state has its Cuckoo status; processing (the VM gone, the
+// report being made: issue 11's post-VM workers) is completed, not failed.
+func TestStatusOfEveryState(t *testing.T) {
+	want := map[jobs.State]string{
+		jobs.Queued: cuckoo.StatusPending, jobs.Restoring: cuckoo.StatusRunning, jobs.Running: cuckoo.StatusRunning,
+		jobs.Collecting: cuckoo.StatusCompleted, jobs.Processing: cuckoo.StatusCompleted, jobs.Done: cuckoo.StatusReported,
+		jobs.Failed: cuckoo.StatusFailedAnalysis, jobs.Cancelled: cuckoo.StatusFailedAnalysis,
+	}
+	for st, w := range want {
+		if got := cuckoo.Status(jobs.Job{State: st}); got != w {
+			t.Errorf("%s: %s, want %s", st, got, w)
+		}
+	}
+}

@@ -27,8 +27,9 @@ const (
 )
 
 // Status maps a job state to Cuckoo's task status: queued is pending,
-// restoring and running are running, collecting (trace stored; features,
-// votes and report being made) is completed, done is reported. A failed
+// restoring and running are running, collecting and processing (the VM is
+// gone; features, votes and report being made) are completed, done is
+// reported. A failed
 // job is failed_processing when it failed in the featurize, classify, fuse
 // or report step, failed_analysis otherwise; a cancelled job is
 // failed_analysis (Cuckoo has no cancelled status), its errors say so.
@@ -38,7 +39,7 @@ func Status(j jobs.Job) string {
 		return StatusPending
 	case jobs.Restoring, jobs.Running:
 		return StatusRunning
-	case jobs.Collecting:
+	case jobs.Collecting, jobs.Processing:
 		return StatusCompleted
 	case jobs.Done:
 		return StatusReported
@@ -326,7 +327,7 @@ func (h *handler) status(w http.ResponseWriter, r *http.Request) {
 	health := h.svc.Health(r.Context())
 	counts := map[string]int{}
 	total := 0
-	for _, st := range []jobs.State{jobs.Queued, jobs.Restoring, jobs.Running, jobs.Collecting, jobs.Done, jobs.Failed, jobs.Cancelled} {
+	for _, st := range []jobs.State{jobs.Queued, jobs.Restoring, jobs.Running, jobs.Collecting, jobs.Processing, jobs.Done, jobs.Failed, jobs.Cancelled} {
 		n, err := h.tasks.Count(st)
 		if err != nil {
 			h.fail(w, r, err, "")

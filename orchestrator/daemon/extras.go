@@ -49,7 +49,7 @@ func (d *Daemon) observeRun(r *jobRun) {
 // time.
 type metricsSource struct{ d *Daemon }
 
-var allStates = []jobs.State{jobs.Queued, jobs.Restoring, jobs.Running, jobs.Collecting, jobs.Done, jobs.Failed, jobs.Cancelled}
+var allStates = []jobs.State{jobs.Queued, jobs.Restoring, jobs.Running, jobs.Collecting, jobs.Processing, jobs.Done, jobs.Failed, jobs.Cancelled}
 
 func (m metricsSource) JobCounts() (map[string]int, error) {
 	out := map[string]int{}

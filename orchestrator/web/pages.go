@@ -23,7 +23,7 @@ import (
 func (h *Handler) jobsPage(w http.ResponseWriter, r *http.Request) {
 	form := r.URL.Query()
 	q, err := api.ParseListQuery(form)
-	data := map[string]any{"Title": "Jobs", "Form": form, "States": []jobs.State{jobs.Queued, jobs.Restoring, jobs.Running, jobs.Collecting, jobs.Done, jobs.Failed}}
+	data := map[string]any{"Title": "Jobs", "Form": form, "States": []jobs.State{jobs.Queued, jobs.Restoring, jobs.Running, jobs.Collecting, jobs.Processing, jobs.Done, jobs.Failed, jobs.Cancelled}}
 	if err != nil {
 		data["Error"] = Clean(err.Error())
 		h.render(w, r, http.StatusBadRequest, "jobs.html", data)
