@@ -9,6 +9,9 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 PKGS=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libvirt-dev
       qemu-system-x86 qemu-utils busybox-static kmod cpio xz-utils tini gcc
       libc6-dev gcc-multilib pkg-config strace ca-certificates procps mmdebstrap squashfs-tools zstd
+      # the guest root filesystem's Wine prefix runs i386 programs through
+      # qemu-user where the host kernel refuses them (vmimages/README.md)
+      qemu-user-static
       # static-feature parity checks: real PE files and the reference parser
       wine64 mingw-w64 python3-pefile
       # the web interface's browser tests (driven by chromedp, headless)
