@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/scalemalnet/scalemalnet/orchestrator/api"
 	"slices"
 	"strings"
 	"time"
@@ -153,39 +154,15 @@ type Page struct {
 	Scanned int `json:"scanned"`
 }
 
-// Validate checks a query's fields, normalising hashes to lower case.
+// Validate checks a query's fields, normalising hashes to lower case. The
+// rules are the API's (api.ListQuery.Validate, one implementation): the
+// store checks again because the daemon also queries it directly.
 func (q *ListQuery) Validate() error {
-	if q.State != "" && !q.State.Valid() {
-		return fmt.Errorf("store: %w: state %q", ErrInvalid, printable(string(q.State), 32))
-	}
-	for _, h := range []struct {
-		name string
-		v    *string
-		n    int
-	}{{"sha256", &q.SHA256, 64}, {"sha1", &q.SHA1, 40}, {"md5", &q.MD5, 32}} {
-		*h.v = strings.ToLower(*h.v)
-		if *h.v == "" {
-			continue
-		}
-		if len(*h.v) != h.n || strings.Trim(*h.v, "0123456789abcdef") != "" {
-			return fmt.Errorf("store: %w: %s %q: want %d hex digits", ErrInvalid, h.name, printable(*h.v, 80), h.n)
-		}
-	}
-	switch q.Verdict {
-	case "", "malware", "benign", "unknown":
-	default:
-		return fmt.Errorf("store: %w: verdict %q: want malware, benign or unknown", ErrInvalid, printable(q.Verdict, 32))
-	}
-	if !q.Since.IsZero() && !q.Until.IsZero() && !q.Until.After(q.Since) {
-		return fmt.Errorf("store: %w: until %s is not after since %s", ErrInvalid, q.Until.Format(time.RFC3339), q.Since.Format(time.RFC3339))
-	}
-	for name, c := range map[string]string{"cursor": q.Cursor, "before": q.Before} {
-		if len(c) > 64 {
-			return fmt.Errorf("store: %w: %s longer than 64 bytes (want a job id)", ErrInvalid, name)
-		}
-	}
-	if len(q.Name) > 256 || len(q.Family) > 256 || len(q.Signature) > 256 {
-		return fmt.Errorf("store: %w: search text longer than 256 bytes", ErrInvalid)
+	a := api.ListQuery(*q)
+	err := a.Validate()
+	*q = ListQuery(a)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
 	}
 	return nil
 }
