@@ -5,55 +5,21 @@ import (
 	"compress/gzip"
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/scalemalnet/scalemalnet/guest/trace"
-	"github.com/scalemalnet/scalemalnet/orchestrator/api"
+	"github.com/scalemalnet/scalemalnet/orchestrator/api/apitest"
 	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
 	"github.com/scalemalnet/scalemalnet/orchestrator/report"
 	"github.com/scalemalnet/scalemalnet/orchestrator/store"
-	"github.com/scalemalnet/scalemalnet/plugins/host"
 )
 
-// storeService is an api.Service over a real store (bbolt and files),
-// without VMs: tests fill it with jobs whose traces they wrote.
-type storeService struct{ st *store.Store }
-
-var (
-	_ api.Service  = storeService{}
-	_ api.Searcher = storeService{}
-)
-
-func (s storeService) Submit(ctx context.Context, name string, body io.Reader, opts jobs.Options) (jobs.Job, error) {
-	smp, err := s.st.PutSample(ctx, body, name, 64<<20)
-	if err != nil {
-		return jobs.Job{}, err
-	}
-	return s.st.CreateJob(ctx, smp, opts)
-}
-func (s storeService) Job(ctx context.Context, id string) (jobs.Job, error) { return s.st.Job(id) }
-func (s storeService) Jobs(ctx context.Context, q api.ListQuery) ([]jobs.Job, error) {
-	return s.st.ListJobs(store.ListQuery(q))
-}
-func (s storeService) SearchJobs(ctx context.Context, q api.ListQuery) (api.Page, error) {
-	p, err := s.st.SearchJobs(store.ListQuery(q))
-	return api.Page(p), err
-}
-func (s storeService) Report(ctx context.Context, id string) (*report.Report, error) {
-	return s.st.Report(id)
-}
-func (s storeService) OpenTrace(ctx context.Context, id string) (io.ReadCloser, error) {
-	return s.st.OpenArtifact(id, "trace.jsonl.gz")
-}
-func (s storeService) Health(ctx context.Context) api.Health     { return api.Health{Status: "ok"} }
-func (s storeService) Plugins(ctx context.Context) []host.Status { return nil }
-func (s storeService) GC(ctx context.Context, p api.Policy) (api.GCReport, error) {
-	r, err := s.st.GC(ctx, store.Policy(p))
-	return api.GCReport(r), err
-}
+// storeService is an api.Service (and api.Searcher) over a real store
+// (bbolt and files), without VMs: tests fill it with jobs whose traces they
+// wrote.
+type storeService = apitest.StoreService
 
 func openStore(t testing.TB) *store.Store {
 	t.Helper()

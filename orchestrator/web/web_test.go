@@ -26,7 +26,7 @@ const hostile = "<script>alert(1)</script>\x1b[31mred\u202egnp.exe"
 // newServer serves the API with the web interface over st.
 func newServer(t testing.TB, st *store.Store) *httptest.Server {
 	t.Helper()
-	svc := storeService{st}
+	svc := storeService{Store: st}
 	log := slog.New(slog.DiscardHandler)
 	h := api.NewHandler(svc, testToken, api.HandlerOptions{Logger: log, UI: New(svc, testToken, Options{Logger: log})})
 	srv := httptest.NewServer(h)
