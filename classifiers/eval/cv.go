@@ -117,7 +117,13 @@ func Run(ctx context.Context, factory ml.Factory, d ml.Dataset, opt Options) (CV
 		d, rep.Dedup = dd, &dr
 	}
 	rep.N = len(d.Inputs)
-	folds, err := StratifiedKFold(d.Labels, opt.K, opt.Seed)
+	var folds []Fold
+	var err error
+	if d.Groups != nil {
+		folds, err = StratifiedGroupKFold(d.Labels, d.Groups, opt.K, opt.Seed)
+	} else {
+		folds, err = StratifiedKFold(d.Labels, opt.K, opt.Seed)
+	}
 	if err != nil {
 		return CVReport{}, err
 	}

@@ -27,6 +27,10 @@ type Dataset struct {
 	Labels  []int
 	Classes []string
 	IDs     []string // optional, for reporting
+	// Groups, when set, names each example's group (an ATT&CK technique,
+	// a program): cross-validation then keeps a group's examples on one
+	// side of every split (eval.StratifiedGroupKFold).
+	Groups []string
 }
 
 // ErrData is wrapped by errors about a dataset's shape or content.
@@ -39,6 +43,9 @@ func (d *Dataset) Validate() error {
 	}
 	if len(d.Classes) < 2 {
 		return fmt.Errorf("%w: %d classes", ErrData, len(d.Classes))
+	}
+	if d.Groups != nil && len(d.Groups) != len(d.Labels) {
+		return fmt.Errorf("%w: %d groups, %d labels", ErrData, len(d.Groups), len(d.Labels))
 	}
 	for i, y := range d.Labels {
 		if y < 0 || y >= len(d.Classes) {
@@ -56,6 +63,9 @@ func (d *Dataset) Subset(idx []int) Dataset {
 		s.Labels = append(s.Labels, d.Labels[i])
 		if d.IDs != nil {
 			s.IDs = append(s.IDs, d.IDs[i])
+		}
+		if d.Groups != nil {
+			s.Groups = append(s.Groups, d.Groups[i])
 		}
 	}
 	return s
