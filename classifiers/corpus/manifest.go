@@ -124,8 +124,8 @@ func (m *Manifest) Validate() error {
 		it := &m.Items[i]
 		where := fmt.Sprintf("item %d (%s)", i+1, it.ID)
 		switch {
-		case !idRe.MatchString(it.ID):
-			return fmt.Errorf("%w: %s: id must be 1-200 of [A-Za-z0-9._/+-]", ErrManifest, where)
+		case !idRe.MatchString(it.ID) || badSegment(it.ID):
+			return fmt.Errorf("%w: %s: id must be 1-200 of [A-Za-z0-9._/+-], without empty, \".\" or \"..\" parts between slashes", ErrManifest, where)
 		case seen[it.ID]:
 			return fmt.Errorf("%w: %s: duplicate id", ErrManifest, where)
 		case it.Label != LabelMalware && it.Label != LabelBenign:
@@ -174,4 +174,15 @@ func (m *Manifest) Merge(other *Manifest) {
 		m.Items = append(m.Items, it)
 	}
 	m.Skipped = append(m.Skipped, other.Skipped...)
+}
+
+// badSegment reports an id part that would escape or alias a folder when
+// the id names the trace's file (traces/<id>.jsonl.gz).
+func badSegment(id string) bool {
+	for _, p := range strings.Split(id, "/") {
+		if p == "" || p == "." || p == ".." {
+			return true
+		}
+	}
+	return false
 }
