@@ -89,6 +89,7 @@ func commands() []command {
 		{"health", "show the orchestrator's health", "health [--json]", runHealth},
 		{"plugins", "list, register or create plugins", "plugins list|register|new ...", pluginsGroup.run},
 		{"gc", "delete old jobs and unreferenced samples now", "gc [--max-age 720h] [--max-size 50GiB] [--compact] [--json]", runGC},
+		{"corpus", "build the sandbox-native corpus: labelled programs run in the VM pool, traces kept for train and eval", "corpus build|ls ...", corpusGroup.run},
 		{"pool", "list, add, remove, drain or reset VM slots; pool health", "pool ls|add|remove|drain|reset|health ...", poolGroup.run},
 		{"features",
 			"run one featurizer on a file (and a trace) and print what it produces",
@@ -108,6 +109,8 @@ func subcommands(group string) []command {
 		return pluginCommands()
 	case "pool":
 		return poolCommands()
+	case "corpus":
+		return corpusCommands()
 	}
 	return nil
 }
