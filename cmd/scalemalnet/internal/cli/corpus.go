@@ -14,7 +14,7 @@ import (
 func corpusCommands() []command {
 	return []command{
 		{"build", "run labelled programs through the VM pool and keep each trace (resumes after an interruption)",
-			"corpus build --manifest FILE [--manifest FILE]... --out DIR [--parallel N] [--retry-failed] [--samples DIR]", runCorpusBuild},
+			"corpus build [--manifest FILE]... [--atomic DIR] --out DIR [--parallel N] [--retry-failed] [--samples DIR]", runCorpusBuild},
 		{"ls", "summarise a built corpus: runs by source, label and status, the failed and the skipped", "corpus ls DIR [--json]", runCorpusLs},
 	}
 }
@@ -29,8 +29,9 @@ func runCorpusBuild(ctx context.Context, e *Env, args []string) int {
 	cn.register(fs)
 	var manifests stringList
 	var opt corpus.BuildOptions
-	var out, samples string
+	var out, samples, atomic string
 	fs.Var(&manifests, "manifest", "manifest file (YAML; repeatable; their items are run together)")
+	fs.StringVar(&atomic, "atomic", "", "Atomic Red Team's atomics folder: its Linux tests become malicious items (those that cannot run offline in the guest are listed as skipped)")
 	fs.StringVar(&out, "out", "", "corpus folder: the index (corpus.jsonl), traces/ and skipped.json")
 	fs.IntVar(&opt.Parallel, "parallel", 0, "jobs in flight at once (default: the pool's slot count)")
 	fs.BoolVar(&opt.RetryFailed, "retry-failed", false, "run again the items that failed in an earlier build")
@@ -39,11 +40,18 @@ func runCorpusBuild(ctx context.Context, e *Env, args []string) int {
 	if !ok {
 		return code
 	}
-	if len(manifests) == 0 || out == "" {
-		fmt.Fprintln(e.Stderr, "scalemalnet corpus build: --manifest and --out are required")
+	if len(manifests) == 0 && atomic == "" || out == "" {
+		fmt.Fprintln(e.Stderr, "scalemalnet corpus build: --out and at least one --manifest or --atomic are required")
 		return ExitUsage
 	}
 	m := &corpus.Manifest{}
+	if atomic != "" {
+		am, err := corpus.FromAtomic(atomic)
+		if err != nil {
+			return fail(e, err)
+		}
+		m.Merge(am)
+	}
 	for _, p := range manifests {
 		mm, err := corpus.Load(p)
 		if err != nil {
