@@ -22,9 +22,13 @@ const (
 	FHIDSKind Task = "fhids-kind" // FHIDS: normal or the attack kind (6 classes)
 	ADFA      Task = "adfa"       // ADFA-LD: normal vs attack
 	ADFAKind  Task = "adfa-kind"  // ADFA-LD: normal or the attack type (7 classes)
+	// Corpus is the sandbox's own corpus (classifiers/corpus): benign vs
+	// malware, cross-validated by group (ATT&CK technique or program).
+	Corpus Task = "corpus"
 )
 
-// Tasks lists every task.
+// Tasks lists every task of the shared public datasets (Corpus is read
+// from a corpus folder by classifiers/corpus).
 var Tasks = []Task{MalBehavD, MalAPI, FHIDS, FHIDSKind, ADFA, ADFAKind}
 
 // SeqSet is a call-sequence dataset. Dataset.Inputs[i].Tokens are ids into
@@ -84,7 +88,7 @@ func classOf(task Task, r *datasets.SeqRecord) string {
 // the data (sorted names, with "normal" first for the kind tasks).
 func taskClasses(task Task) []string {
 	switch task {
-	case MalBehavD:
+	case MalBehavD, Corpus:
 		return MalwareClasses
 	case FHIDS, ADFA:
 		return AttackClasses
@@ -141,6 +145,9 @@ func FromRecords(task Task, recs []datasets.SeqRecord) (*SeqSet, error) {
 		d.Inputs = append(d.Inputs, ml.Input{Tokens: toks})
 		d.Labels = append(d.Labels, c)
 		d.IDs = append(d.IDs, r.ID)
+		if task == Corpus {
+			d.Groups = append(d.Groups, r.Group)
+		}
 	}
 	var err error
 	if s.Dataset, s.Dedup, err = eval.Dedup(d, eval.DedupOptions{}); err != nil {

@@ -72,8 +72,11 @@ type CVReport struct {
 	N        int          `json:"n"`     // examples after dedup
 	Dedup    *DedupReport `json:"dedup"` // nil when NoDedup
 	MaxTrain int          `json:"max_train,omitempty"`
-	Folds    []FoldReport `json:"folds"`
-	Summary  Summary      `json:"summary"`
+	// Groups is the number of groups when the folds kept groups whole
+	// (StratifiedGroupKFold); 0 for plain stratified folds.
+	Groups  int          `json:"groups,omitempty"`
+	Folds   []FoldReport `json:"folds"`
+	Summary Summary      `json:"summary"`
 	// Pooled are the metrics of all folds' predictions together (AUC over
 	// pooled scores mixes differently-trained models: read it as a guide).
 	Pooled  Metrics `json:"pooled"`
@@ -121,6 +124,11 @@ func Run(ctx context.Context, factory ml.Factory, d ml.Dataset, opt Options) (CV
 	var err error
 	if d.Groups != nil {
 		folds, err = StratifiedGroupKFold(d.Labels, d.Groups, opt.K, opt.Seed)
+		g := map[string]bool{}
+		for _, x := range d.Groups {
+			g[x] = true
+		}
+		rep.Groups = len(g)
 	} else {
 		folds, err = StratifiedKFold(d.Labels, opt.K, opt.Seed)
 	}

@@ -25,7 +25,11 @@ func (r *CVReport) WriteText(w io.Writer) error {
 	if r.Dataset != "" {
 		name += " on " + r.Dataset
 	}
-	fmt.Fprintf(&b, "%s: %d-fold stratified CV, seed %d, %d examples, classes %s\n", name, r.K, r.Seed, r.N, strings.Join(r.Classes, ", "))
+	kind := "stratified"
+	if r.Groups > 0 {
+		kind = fmt.Sprintf("stratified group (%d groups, each on one side of every split)", r.Groups)
+	}
+	fmt.Fprintf(&b, "%s: %d-fold %s CV, seed %d, %d examples, classes %s\n", name, r.K, kind, r.Seed, r.N, strings.Join(r.Classes, ", "))
 	if r.Dedup != nil {
 		fmt.Fprintf(&b, "  dedup: %s\n", r.Dedup)
 	}

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/scalemalnet/scalemalnet/classifiers/corpus"
 	"github.com/scalemalnet/scalemalnet/classifiers/data"
 	"github.com/scalemalnet/scalemalnet/classifiers/eval"
 	"github.com/scalemalnet/scalemalnet/classifiers/ml"
@@ -44,8 +45,11 @@ type loaded struct {
 	ss         *data.SeqSet
 	images     ml.Dataset
 	records    int
-	dedup      eval.DedupReport
-	digest     string
+	// idKeys: out-of-fold lines are keyed by the record's ID rather than
+	// its input (a corpus run's models on different inputs join in fusion).
+	idKeys bool
+	dedup  eval.DedupReport
+	digest string
 }
 
 func (l *loaded) dataset() ml.Dataset {
@@ -66,6 +70,7 @@ var taskInfo = map[data.Task]struct{ stage, source string }{
 	data.FHIDSKind: {"family", "FHIDS (x86-64 syscalls; normal or attack kind)"},
 	data.ADFA:      {"detection", "ADFA-LD (i386 syscalls mapped to x86-64 names; normal vs attack)"},
 	data.ADFAKind:  {"family", "ADFA-LD (normal or attack type)"},
+	data.Corpus:    {"detection", "ScaleMalNet corpus (the sandbox's own traces; benign vs malware; grouped by ATT&CK technique or program)"},
 }
 
 // load recognises the dataset at path by its shape (each public set in the
@@ -125,6 +130,15 @@ func load(path, task string, lim datasets.Limits) (*loaded, error) {
 			return nil, err
 		}
 		def = data.ADFA
+	case st.IsDir() && exists(filepath.Join(path, corpus.IndexFile)):
+		runs, err := corpus.LoadRuns(path)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrData, err)
+		}
+		if recs, err = corpus.Records(runs, lim); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrData, err)
+		}
+		def = data.Corpus
 	case st.IsDir() && exists(filepath.Join(path, "fhids.tar.xz")):
 		return load(filepath.Join(path, "fhids.tar.xz"), task, lim)
 	case st.IsDir():
@@ -145,7 +159,8 @@ func load(path, task string, lim datasets.Limits) (*loaded, error) {
 	}
 	info := taskInfo[t]
 	return &loaded{task: string(t), source: info.source, kind: kindCalls, stage: info.stage,
-		featureSet: featureSetOf(t), inputKind: "dynamic", ss: ss, records: len(recs), dedup: ss.Dedup, digest: digest}, nil
+		featureSet: featureSetOf(t), inputKind: "dynamic", ss: ss, records: len(recs), dedup: ss.Dedup, digest: digest,
+		idKeys: t == data.Corpus}, nil
 }
 
 // featureSetOf is the feature set that carries a call-sequence task's input

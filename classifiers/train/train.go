@@ -16,6 +16,7 @@ package train
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -76,10 +77,14 @@ func (r *Result) WriteOOF(w io.Writer) error {
 
 // oofLines turns a cross-validation's out-of-fold predictions into OOF
 // lines of classifier name at stage.
-func oofLines(rep *eval.CVReport, name, stage string) []fusion.OOFLine {
+func oofLines(rep *eval.CVReport, name, stage string, idKeys bool) []fusion.OOFLine {
 	out := make([]fusion.OOFLine, len(rep.OOF))
 	for i, p := range rep.OOF {
-		l := fusion.OOFLine{Key: hex.EncodeToString(p.Key[:]), ID: p.ID, Label: rep.Classes[p.Label],
+		key := hex.EncodeToString(p.Key[:])
+		if idKeys {
+			key = IDKey(p.ID)
+		}
+		l := fusion.OOFLine{Key: key, ID: p.ID, Label: rep.Classes[p.Label],
 			Fold: p.Fold, Classifier: name, Stage: stage, Scores: make([]fusion.ClassScore, len(p.Proba))}
 		for c, v := range p.Proba {
 			l.Scores[c] = fusion.ClassScore{Class: rep.Classes[c], Score: v}
@@ -87,6 +92,14 @@ func oofLines(rep *eval.CVReport, name, stage string) []fusion.OOFLine {
 		out[i] = l
 	}
 	return out
+}
+
+// IDKey is the out-of-fold key of a corpus run: every model of the run's
+// inputs (call sequence, argument features, signatures) gives its line the
+// same key, so fusion sees one record with all their votes.
+func IDKey(id string) string {
+	h := sha256.Sum256([]byte("corpus-run\x00" + id))
+	return hex.EncodeToString(h[:])
 }
 
 // Train runs the spec: load, deduplicate, cross-validate, fit on all data.
@@ -150,7 +163,7 @@ func Train(ctx context.Context, s Spec) (*Result, error) {
 	}
 	var oof []fusion.OOFLine
 	if cv != nil {
-		oof = oofLines(cv, h.Name, l.stage)
+		oof = oofLines(cv, h.Name, l.stage, l.idKeys)
 	}
 	full := d
 	switch {
