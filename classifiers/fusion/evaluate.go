@@ -24,6 +24,18 @@ type EvalOptions struct {
 	// method; Options.Method is ignored. Single classifiers use the same
 	// calibration and threshold rule.
 	Options Options `json:"options"`
+	// Group, when set, names each record's group (by its ID): folds then
+	// keep a group's records together (eval.StratifiedGroupKFold), as the
+	// sandbox corpus's models were cross-validated.
+	Group func(id string) string `json:"-"`
+}
+
+// Prediction is one record's out-of-fold prediction by an entry.
+type Prediction struct {
+	ID          string
+	Malicious   bool    // the record's truth
+	Probability float64 // NaN: no vote
+	Predicted   bool
 }
 
 // Scores are stage-1 figures on test records at the threshold chosen on
@@ -67,6 +79,9 @@ type EvalEntry struct {
 	// Pooled: the confusion counts of all folds together (AUC over pooled
 	// probabilities of differently-fitted models: read it as a guide).
 	Pooled Scores `json:"pooled"`
+	// Predictions are every record's out-of-fold prediction (for
+	// breakdowns by group); not serialised.
+	Predictions []Prediction `json:"-"`
 }
 
 // EvalReport is the outcome of Evaluate.
@@ -126,7 +141,17 @@ func Evaluate(records []Record, opt EvalOptions) (EvalReport, error) {
 			detNames[n] = true
 		}
 	}
-	folds, err := eval.StratifiedKFold(labels, opt.K, opt.Seed)
+	var folds []eval.Fold
+	var err error
+	if opt.Group != nil {
+		groups := make([]string, len(records))
+		for i, r := range records {
+			groups[i] = opt.Group(r.ID)
+		}
+		folds, err = eval.StratifiedGroupKFold(labels, groups, opt.K, opt.Seed)
+	} else {
+		folds, err = eval.StratifiedKFold(labels, opt.K, opt.Seed)
+	}
 	if err != nil {
 		return EvalReport{}, fmt.Errorf("%w: %w", ErrOptions, err)
 	}
@@ -172,6 +197,7 @@ func Evaluate(records []Record, opt EvalOptions) (EvalReport, error) {
 			a := &accs[len(classifiers)+k]
 			a.folds = append(a.folds, s)
 			a.prob, a.pred, a.ys = append(a.prob, prob...), append(a.pred, pred...), append(a.ys, pick(y, test)...)
+			a.idx = append(a.idx, test...)
 		}
 		for k, name := range classifiers {
 			a := &accs[k]
@@ -201,6 +227,10 @@ func Evaluate(records []Record, opt EvalOptions) (EvalReport, error) {
 		e.Accuracy, e.Precision, e.Recall = eval.MeanStd(ac), eval.MeanStd(pr), eval.MeanStd(rc)
 		e.F1, e.FPR, e.AUC = eval.MeanStd(f1), eval.MeanStd(fpr), eval.MeanStd(auc)
 		e.Pooled = score(accs[k].pred, accs[k].prob, accs[k].ys)
+		for j, i := range accs[k].idx {
+			e.Predictions = append(e.Predictions, Prediction{ID: records[i].ID, Malicious: accs[k].ys[j],
+				Probability: accs[k].prob[j], Predicted: accs[k].pred[j]})
+		}
 		rep.Entries = append(rep.Entries, e)
 	}
 	return rep, nil
@@ -241,6 +271,7 @@ func singleScores(base *Model, name string, parsed []parsedVotes, y []bool, valI
 	s := score(pred, prob, ty)
 	s.Threshold = th.Value
 	a.prob, a.pred, a.ys = append(a.prob, prob...), append(a.pred, pred...), append(a.ys, ty...)
+	a.idx = append(a.idx, testIdx...)
 	return s
 }
 
@@ -250,6 +281,7 @@ type evalAcc struct {
 	prob  []float64
 	pred  []bool
 	ys    []bool
+	idx   []int // record index of each prediction
 }
 
 func subset(records []Record, idx []int) []Record {

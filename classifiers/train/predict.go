@@ -3,9 +3,14 @@ package train
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/scalemalnet/scalemalnet/classifiers/corpus"
+	"github.com/scalemalnet/scalemalnet/classifiers/fusion"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -288,43 +293,67 @@ func byColumns(want, have []string, v []float64) ([]float64, error) {
 // Evaluate applies a model file to a dataset in its shared format and
 // measures it. The dataset is deduplicated like training data.
 func Evaluate(ctx context.Context, modelPath, dataPath string) (eval.Metrics, *modelfile.Header, error) {
+	m, h, _, err := Predictions(ctx, modelPath, dataPath)
+	return m, h, err
+}
+
+// Predictions is Evaluate that also returns each example's prediction as
+// an out-of-fold line (Fold -1: the model never saw this data), for
+// `train fusion`. A call-sequence detection model trained on a public set
+// (FHIDS, ADFA-LD) applies to the sandbox's corpus as well: its
+// benign/malware labels are read as its own normal/attack classes, which
+// measures the model on the traces the sandbox records.
+func Predictions(ctx context.Context, modelPath, dataPath string) (eval.Metrics, *modelfile.Header, []fusion.OOFLine, error) {
 	p, err := Open(modelPath)
 	if err != nil {
-		return eval.Metrics{}, nil, err
+		return eval.Metrics{}, nil, nil, err
 	}
-	l, err := load(dataPath, p.Header.Task, datasets.Limits{})
+	task := p.Header.Task
+	if corpusData(dataPath) {
+		task = ""
+	}
+	l, err := load(dataPath, task, datasets.Limits{})
 	if err != nil {
-		return eval.Metrics{}, &p.Header, err
+		return eval.Metrics{}, &p.Header, nil, err
 	}
 	d := l.dataset()
-	if l.task != p.Header.Task {
-		return eval.Metrics{}, &p.Header, fmt.Errorf("%w: model is for %s, data is %s", ErrSchema, p.Header.Task, l.task)
+	cross := l.task == string(data.Corpus) && p.Header.Task != l.task
+	if cross && (l.kind != kindCalls || p.Header.Stage != "detection" || len(p.Header.Classes) != 2 || p.Header.FeatureSet != l.featureSet) {
+		return eval.Metrics{}, &p.Header, nil, fmt.Errorf("%w: model %s (%s, %s stage) does not read the corpus's system call sequences", ErrSchema, p.Header.Name, p.Header.Task, p.Header.Stage)
 	}
-	// Map the data's classes onto the model's.
+	if l.task != p.Header.Task && !cross {
+		return eval.Metrics{}, &p.Header, nil, fmt.Errorf("%w: model is for %s, data is %s", ErrSchema, p.Header.Task, l.task)
+	}
+	// Map the data's classes onto the model's (benign/malware onto a
+	// detection model's two classes in order when crossing sets).
 	cmap := make([]int, len(d.Classes))
 	for i, c := range d.Classes {
 		j := slices.Index(p.Header.Classes, c)
+		if cross {
+			j = i
+		}
 		if j < 0 {
-			return eval.Metrics{}, &p.Header, fmt.Errorf("%w: class %q is not one of the model's %v", ErrSchema, c, p.Header.Classes)
+			return eval.Metrics{}, &p.Header, nil, fmt.Errorf("%w: class %q is not one of the model's %v", ErrSchema, c, p.Header.Classes)
 		}
 		cmap[i] = j
 	}
 	var yTrue []int
 	var proba [][]float64
+	var lines []fusion.OOFLine
 	for i, in := range d.Inputs {
 		if err := ctx.Err(); err != nil {
-			return eval.Metrics{}, &p.Header, err
+			return eval.Metrics{}, &p.Header, nil, err
 		}
 		var pr []float64
 		switch l.kind {
 		case kindVector:
 			x, err := byColumns(p.Header.Columns, l.vs.Columns, in.Vector)
 			if err != nil {
-				return eval.Metrics{}, &p.Header, err
+				return eval.Metrics{}, &p.Header, nil, err
 			}
 			pr, err = p.clf.PredictProba(ml.Input{Vector: x})
 			if err != nil {
-				return eval.Metrics{}, &p.Header, err
+				return eval.Metrics{}, &p.Header, nil, err
 			}
 		case kindCalls:
 			pr, err = p.PredictCalls(l.ss.Calls(in))
@@ -332,11 +361,31 @@ func Evaluate(ctx context.Context, modelPath, dataPath string) (eval.Metrics, *m
 			pr, err = p.clf.PredictProba(in)
 		}
 		if err != nil {
-			return eval.Metrics{}, &p.Header, err
+			return eval.Metrics{}, &p.Header, nil, err
 		}
 		yTrue = append(yTrue, cmap[d.Labels[i]])
 		proba = append(proba, pr)
+		var id string
+		if d.IDs != nil {
+			id = d.IDs[i]
+		}
+		key := eval.InputKey(in)
+		line := fusion.OOFLine{Key: hex.EncodeToString(key[:]), ID: id, Label: d.Classes[d.Labels[i]], Fold: -1,
+			Classifier: p.Header.Name, Stage: p.Header.Stage, Scores: make([]fusion.ClassScore, len(pr))}
+		if l.idKeys {
+			line.Key = IDKey(id)
+		}
+		for c, v := range pr {
+			line.Scores[c] = fusion.ClassScore{Class: p.Header.Classes[c], Score: v}
+		}
+		lines = append(lines, line)
 	}
 	m, err := eval.Compute(yTrue, proba, p.Header.Classes)
-	return m, &p.Header, err
+	return m, &p.Header, lines, err
+}
+
+// corpusData reports whether path is a corpus folder.
+func corpusData(path string) bool {
+	_, err := os.Stat(filepath.Join(path, corpus.IndexFile))
+	return err == nil
 }

@@ -98,7 +98,7 @@ func commands() []command {
 		{"train", "train a model on a dataset, cross-validate it and write a model file; or fit a fusion model",
 			"train --model NAME --data PATH [--task T] [--out MODEL] [--oof FILE] [--seed N] [--folds 5] [--seq-len N] [--json]\n  scalemalnet " + trainFusionUsage, runTrain},
 		{"eval", "measure a model file on a dataset; or classifiers and fusion on out-of-fold predictions",
-			"eval --model MODEL --data PATH [--json]\n  scalemalnet " + evalFusionUsage, runEval},
+			"eval --model MODEL --data PATH [--predictions FILE] [--json]\n  scalemalnet " + evalFusionUsage, runEval},
 	}
 }
 

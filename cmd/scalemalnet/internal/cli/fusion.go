@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/scalemalnet/scalemalnet/classifiers/corpus"
 	"io"
 	"os"
 	"path/filepath"
@@ -20,7 +21,7 @@ import (
 
 const (
 	trainFusionUsage = "train fusion --oof FILE [--oof FILE]... [--method soft-vote|stacking|auc-vote|mean] [--calibration platt|isotonic|none] [--rule f1|fpr|youden|fixed] [--target-fpr 0.01] [--threshold T] [--out fusion.json] [--json]"
-	evalFusionUsage  = "eval fusion --data FILE [--data FILE]... [--folds 5] [--seed 1] [--methods m1,m2] [--calibration platt] [--rule f1|fpr|youden|fixed] [--target-fpr 0.01] [--threshold T] [--json|--markdown]"
+	evalFusionUsage  = "eval fusion --data FILE [--data FILE]... [--folds 5] [--seed 1] [--methods m1,m2] [--calibration platt] [--rule f1|fpr|youden|fixed] [--target-fpr 0.01] [--threshold T] [--corpus DIR] [--json|--markdown]"
 )
 
 // subFlags returns a flag set for a subcommand with its own usage text.
@@ -232,6 +233,7 @@ func runEvalFusion(_ context.Context, e *Env, args []string) int {
 	ff.register(fs)
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	asMarkdown := fs.Bool("markdown", false, "print the table as Markdown")
+	corpusDir := fs.String("corpus", "", "corpus folder the predictions are of: folds keep each ATT&CK technique's and each program's runs together, and a table per technique and program follows")
 	if _, code, ok := parse(fs, args, 0); !ok {
 		return code
 	}
@@ -265,8 +267,16 @@ func runEvalFusion(_ context.Context, e *Env, args []string) int {
 	if !*asJSON && !*asMarkdown {
 		writeJoin(e.Stdout, dataFiles, jr)
 	}
+	eo := fusion.EvalOptions{K: *folds, Seed: *seed, Methods: ms, Options: opt}
+	var ents []corpus.Entry
+	if *corpusDir != "" {
+		if ents, err = corpus.ReadIndex(*corpusDir); err != nil {
+			return fail(e, err)
+		}
+		eo.Group = corpus.GroupOf(ents)
+	}
 	start := time.Now()
-	rep, err := fusion.Evaluate(recs, fusion.EvalOptions{K: *folds, Seed: *seed, Methods: ms, Options: opt})
+	rep, err := fusion.Evaluate(recs, eo)
 	if err != nil {
 		if errors.Is(err, fusion.ErrOptions) {
 			fmt.Fprintf(e.Stderr, "scalemalnet: %v\n", err)
@@ -279,9 +289,17 @@ func runEvalFusion(_ context.Context, e *Env, args []string) int {
 	}
 	if *asMarkdown {
 		writeFusionMarkdown(e.Stdout, rep)
+		if ents != nil {
+			fmt.Fprintln(e.Stdout)
+			corpus.WriteBreakdown(e.Stdout, corpus.Breakdown(ents, rep.Entries), rep.Entries)
+		}
 		return ExitOK
 	}
 	writeFusionEval(e.Stdout, rep, opt, time.Since(start))
+	if ents != nil {
+		fmt.Fprintln(e.Stdout)
+		corpus.WriteBreakdown(e.Stdout, corpus.Breakdown(ents, rep.Entries), rep.Entries)
+	}
 	return ExitOK
 }
 

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"github.com/scalemalnet/scalemalnet/classifiers/fusion"
 	"io"
 	"log/slog"
 	"os"
@@ -95,16 +96,31 @@ func runEval(ctx context.Context, e *Env, args []string) int {
 	model := fs.String("model", "", "model file")
 	dataPath := fs.String("data", "", "dataset in the format the model was trained on")
 	asJSON := fs.Bool("json", false, "print the metrics as JSON")
+	predPath := fs.String("predictions", "", "also write each example's prediction as an out-of-fold line (fold -1: the model never saw this data) for train/eval fusion")
 	if _, code, ok := parse(fs, args, 0); !ok {
 		return code
 	}
 	if *model == "" || *dataPath == "" {
-		fmt.Fprintln(e.Stderr, "usage: scalemalnet eval --model MODEL --data PATH [--json]")
+		fmt.Fprintln(e.Stderr, "usage: scalemalnet eval --model MODEL --data PATH [--predictions FILE] [--json]")
 		return ExitUsage
 	}
-	m, h, err := train.Evaluate(ctx, *model, *dataPath)
+	m, h, lines, err := train.Predictions(ctx, *model, *dataPath)
 	if err != nil {
 		return fail(e, err)
+	}
+	if *predPath != "" {
+		f, err := os.Create(*predPath)
+		if err != nil {
+			return fail(e, err)
+		}
+		err = fusion.WriteOOF(f, lines)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fail(e, err)
+		}
+		fmt.Fprintf(e.Stderr, "wrote %s (%d predictions)\n", *predPath, len(lines))
 	}
 	if *asJSON {
 		return printJSON(e, map[string]any{"model": h.Name, "task": h.Task, "data": *dataPath, "metrics": m})
