@@ -42,7 +42,9 @@ func datasetsDir(t testing.TB, sub string) string {
 	return dir
 }
 
-func atomicDir(t testing.TB) string { return datasetsDir(t, filepath.Join("atomic-red-team", "atomics")) }
+func atomicDir(t testing.TB) string {
+	return datasetsDir(t, filepath.Join("atomic-red-team", "atomics"))
+}
 
 func TestSubstitute(t *testing.T) {
 	args := map[string]string{
@@ -199,8 +201,8 @@ func TestFromAtomicRealTests(t *testing.T) {
 		{"art/T1048.003/1", ReasonManual},
 		{"art/T1595.003/1", "executor powershell"},
 		{"art/T1003.008/4", "needs package ed (ed)"},
-		{"art/T1005/2", ReasonNetwork},                         // curl from GitHub
-		{"art/T1014/2", ReasonNetwork + " (apt) (prereq: "},    // apt install make
+		{"art/T1005/2", ReasonNetwork},                          // curl from GitHub
+		{"art/T1014/2", ReasonNetwork + " (apt) (prereq: "},     // apt install make
 		{"art/T1555.003/9", ReasonNetwork + " (git) (prereq: "}, // git clone
 		{"art/T1048/1", ReasonNetwork + " (ssh)"},
 		{"art/T1027.002/1", ReasonAtomicsFile + " (T1027.002/bin/linux/test_upx"},
@@ -286,7 +288,7 @@ func TestFromAtomicErrors(t *testing.T) {
 	bad := filepath.Join(dir, "T1000", "T1000.yaml")
 	for _, body := range []string{
 		"attack_technique: T1000\natomic_tests:\n- name: [unclosed\n", // YAML syntax
-		"attack_technique: not-an-id\natomic_tests: []\n",           // technique id
+		"attack_technique: not-an-id\natomic_tests: []\n",             // technique id
 	} {
 		if err := os.WriteFile(bad, []byte(body), 0o644); err != nil {
 			t.Fatal(err)
