@@ -2,12 +2,14 @@ package corpus
 
 import (
 	"bufio"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // checkScriptOffline fails the test if a script reaches for another
@@ -193,4 +195,54 @@ func tail(s string, n int) string {
 		return "..." + s[len(s)-n:]
 	}
 	return s
+}
+
+func TestBuiltinAndStandard(t *testing.T) {
+	for _, name := range []string{BuiltinDebian, BuiltinProject} {
+		m, err := Builtin(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		onDisk, err := Load(filepath.Join("manifests", name+".yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(m.Items) != len(onDisk.Items) || m.Timeout != onDisk.Timeout {
+			t.Errorf("built-in %s: %d items, file: %d", name, len(m.Items), len(onDisk.Items))
+		}
+	}
+	if _, err := Builtin("nope"); !errors.Is(err, ErrManifest) {
+		t.Errorf("unknown built-in: %v", err)
+	}
+	all, err := Standard(atomicDir(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	art, _ := FromAtomic(atomicDir(t))
+	deb, _ := Builtin(BuiltinDebian)
+	proj, _ := Builtin(BuiltinProject)
+	if n := len(art.Items) + len(deb.Items) + len(proj.Items); len(all.Items) != n {
+		t.Errorf("standard corpus: %d items, want %d", len(all.Items), n)
+	}
+	if len(all.Skipped) != len(art.Skipped) {
+		t.Errorf("standard corpus: %d skips, want %d", len(all.Skipped), len(art.Skipped))
+	}
+	labels := map[string]int{}
+	for i := range all.Items {
+		it := &all.Items[i]
+		labels[it.Label]++
+		if all.ItemTimeout(it) <= 0 {
+			t.Errorf("%s: no timeout", it.ID)
+		}
+	}
+	// The project's miner keeps its own 15s; Debian items get their manifest's 10s.
+	for _, it := range all.Items {
+		if it.ID == "project/test-miner" && time.Duration(it.Timeout) != 15*time.Second {
+			t.Errorf("%s: timeout %v", it.ID, time.Duration(it.Timeout))
+		}
+		if it.ID == "debian/coreutils/ls-etc" && time.Duration(it.Timeout) != 10*time.Second {
+			t.Errorf("%s: timeout %v", it.ID, time.Duration(it.Timeout))
+		}
+	}
+	t.Logf("standard corpus: %d malicious, %d benign items, %d tests skipped", labels[LabelMalware], labels[LabelBenign], len(all.Skipped))
 }
