@@ -208,7 +208,9 @@ func TestFromAtomicRealTests(t *testing.T) {
 		{"art/T1027.002/1", ReasonAtomicsFile + " (T1027.002/bin/linux/test_upx"},
 		{"art/T1053.006/1", "needs package systemd (systemctl)"},
 		{"art/T1049/6", ReasonProgram + " sockstat"},
-		{"art/T1686/13", ReasonPrereq}, // ufw's files are not there
+		{"art/T1686/13", ReasonPrereq},     // ufw's files are not there
+		{"art/T1529/16", ReasonStopsGuest}, // echo b > /proc/sysrq-trigger
+		{"art/T1529/3", ReasonStopsGuest},  // shutdown
 	} {
 		s, ok := skips[c.id]
 		if !ok {
@@ -252,7 +254,7 @@ func TestFromAtomicWholeDataset(t *testing.T) {
 	}
 	kinds := SkipCounts(m.Skipped)
 	known := map[string]bool{ReasonManual: true, ReasonExecutor: true, ReasonNetwork: true, ReasonPackage: true,
-		ReasonProgram: true, ReasonAtomicsFile: true, ReasonPrereq: true}
+		ReasonProgram: true, ReasonAtomicsFile: true, ReasonPrereq: true, ReasonStopsGuest: true}
 	names := make([]string, 0, len(kinds))
 	for k := range kinds {
 		if !known[k] {
