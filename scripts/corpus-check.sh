@@ -48,11 +48,14 @@ fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/corpus-check.XXXXXX")
 trap 'rm -rf "$work"' EXIT
+trap 'exit 143' INT TERM
 
 # Everything below runs in private namespaces: the mounts vanish with them
 # (the loop device is released when the squashfs is unmounted).
 unshare --mount --net --pid --fork --mount-proc --propagation private /bin/sh -eu -c '
 rootfs=$1 scripts=$2 limit=$3 logs=$4 work=$5 strace=$6
+# PID 1 of the namespace: without a handler it would ignore SIGTERM.
+trap "exit 143" INT TERM
 ip link set lo up 2>/dev/null || true
 mkdir -p "$work/lower"
 mount -t squashfs -o ro,loop "$rootfs" "$work/lower"
