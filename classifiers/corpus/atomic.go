@@ -255,15 +255,11 @@ func stopsGuest(cmd string) bool {
 	if sysrqRe.MatchString(cmd) {
 		return true
 	}
-	words := commandWords(cmd)
-	for i, w := range words {
+	for _, w := range commandWords(cmd) {
 		switch w {
 		case "reboot", "shutdown", "halt", "poweroff":
 			return true
 		case "init", "telinit":
-			if i+1 < len(words) {
-				continue
-			}
 			if initRe.MatchString(cmd) {
 				return true
 			}

@@ -378,3 +378,23 @@ func init() {
 		shellBuiltins[w] = true
 	}
 }
+
+func TestStopsGuest(t *testing.T) {
+	for _, c := range []struct {
+		cmd  string
+		want bool
+	}{
+		{`echo "b" > /proc/sysrq-trigger`, true},
+		{"echo 1> /proc/sys/kernel/sysrq\necho b> /proc/sysrq-trigger", true},
+		{"echo h > /proc/sysrq-trigger", false}, // help: harmless
+		{"sudo shutdown -r now", true},
+		{"init 6", true},
+		{"init 3", false},
+		{"echo reboot later; ls", false}, // a word, not a command
+		{"systemctl status", false},
+	} {
+		if got := stopsGuest(c.cmd); got != c.want {
+			t.Errorf("stopsGuest(%q) = %v, want %v", c.cmd, got, c.want)
+		}
+	}
+}
