@@ -28,6 +28,7 @@ const (
 	ReasonProgram     = "needs program" // "needs program dscl (not packaged in Debian)": macOS, FreeBSD, proprietary
 	ReasonAtomicsFile = "needs a file from the atomics folder"
 	ReasonPrereq      = "prerequisite not met in the guest"
+	ReasonStopsGuest  = "stops the guest" // reboots or powers off: no trace to keep
 )
 
 // ErrAtomic is wrapped by errors reading Atomic Red Team's files.
@@ -189,6 +190,9 @@ func atomicScript(t *atomicTest) (script, reason string) {
 	}
 	args := atomicArgs(t)
 	cmd := strings.TrimSpace(substitute(t.Executor.Command, args))
+	if stopsGuest(cmd) {
+		return "", ReasonStopsGuest
+	}
 	if r := needs(cmd); r != "" {
 		return "", r
 	}
@@ -243,6 +247,31 @@ func atomicScript(t *atomicTest) (script, reason string) {
 // files of packages it lacks (ufw), locale files it has not, other
 // distributions.
 var unmetCheckRe = regexp.MustCompile(`/etc/ufw/|/etc/default/ufw|/var/log/ufw|/etc/locale\.conf|/etc/default/locale|el\[0-9\]|/etc/redhat-release|/etc/centos-release`)
+
+// stopsGuest says whether a command reboots, halts or crashes the machine
+// (sysrq b, o or c; reboot, shutdown, halt, poweroff, init 0/6): the VM
+// would be gone before its trace is sent.
+func stopsGuest(cmd string) bool {
+	if sysrqRe.MatchString(cmd) {
+		return true
+	}
+	for _, w := range commandWords(cmd) {
+		switch w {
+		case "reboot", "shutdown", "halt", "poweroff":
+			return true
+		case "init", "telinit":
+			if initRe.MatchString(cmd) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+var (
+	sysrqRe = regexp.MustCompile(`echo\s+["']?[boc]["']?\s*>\s*/proc/sysrq-trigger`)
+	initRe  = regexp.MustCompile(`(^|[\s;&|])(tel)?init\s+[06]\b`)
+)
 
 // onlyTells says whether a get_prereq command only prints instructions
 // (echo, printf, exit): it cannot meet the prerequisite.
@@ -623,7 +652,7 @@ func SkipCounts(skips []Skip) map[string]int {
 }
 
 func reasonKind(r string) string {
-	for _, k := range []string{ReasonManual, ReasonExecutor, ReasonNetwork, ReasonPackage, ReasonProgram, ReasonAtomicsFile, ReasonPrereq} {
+	for _, k := range []string{ReasonManual, ReasonExecutor, ReasonNetwork, ReasonPackage, ReasonProgram, ReasonAtomicsFile, ReasonPrereq, ReasonStopsGuest} {
 		if strings.HasPrefix(r, k) {
 			return k
 		}

@@ -208,7 +208,9 @@ func TestFromAtomicRealTests(t *testing.T) {
 		{"art/T1027.002/1", ReasonAtomicsFile + " (T1027.002/bin/linux/test_upx"},
 		{"art/T1053.006/1", "needs package systemd (systemctl)"},
 		{"art/T1049/6", ReasonProgram + " sockstat"},
-		{"art/T1686/13", ReasonPrereq}, // ufw's files are not there
+		{"art/T1686/13", ReasonPrereq},     // ufw's files are not there
+		{"art/T1529/16", ReasonStopsGuest}, // echo b > /proc/sysrq-trigger
+		{"art/T1529/3", ReasonStopsGuest},  // shutdown
 	} {
 		s, ok := skips[c.id]
 		if !ok {
@@ -252,7 +254,7 @@ func TestFromAtomicWholeDataset(t *testing.T) {
 	}
 	kinds := SkipCounts(m.Skipped)
 	known := map[string]bool{ReasonManual: true, ReasonExecutor: true, ReasonNetwork: true, ReasonPackage: true,
-		ReasonProgram: true, ReasonAtomicsFile: true, ReasonPrereq: true}
+		ReasonProgram: true, ReasonAtomicsFile: true, ReasonPrereq: true, ReasonStopsGuest: true}
 	names := make([]string, 0, len(kinds))
 	for k := range kinds {
 		if !known[k] {
@@ -374,5 +376,25 @@ var shellBuiltins = map[string]bool{}
 func init() {
 	for _, w := range strings.Fields("echo cd export set unset read test [ [[ true false exit return local alias unalias trap kill printf type hash command source . eval exec shift wait ulimit umask history declare typeset let break continue shopt pwd getopts readonly jobs bg fg disown builtin enable : case for function select") {
 		shellBuiltins[w] = true
+	}
+}
+
+func TestStopsGuest(t *testing.T) {
+	for _, c := range []struct {
+		cmd  string
+		want bool
+	}{
+		{`echo "b" > /proc/sysrq-trigger`, true},
+		{"echo 1> /proc/sys/kernel/sysrq\necho b> /proc/sysrq-trigger", true},
+		{"echo h > /proc/sysrq-trigger", false}, // help: harmless
+		{"sudo shutdown -r now", true},
+		{"init 6", true},
+		{"init 3", false},
+		{"echo reboot later; ls", false}, // a word, not a command
+		{"systemctl status", false},
+	} {
+		if got := stopsGuest(c.cmd); got != c.want {
+			t.Errorf("stopsGuest(%q) = %v, want %v", c.cmd, got, c.want)
+		}
 	}
 }
