@@ -57,8 +57,10 @@ func runCorpusBuild(ctx context.Context, e *Env, args []string) int {
 		if err != nil {
 			return fail(e, err)
 		}
-		if m.Timeout == 0 {
-			m.Timeout = mm.Timeout
+		for i := range mm.Items { // each manifest's default run time stays with its items
+			if mm.Items[i].Timeout == 0 {
+				mm.Items[i].Timeout = mm.Timeout
+			}
 		}
 		m.Merge(mm)
 	}
