@@ -10,6 +10,8 @@
 #   FORCE=1 scripts/models.sh       retrain even if nothing changed
 #   SCALEMALNET_DATASETS=DIR        datasets elsewhere
 #   SCALEMALNET_BIN=PATH            another scalemalnet binary
+#   CORPUS=DIR                      the sandbox-native corpus (default build/corpus,
+#                                   made by make corpus); CORPUS=none leaves it out
 #
 # Training is deterministic (fixed seeds): the same binary and data give the
 # same model files, so a stamp of both lets a rerun skip the work.
@@ -20,6 +22,11 @@ BIN=${SCALEMALNET_BIN:-build/bin/scalemalnet}
 DS=${SCALEMALNET_DATASETS:-$(cd .. && pwd)/shared/datasets}
 [[ -x $BIN ]] || { echo "[models] $BIN missing: run make build" >&2; exit 1; }
 [[ -d $DS ]] || { echo "[models] datasets not found at $DS (set SCALEMALNET_DATASETS)" >&2; exit 1; }
+CORPUS=${CORPUS:-build/corpus}
+if [[ $CORPUS != none && ! -f $CORPUS/corpus.jsonl ]]; then
+  echo "[models] no corpus at $CORPUS: run make corpus (or CORPUS=none for the public datasets only)" >&2
+  exit 1
+fi
 mkdir -p "$OUT"
 
 # name  model  data  [extra flags]
@@ -31,9 +38,25 @@ MODELS=(
   "malbehavd-random-forest random-forest $DS/malbehavd_v1/MalBehavD-V1-dataset.csv"
   "malapi-random-forest random-forest $DS/catak_mal_api_2019"
 )
+# The Linux detection models learn from the sandbox's own corpus (runs of
+# Atomic Red Team tests and of the Debian userland in the guest, grouped by
+# ATT&CK technique and program in cross-validation). The FHIDS detection
+# models stay as classifiers but their fusion weights are fitted on their
+# predictions on the corpus (they never trained on it), not on FHIDS: the
+# fusion learns how much they tell about the sandbox's traces.
+CORPUS_MODELS=()
+if [[ $CORPUS != none ]]; then
+  CORPUS_MODELS=(
+    "corpus-random-forest random-forest $CORPUS"
+    "corpus-cnn-lstm cnn-lstm $CORPUS --seq-len 200 --epochs 10"
+  )
+  MODELS+=("${CORPUS_MODELS[@]}")
+fi
+# Detection models whose fusion lines are their predictions on the corpus.
+ON_CORPUS=(fhids-random-forest fhids-cnn-lstm)
 
 # A dataset folder (Mal-API-2019) is stamped by its files.
-stamp=$( { sha256sum "$BIN" scripts/models.sh; for m in "${MODELS[@]}"; do set -- $m; if [[ -d $3 ]]; then find "$3" -type f -print0 | sort -z | xargs -0 sha256sum; else sha256sum "$3"; fi; done; } | sha256sum | cut -d' ' -f1)
+stamp=$( { sha256sum "$BIN" scripts/models.sh; [[ $CORPUS == none ]] || sha256sum "$CORPUS/corpus.jsonl"; for m in "${MODELS[@]}"; do set -- $m; if [[ -d $3 ]]; then find "$3" -type f -print0 | sort -z | xargs -0 sha256sum; else sha256sum "$3"; fi; done; } | sha256sum | cut -d' ' -f1)
 if [[ -z ${FORCE:-} && -f $OUT/.stamp && -f $OUT/fusion.json && $(cat "$OUT/.stamp") == "$stamp" ]]; then
   echo "[models] models up to date in $OUT"
   exit 0
@@ -50,7 +73,7 @@ fi
 # (daemon FusionConfig, fusion.Model.WithThreshold).
 FUSION=(--method soft-vote --calibration platt --rule fpr --target-fpr 0.01)
 
-rm -f "$OUT"/*.smnmodel "$OUT"/*.oof.jsonl "$OUT/fusion.json" "$OUT/.stamp"
+rm -f "$OUT"/*.smnmodel "$OUT"/*.oof.jsonl "$OUT"/*.corpus.jsonl "$OUT/fusion.json" "$OUT/.stamp"
 for m in "${MODELS[@]}"; do
   set -- $m
   name=$1 model=$2 data=$3
@@ -64,10 +87,24 @@ done
 oofs=()
 for m in "${MODELS[@]}"; do
   set -- $m
+  if [[ $CORPUS != none && " ${ON_CORPUS[*]} " == *" $1 "* ]]; then
+    "$BIN" eval --model "$OUT/$1.smnmodel" --data "$CORPUS" --predictions "$OUT/$1.corpus.jsonl" > "$OUT/$1.corpus.txt"
+    oofs+=(--oof "$OUT/$1.corpus.jsonl")
+    continue
+  fi
   oofs+=(--oof "$OUT/$1.oof.jsonl")
 done
 echo "[models] fitting the fusion model on the out-of-fold predictions" >&2
 "$BIN" train fusion "${oofs[@]}" "${FUSION[@]}" --out "$OUT/fusion.json" > "$OUT/fusion.txt" 2>&1 ||
   { cat "$OUT/fusion.txt" >&2; exit 1; }
 echo "[models]   fusion model in $OUT/fusion.json; summary in $OUT/fusion.txt" >&2
+if [[ $CORPUS != none ]]; then
+  # The corpus's records only: every Linux detector and the fusion, five
+  # folds keeping each technique and program whole, per technique.
+  coofs=()
+  for m in "${CORPUS_MODELS[@]}"; do set -- $m; coofs+=(--data "$OUT/$1.oof.jsonl"); done
+  for n in "${ON_CORPUS[@]}"; do coofs+=(--data "$OUT/$n.corpus.jsonl"); done
+  "$BIN" eval fusion "${coofs[@]}" "${FUSION[@]:2}" --methods soft-vote,stacking --corpus "$CORPUS" --markdown > "$OUT/corpus-eval.md"
+  echo "[models]   on the corpus (grouped cross-validation, per technique): $OUT/corpus-eval.md" >&2
+fi
 echo "$stamp" > "$OUT/.stamp"
