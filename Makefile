@@ -12,7 +12,7 @@ SAMPLES_DIR:= $(BUILD)/samples
 BIN        := $(BUILD)/bin/scalemalnet
 TEST_FLAGS ?= -count=1 -timeout 85m
 
-.PHONY: all setup build agent image samples models demo test unit bench bench-models fuzz clean
+.PHONY: all setup build agent image samples corpus models demo test unit bench bench-models fuzz clean
 
 all: build
 
@@ -31,7 +31,10 @@ samples:          ## the bundled harmless sample programs, built for the guest
 	samples/build.sh $(SAMPLES_DIR)
 	samples/build-guest.sh $(SAMPLES_DIR)
 
-models: build     ## train the default models from ../shared/datasets (build/models)
+corpus: build image samples   ## run Atomic Red Team's Linux tests and the Debian userland in real VMs; keep the traces (build/corpus; resumes; docs/corpus.md)
+	scripts/corpus.sh build/corpus
+
+models: build corpus   ## train the default models from ../shared/datasets and the corpus (build/models)
 	scripts/models.sh build/models
 
 demo: setup build image samples models   ## analyse every bundled sample end to end
