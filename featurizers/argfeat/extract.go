@@ -85,6 +85,10 @@ type extractor struct {
 	ports  map[uint16]struct{}
 	execed map[int]bool // pids with a kept successful exec
 	drops  bool         // the trace dropped calls (budget)
+	// The agent's exec of the sample (the root process's first exec) is
+	// not the sample's behaviour: it only marks the path as executed.
+	launchPID  int
+	launchSeen bool
 	kept   int
 	failed int
 }
@@ -105,6 +109,22 @@ func Extract(t *trace.Trace) Vector {
 	}
 	if t == nil {
 		return Vector(x.c)
+	}
+	x.launchPID = -1
+	for _, p := range t.Summary.Processes {
+		if p.PPID == 0 {
+			x.launchPID = p.PID
+			break
+		}
+	}
+	if x.launchPID < 0 {
+	first:
+		for _, w := range t.Windows {
+			for _, e := range w.Events {
+				x.launchPID = e.PID
+				break first
+			}
+		}
 	}
 	counted, dropped := 0.0, 0.0
 	for wi := range t.Windows {
@@ -413,7 +433,7 @@ func (x *extractor) event(e *trace.Event) {
 		if e.FD != nil {
 			x.setFD(pid, *e.FD, fdEntry{sock: true})
 		}
-		if e.Failed() && e.Err != "EINPROGRESS" {
+		if fam, _, _ := parseAddr(e.Addr); e.Failed() && e.Err != "EINPROGRESS" && (fam == "inet" || fam == "inet6") {
 			x.c[fNetConnFail]++
 		}
 		x.addr(e.Addr, true)
@@ -478,6 +498,11 @@ func (x *extractor) exec(e *trace.Event, pid int) {
 	raw := e.Path
 	if len(raw) > maxPathLen {
 		raw = raw[:maxPathLen]
+	}
+	if !x.launchSeen && pid == x.launchPID {
+		x.launchSeen = true
+		x.mark(resolve(x.cwd(pid), raw), pExec)
+		return
 	}
 	if raw == "" || strings.HasPrefix(raw, "/memfd:") || strings.HasPrefix(raw, "/dev/fd/") ||
 		(strings.HasPrefix(raw, "/proc/") && strings.Contains(raw, "/fd/")) {

@@ -140,7 +140,7 @@ var (
 	// Network.
 	fNetSocket     = def("net.socket", ScaleLog, "socket calls (C)")
 	fNetConnect    = def("net.connect", ScaleLog, "connect calls (C)")
-	fNetConnFail   = def("net.connect_failed", ScaleLog, "failed connects (A; EINPROGRESS of a non-blocking connect is not a failure)")
+	fNetConnFail   = def("net.connect_failed", ScaleLog, "failed connects to IPv4/IPv6 addresses (A; EINPROGRESS of a non-blocking connect is not a failure; Unix sockets, such as glibc probing nscd, are left out)")
 	fNetConnInet   = def("net.connect.inet", ScaleLog, "connects to IPv4 addresses (A)")
 	fNetConnInet6  = def("net.connect.inet6", ScaleLog, "connects to IPv6 addresses (A)")
 	fNetConnUnix   = def("net.connect.unix", ScaleLog, "connects to Unix sockets (A)")
