@@ -89,8 +89,8 @@ type extractor struct {
 	// not the sample's behaviour: it only marks the path as executed.
 	launchPID  int
 	launchSeen bool
-	kept   int
-	failed int
+	kept       int
+	failed     int
 }
 
 // Extract computes the argument features of a trace: one value per Schema

@@ -65,7 +65,7 @@ func checkReal(t *testing.T, traces map[string]*trace.Trace) {
 		{"benign-reader", "path.passwd.read", true},
 		{"benign-reader", "net.connect", false},
 		{"benign-reader", "exec.shell", false},
-		{"benign-reader", "exec.total", false},   // the agent's exec of the sample is not counted
+		{"benign-reader", "exec.total", false},    // the agent's exec of the sample is not counted
 		{"benign-reader", "path.tmp.exec", false}, // (it runs from /tmp/smn)
 		{"benign-reader", "path.tmp.read", true},  // it lists /tmp
 		{"test-adduser", "exec.total", false},
