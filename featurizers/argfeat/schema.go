@@ -75,9 +75,9 @@ func def(name string, sc Scale, doc string) int {
 	return len(schema) - 1
 }
 
-// The columns, in vector order. Counts of calls by name (C) come from the
+// The columns, in vector order. Counts of calls by name ("names") come from the
 // windows' complete per-name counts, so they stay exact when events were
-// dropped; everything that needs an argument (A) comes from the kept events
+// dropped; everything that needs an argument ("arguments") comes from the kept events
 // only (see docs/features.md, "Dropped events").
 var (
 	// The run.
@@ -93,7 +93,7 @@ var (
 	fProcThreads = def("proc.threads", ScaleLog, "threads over all processes")
 	fProcDepth   = def("proc.depth", ScaleNum, "depth of the process tree (the sample's process is 0; capped at 64)")
 
-	// Programs executed (A: successful execve/execveat, plus the process
+	// Programs executed (arguments: successful execve/execveat, plus the process
 	// table for processes whose exec was dropped).
 	fExecTotal    = def("exec.total", ScaleLog, "programs executed (successful execve/execveat)")
 	fExecDenied   = def("exec.denied", ScaleLog, "exec attempts refused with EACCES, EPERM or ENOEXEC (ENOENT of a PATH search is not counted)")
@@ -123,11 +123,11 @@ var (
 	fExecIP       = def("exec.argv_ip", ScaleLog, "exec argument vectors with a non-loopback IPv4 address literal")
 	fExecDecode   = def("exec.argv_decode", ScaleLog, "exec argument vectors decoding base64 (base64 -d/--decode, b64decode, FromBase64)")
 
-	// Privilege, other processes, the kernel (C).
+	// Privilege, other processes, the kernel (names, but ptrace_failed).
 	fPrivSetuid  = def("priv.setid", ScaleLog, "setuid, setgid, setreuid, setregid, setresuid, setresgid, setfsuid, setfsgid calls (and their i386 *32 forms)")
 	fPrivCapset  = def("priv.capset", ScaleLog, "capset calls")
 	fPrivPtrace  = def("priv.ptrace", ScaleLog, "ptrace calls")
-	fPrivPtrFail = def("priv.ptrace_failed", ScaleLog, "failed ptrace calls (A): a traced sample's PTRACE_TRACEME fails, the classic anti-debugging check")
+	fPrivPtrFail = def("priv.ptrace_failed", ScaleLog, "failed ptrace calls: a traced sample's PTRACE_TRACEME fails, the classic anti-debugging check")
 	fPrivVM      = def("priv.process_vm", ScaleLog, "process_vm_readv and process_vm_writev calls")
 	fPrivMemfd   = def("priv.memfd", ScaleLog, "memfd_create calls")
 	fPrivKill    = def("priv.kill", ScaleLog, "kill, tkill, tgkill and pidfd_send_signal calls (the target pid is not recorded)")
@@ -138,25 +138,25 @@ var (
 	fPrivPrctl   = def("priv.prctl", ScaleLog, "prctl calls")
 
 	// Network.
-	fNetSocket     = def("net.socket", ScaleLog, "socket calls (C)")
-	fNetConnect    = def("net.connect", ScaleLog, "connect calls (C)")
-	fNetConnFail   = def("net.connect_failed", ScaleLog, "failed connects to IPv4/IPv6 addresses (A; EINPROGRESS of a non-blocking connect is not a failure; Unix sockets, such as glibc probing nscd, are left out)")
-	fNetConnInet   = def("net.connect.inet", ScaleLog, "connects to IPv4 addresses (A)")
-	fNetConnInet6  = def("net.connect.inet6", ScaleLog, "connects to IPv6 addresses (A)")
-	fNetConnUnix   = def("net.connect.unix", ScaleLog, "connects to Unix sockets (A)")
-	fNetConnLoop   = def("net.connect.loopback", ScaleLog, "connects to loopback addresses, 127.0.0.0/8 and ::1 (A)")
-	fNetConnRemote = def("net.connect.remote", ScaleLog, "connects to other IPv4/IPv6 addresses (A)")
-	fNetHosts      = def("net.remote_hosts", ScaleLog, "distinct non-loopback addresses connected or sent to (A)")
-	fNetPorts      = def("net.ports", ScaleLog, "distinct destination ports connected or sent to, loopback included (A)")
-	fNetDNS        = def("net.dns", ScaleLog, "connects or sendto to port 53 (A)")
-	fNetBind       = def("net.bind", ScaleLog, "bind calls (C)")
-	fNetBindAny    = def("net.bind.any", ScaleLog, "binds to the unspecified address, 0.0.0.0 or :: (A)")
-	fNetListen     = def("net.listen", ScaleLog, "listen calls (C)")
-	fNetAccept     = def("net.accept", ScaleLog, "accept and accept4 calls (C)")
-	fNetStdio      = def("net.socket_stdio", ScaleLog, "dup/dup2/dup3 of a socket onto fd 0, 1 or 2 (A)")
-	fNetShell      = def("net.socket_shell", ScaleBool, "a shell or interpreter was executed with a socket as its stdin or stdout: a reverse or bind shell (A)")
+	fNetSocket     = def("net.socket", ScaleLog, "socket calls")
+	fNetConnect    = def("net.connect", ScaleLog, "connect calls")
+	fNetConnFail   = def("net.connect_failed", ScaleLog, "failed connects to IPv4/IPv6 addresses (EINPROGRESS of a non-blocking connect is not a failure; Unix sockets, such as glibc probing nscd, are left out)")
+	fNetConnInet   = def("net.connect.inet", ScaleLog, "connects to IPv4 addresses")
+	fNetConnInet6  = def("net.connect.inet6", ScaleLog, "connects to IPv6 addresses")
+	fNetConnUnix   = def("net.connect.unix", ScaleLog, "connects to Unix sockets")
+	fNetConnLoop   = def("net.connect.loopback", ScaleLog, "connects to loopback addresses, 127.0.0.0/8 and ::1")
+	fNetConnRemote = def("net.connect.remote", ScaleLog, "connects to other IPv4/IPv6 addresses")
+	fNetHosts      = def("net.remote_hosts", ScaleLog, "distinct non-loopback addresses connected or sent to")
+	fNetPorts      = def("net.ports", ScaleLog, "distinct destination ports connected or sent to, loopback included")
+	fNetDNS        = def("net.dns", ScaleLog, "connects or sendto to port 53")
+	fNetBind       = def("net.bind", ScaleLog, "bind calls")
+	fNetBindAny    = def("net.bind.any", ScaleLog, "binds to the unspecified address, 0.0.0.0 or ::")
+	fNetListen     = def("net.listen", ScaleLog, "listen calls")
+	fNetAccept     = def("net.accept", ScaleLog, "accept and accept4 calls")
+	fNetStdio      = def("net.socket_stdio", ScaleLog, "dup/dup2/dup3 of a socket onto fd 0, 1 or 2")
+	fNetShell      = def("net.socket_shell", ScaleBool, "a shell or interpreter was executed with a socket as its stdin or stdout: a reverse or bind shell")
 
-	// Files across calls (A).
+	// Files across calls (arguments).
 	fFileWritten    = def("file.written", ScaleLog, "distinct paths opened for writing, created, truncated, linked or renamed to")
 	fFileRead       = def("file.read", ScaleLog, "distinct paths opened read-only")
 	fFileWrittenX   = def("file.written_exec", ScaleLog, "paths written and later executed (a dropped payload)")
@@ -165,7 +165,7 @@ var (
 	fFileExecDel    = def("file.exec_deleted", ScaleLog, "paths executed and later deleted (a self-deleting program)")
 	fFileHidden     = def("file.hidden_written", ScaleLog, "distinct written paths with a hidden (dot) component")
 
-	// Errors (A).
+	// Errors (arguments).
 	fErrRatio  = def("err.failed_share", ScaleRatio, "share of kept calls that failed")
 	fErrAccess = def("err.eacces", ScaleLog, "kept calls that failed with EACCES or EPERM")
 

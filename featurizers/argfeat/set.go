@@ -43,12 +43,12 @@ func Set(t *trace.Trace) *features.Set {
 // docs/features.md; the path grid is given as its classes and operations.
 func Doc() string {
 	var b strings.Builder
-	b.WriteString("| feature | scale | meaning |\n|---|---|---|\n")
-	for _, f := range schema[:fPathBase] {
-		b.WriteString("| `" + f.Name + "` | " + string(f.Scale) + " | " + f.Doc + " |\n")
+	b.WriteString("| feature | scale | from | meaning |\n|---|---|---|---|\n")
+	for i, f := range schema[:fPathBase] {
+		b.WriteString("| `" + f.Name + "` | " + string(f.Scale) + " | " + source(i) + " | " + f.Doc + " |\n")
 	}
 	b.WriteString("\nPath grid: `path.<class>.<op>`, " + strconv.Itoa(len(pathClasses)) + " classes × " +
-		strconv.Itoa(nOps) + " operations, each a count (log).\n\n| class | paths |\n|---|---|\n")
+		strconv.Itoa(nOps) + " operations, each a count (log) from arguments.\n\n| class | paths |\n|---|---|\n")
 	for _, c := range pathClasses {
 		b.WriteString("| `" + c.name + "` | " + c.doc + " |\n")
 	}
@@ -57,4 +57,20 @@ func Doc() string {
 		b.WriteString("| `" + op.name + "` | " + op.doc + " |\n")
 	}
 	return b.String()
+}
+
+// source says where a column's value comes from: "names" (the windows'
+// per-name counts, exact when events were dropped), "summary" (the run's
+// summary and process table) or "arguments" (the kept events).
+func source(i int) string {
+	for _, f := range countFeatures {
+		if f == i {
+			return "names"
+		}
+	}
+	switch i {
+	case fRunEvents, fRunDropped, fRunDuration, fRunTimeout, fRunSignaled, fProcCount, fProcThreads, fProcDepth:
+		return "summary"
+	}
+	return "arguments"
 }
