@@ -14,14 +14,15 @@ import (
 // tell a write to /etc/passwd (and a socket on a shell's stdin) from a read.
 func TestTraceArgs(t *testing.T) {
 	fd := func(n int) *int { return &n }
-	evil := &trace.Trace{Windows: []trace.Window{{Index: 0, End: 1e9, Counts: map[string]int{"openat": 2, "socket": 1, "dup2": 1, "execve": 1},
+	evil := &trace.Trace{Windows: []trace.Window{{Index: 0, End: 1e9, Counts: map[string]int{"openat": 2, "socket": 1, "dup2": 1, "execve": 2},
 		Events: []trace.Event{
+			{T: 0, PID: 1, Name: "execve", Path: "/tmp/smn/sample", Argv: []string{"/tmp/smn/sample"}}, // the agent starts the sample
 			{T: 1, PID: 1, Name: "openat", Path: "/etc/passwd", Flags: "O_WRONLY|O_APPEND", Ret: 3},
 			{T: 2, PID: 1, Name: "openat", Path: "/etc/hostname", Flags: "O_RDONLY", Ret: 4},
 			{T: 3, PID: 1, Name: "socket", Ret: 5},
 			{T: 4, PID: 1, Name: "dup2", FD: fd(5), Ret: 0},
 			{T: 5, PID: 1, Name: "execve", Path: "/bin/sh", Argv: []string{"sh", "-i"}},
-		}}}, Summary: trace.Summary{Outcome: trace.OutcomeExited, Events: 5, Kept: 5}}
+		}}}, Summary: trace.Summary{Outcome: trace.OutcomeExited, Events: 6, Kept: 6}}
 	benign := &trace.Trace{Windows: []trace.Window{{Index: 0, End: 1e9, Counts: map[string]int{"openat": 1},
 		Events: []trace.Event{{T: 1, PID: 1, Name: "openat", Path: "/etc/passwd", Flags: "O_RDONLY|O_CLOEXEC", Ret: 3}}}},
 		Summary: trace.Summary{Outcome: trace.OutcomeExited, Events: 1, Kept: 1}}
