@@ -126,16 +126,21 @@ func Extract(t *trace.Trace) Vector {
 			}
 		}
 	}
-	counted, dropped := 0.0, 0.0
+	// Per-name counts are summed as saturating integers: the sum of
+	// non-negative numbers saturated at a bound does not depend on the
+	// order (map order is random), where float sums of huge counts would.
+	var counted int64
+	byFeature := map[int]int64{}
+	dropped := 0.0
 	for wi := range t.Windows {
 		w := &t.Windows[wi]
 		for name, n := range w.Counts {
 			if n <= 0 {
 				continue
 			}
-			counted += float64(n)
+			counted = satAdd(counted, n)
 			if f, ok := countFeatures[name]; ok {
-				x.c[f] = math.Min(x.c[f]+float64(n), maxCountValue)
+				byFeature[f] = satAdd(byFeature[f], n)
 			}
 		}
 		if w.Dropped > 0 {
@@ -145,14 +150,14 @@ func Extract(t *trace.Trace) Vector {
 			x.event(&w.Events[ei])
 		}
 	}
+	for f, n := range byFeature {
+		x.c[f] = math.Min(float64(n), maxCountValue)
+	}
 	s := &t.Summary
 	x.drops = dropped > 0 || s.Truncated || (s.Events > 0 && x.kept < s.Events)
 	x.processes(s)
 
-	events := float64(s.Events)
-	if events < counted {
-		events = counted
-	}
+	events := float64(max(int64(s.Events), counted))
 	x.c[fRunEvents] = math.Min(events, maxCountValue)
 	x.c[fRunKept] = float64(x.kept)
 	if events > 0 {
@@ -194,6 +199,14 @@ func Extract(t *trace.Trace) Vector {
 		x.c[i] = v
 	}
 	return Vector(x.c)
+}
+
+// satAdd adds a non-negative n to a non-negative sum, saturating.
+func satAdd(sum int64, n int) int64 {
+	if int64(n) > math.MaxInt64-sum {
+		return math.MaxInt64
+	}
+	return sum + int64(n)
 }
 
 func b2f(b bool) float64 {
@@ -562,8 +575,15 @@ func (x *extractor) program(name string, argv []string) {
 			x.c[fExecShellC]++
 		}
 	}
-	if name == "chmod" || (len(cats) > 1 && cats[1] == fExecPerm && wrapped(argv) == "chmod") {
-		ex, sid := chmodMode(argv)
+	chmodArgv := argv
+	if name != "chmod" && wrappers[name] {
+		chmodArgv = nil
+		if i := wrappedAt(argv); i > 0 && progName(argv[i]) == "chmod" {
+			chmodArgv = argv[i:]
+		}
+	}
+	if name == "chmod" || chmodArgv != nil && len(chmodArgv) > 0 && progName(chmodArgv[0]) == "chmod" {
+		ex, sid := chmodMode(chmodArgv)
 		if ex {
 			x.c[fExecChmodX]++
 		}
@@ -648,14 +668,16 @@ func (x *extractor) processes(s *trace.Summary) {
 		x.c[fProcCount] += float64(s.ProcessesDropped)
 	}
 	byPID := make(map[int]int, len(ps))
+	var threads int64
 	for i, p := range ps {
 		if _, dup := byPID[p.PID]; !dup {
 			byPID[p.PID] = i
 		}
 		if p.Threads > 0 {
-			x.c[fProcThreads] = math.Min(x.c[fProcThreads]+float64(p.Threads), maxCountValue)
+			threads = satAdd(threads, p.Threads)
 		}
 	}
+	x.c[fProcThreads] = math.Min(float64(threads), maxCountValue)
 	depth := make(map[int]int, len(ps))
 	maxDepth := 0
 	for _, p := range ps {

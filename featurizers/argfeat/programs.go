@@ -89,6 +89,14 @@ func category(name string) int {
 // wrapped returns the program a wrapper (env, sudo, nohup, busybox, ...)
 // runs: its first argument that names a known program.
 func wrapped(argv []string) string {
+	if i := wrappedAt(argv); i > 0 {
+		return progName(argv[i])
+	}
+	return ""
+}
+
+// wrappedAt is the index in argv of the program a wrapper runs, 0 if none.
+func wrappedAt(argv []string) int {
 	for i, a := range argv {
 		if i == 0 {
 			continue
@@ -99,12 +107,11 @@ func wrapped(argv []string) string {
 		if a == "" || a[0] == '-' || strings.IndexByte(a, '=') >= 0 {
 			continue
 		}
-		n := progName(a)
-		if category(n) >= 0 {
-			return n
+		if category(progName(a)) >= 0 {
+			return i
 		}
 	}
-	return ""
+	return 0
 }
 
 // hasShellC reports whether a shell's argv passes a command string: -c, or
