@@ -30,6 +30,7 @@ var featurizers = map[string]func() plugins.Featurizer{
 	"byteimage":  func() plugins.Featurizer { return byteImage{} },
 	"callseq":    newCallSeq,
 	"apiseq":     newAPISeq,
+	"trace-args": func() plugins.Featurizer { return traceArgs{} },
 }
 
 // Names lists the built-in plugins.
