@@ -103,3 +103,19 @@ func TestTrainCorpusBrokenTrace(t *testing.T) {
 	}
 }
 
+
+func TestTrainCorpusArgs(t *testing.T) {
+	dir := writeCorpus(t, 8)
+	res, err := Train(context.Background(), Spec{Model: "random-forest", Data: dir, Task: TaskCorpusArgs, Seed: 1, Folds: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Header.FeatureSet != "trace-args" || res.CV.Groups != 8 || len(res.Header.Columns) == 0 {
+		t.Fatalf("feature set %q, %d groups, %d columns", res.Header.FeatureSet, res.CV.Groups, len(res.Header.Columns))
+	}
+	for _, l := range res.OOF {
+		if l.Key != IDKey(l.ID) {
+			t.Fatalf("line %s not keyed by its run", l.ID)
+		}
+	}
+}

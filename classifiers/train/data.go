@@ -18,6 +18,7 @@ import (
 	"github.com/scalemalnet/scalemalnet/classifiers/eval"
 	"github.com/scalemalnet/scalemalnet/classifiers/ml"
 	"github.com/scalemalnet/scalemalnet/featurizers/apiseq"
+	"github.com/scalemalnet/scalemalnet/featurizers/argfeat"
 	"github.com/scalemalnet/scalemalnet/featurizers/callseq"
 	"github.com/scalemalnet/scalemalnet/featurizers/datasets"
 	"github.com/scalemalnet/scalemalnet/featurizers/image"
@@ -134,6 +135,12 @@ func load(path, task string, lim datasets.Limits) (*loaded, error) {
 		runs, err := corpus.LoadRuns(path)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrData, err)
+		}
+		if task == TaskCorpusArgs {
+			return loadCorpusArgs(runs, digest)
+		}
+		if task != "" && task != string(data.Corpus) {
+			return nil, fmt.Errorf("%w: task %q does not apply to a corpus (use %s or %s)", ErrData, task, data.Corpus, TaskCorpusArgs)
 		}
 		if recs, err = corpus.Records(runs, lim); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrData, err)
@@ -301,4 +308,29 @@ func digestPath(path string) (string, error) {
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// TaskCorpusArgs is the corpus read as argument-aware feature vectors
+// (featurizers/argfeat, the "trace-args" feature set) instead of call
+// sequences.
+const TaskCorpusArgs = "corpus-args"
+
+func loadCorpusArgs(runs []corpus.Run, digest string) (*loaded, error) {
+	b, err := argfeat.NewBuilder(data.MalwareClasses)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range runs {
+		if err := b.Add(r.Trace, r.Label, r.ID, r.Group); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrData, err)
+		}
+	}
+	vs, groups, err := b.VectorSet(argfeat.SetName, false)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrData, err)
+	}
+	vs.Dataset.Groups = groups
+	return &loaded{task: TaskCorpusArgs, source: "ScaleMalNet corpus, argument-aware features (trace-args; benign vs malware; grouped by ATT&CK technique or program)",
+		kind: kindVector, stage: "detection", featureSet: argfeat.SetName, inputKind: "dynamic", vs: vs,
+		records: len(runs), dedup: vs.Dedup, digest: digest, idKeys: true}, nil
 }
