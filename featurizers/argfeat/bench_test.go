@@ -115,3 +115,13 @@ func BenchmarkExtract(b *testing.B) {
 	b.ReportMetric(float64(args)/float64(cs), "ratio")
 	b.ReportMetric(200_000*n/args.Seconds(), "args-calls/s")
 }
+
+// BenchmarkExtractOnly is Extract alone on the same trace, for its
+// allocations (BenchmarkExtract's B/op are mostly callseq's).
+func BenchmarkExtractOnly(b *testing.B) {
+	t := benchTrace(200_000)
+	b.ReportAllocs()
+	for b.Loop() {
+		Extract(t)
+	}
+}
