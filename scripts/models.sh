@@ -48,6 +48,7 @@ CORPUS_MODELS=()
 if [[ $CORPUS != none ]]; then
   CORPUS_MODELS=(
     "corpus-random-forest random-forest $CORPUS"
+    "corpus-args-random-forest random-forest $CORPUS --task corpus-args"
     "corpus-cnn-lstm cnn-lstm $CORPUS --seq-len 200 --epochs 10"
   )
   MODELS+=("${CORPUS_MODELS[@]}")

@@ -103,7 +103,6 @@ func TestTrainCorpusBrokenTrace(t *testing.T) {
 	}
 }
 
-
 func TestTrainCorpusArgs(t *testing.T) {
 	dir := writeCorpus(t, 8)
 	res, err := Train(context.Background(), Spec{Model: "random-forest", Data: dir, Task: TaskCorpusArgs, Seed: 1, Folds: 4})
