@@ -21,7 +21,8 @@ type Summary struct {
 	SkipReasons                  []ReasonCount
 }
 
-// ReasonCount is how many skipped tests share a reason.
+// ReasonCount is how many skipped tests share a kind of reason (the
+// reasons' details are in Skipped).
 type ReasonCount struct {
 	Reason string `json:"reason"`
 	Count  int    `json:"count"`
@@ -56,11 +57,7 @@ func Summarize(ents []Entry, skipped []Skip) Summary {
 		s.BySource[e.Source] = c
 	}
 	s.Techniques, s.Programs = len(groups[LabelMalware]), len(groups[LabelBenign])
-	n := map[string]int{}
-	for _, k := range skipped {
-		n[k.Reason]++
-	}
-	for r, c := range n {
+	for r, c := range SkipCounts(skipped) {
 		s.SkipReasons = append(s.SkipReasons, ReasonCount{r, c})
 	}
 	sort.Slice(s.SkipReasons, func(i, j int) bool {
