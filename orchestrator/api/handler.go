@@ -105,6 +105,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.mux.ServeHTTP(rec, r)
 	case !h.authorized(r):
 		w.Header().Set("WWW-Authenticate", `Bearer realm="scalemalnet"`)
+		// issue 13 finding 5: a client without the token gets no
+		// keep-alive; the server closes the connection after the 401.
+		w.Header().Set("Connection", "close")
 		writeError(rec, http.StatusUnauthorized, KindUnauthorized, "missing or wrong bearer token", "")
 	case pattern == "":
 		noRoute(rec, r, fallback)

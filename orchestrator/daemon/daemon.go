@@ -223,10 +223,7 @@ func (d *Daemon) Serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler:           api.NewHandler(d, d.token, d.handlerOptions()), // API, Cuckoo API, /metrics (extras.go)
-		ReadHeaderTimeout: 10 * time.Second,
-	}
+	srv := newAPIServer(api.NewHandler(d, d.token, d.handlerOptions()), DefaultServerTimeouts) // API, Cuckoo API, /metrics (extras.go)
 	var wg sync.WaitGroup
 	workCtx, stopWork := context.WithCancel(ctx)
 	defer stopWork()
@@ -254,6 +251,40 @@ func (d *Daemon) Serve(ctx context.Context) error {
 		err = nil
 	}
 	return err
+}
+
+// ServerTimeouts bound the API server's connections (issue 13 finding 5).
+type ServerTimeouts struct {
+	// ReadHeader bounds reading a request's headers.
+	ReadHeader time.Duration
+	// Read bounds reading a whole request, body included: the longest
+	// sample upload (MaxSample, 64 MiB by default) must fit in it.
+	Read time.Duration
+	// Write bounds writing a response, from the end of the request's
+	// headers: the longest download (a trace or report) must fit in it.
+	Write time.Duration
+	// Idle bounds how long a kept-alive connection waits for its next
+	// request.
+	Idle time.Duration
+}
+
+// DefaultServerTimeouts: the API has no long-poll or watch request (submit
+// --wait and the web UI's progress poll with short requests), so the only
+// long requests are uploads and downloads. 15 minutes carries a 64 MiB
+// sample at about 600 kbit/s; a client that sends nothing is dropped after
+// 10 s, and an idle kept-alive connection after 2 minutes.
+var DefaultServerTimeouts = ServerTimeouts{ReadHeader: 10 * time.Second, Read: 15 * time.Minute, Write: 15 * time.Minute, Idle: 2 * time.Minute}
+
+// newAPIServer is the API's HTTP server with its connection bounds.
+func newAPIServer(h http.Handler, t ServerTimeouts) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: t.ReadHeader,
+		ReadTimeout:       t.Read,
+		WriteTimeout:      t.Write,
+		IdleTimeout:       t.Idle,
+		MaxHeaderBytes:    64 << 10,
+	}
 }
 
 // recover brings the instance back to a consistent state after a previous
