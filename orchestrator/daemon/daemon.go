@@ -118,6 +118,9 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
+	if err := api.CheckListen(cfg.Listen, cfg.AllowInsecureListen); err != nil {
+		return nil, err // issue 13 finding 12
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}

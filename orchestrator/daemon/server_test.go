@@ -2,12 +2,16 @@ package daemon
 
 import (
 	"bufio"
+	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/scalemalnet/scalemalnet/orchestrator/api"
 )
 
 // Issue 13 finding 5: the API server bounds every phase of a connection.
@@ -107,4 +111,21 @@ func TestAPIServerTimeouts(t *testing.T) {
 		c.Close()
 		<-done
 	})
+}
+
+// Issue 13 finding 12: New refuses a non-loopback plain-HTTP address before
+// it opens anything, unless AllowInsecureListen is set.
+func TestNewRefusesInsecureListen(t *testing.T) {
+	for _, addr := range []string{"0.0.0.0:0", ":7433", "[::]:0"} {
+		_, err := New(context.Background(), Config{DataDir: t.TempDir(), Listen: addr, ImageDir: t.TempDir()})
+		if !errors.Is(err, api.ErrInsecureListen) {
+			t.Fatalf("listen %s: got %v, want api.ErrInsecureListen", addr, err)
+		}
+	}
+	// Allowed: the check passes and New goes on (to fail later on the
+	// empty image directory, which is not this test's business).
+	_, err := New(context.Background(), Config{DataDir: t.TempDir(), Listen: "0.0.0.0:0", ImageDir: t.TempDir(), AllowInsecureListen: true})
+	if errors.Is(err, api.ErrInsecureListen) {
+		t.Fatalf("AllowInsecureListen ignored: %v", err)
+	}
 }
