@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/scalemalnet/scalemalnet/orchestrator/errkind"
 	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
 )
 
@@ -248,6 +249,9 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 				state = j.State
 			}
 		}
+	}
+	if errors.Is(err, errkind.ErrQueueFull) {
+		w.Header().Set("Retry-After", "30")
 	}
 	if status == http.StatusInternalServerError {
 		h.log.Error("api internal error", "method", r.Method, "path", r.URL.Path, "err", err)

@@ -46,6 +46,8 @@ type File struct {
 	Accel               string `toml:"accel"`
 	PluginDir           string `toml:"plugin_dir"`
 	ModelDir            string `toml:"model_dir"`
+	// MaxQueued caps the queue (daemon.Config.MaxQueued).
+	MaxQueued *int `toml:"max_queued"`
 
 	Storage  Storage  `toml:"storage"`
 	Timeouts Timeouts `toml:"timeouts"`
@@ -226,6 +228,7 @@ func (v *validator) config(f *File) daemon.Config {
 			v.errf(key, "not a usable path or address")
 		}
 	}
+	cfg.MaxQueued = v.intIn("max_queued", f.MaxQueued, 1, 1_000_000)
 	switch f.Accel {
 	case "", "auto", vm.AccelKVM, vm.AccelTCG:
 		cfg.Accel = f.Accel

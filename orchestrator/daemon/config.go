@@ -39,7 +39,11 @@ type Config struct {
 	// Wine is the Wine warm-up of a guest with Wine: vm.WineWarm (default)
 	// or vm.WineLazy.
 	Wine      string
-	MaxSample int64         // largest accepted sample in bytes; default 64 MiB
+	MaxSample int64 // largest accepted sample in bytes; default 64 MiB
+	// MaxQueued caps the jobs waiting in the queue: a submission beyond it
+	// is refused (errkind.ErrQueueFull, 503 with Retry-After) and nothing
+	// stored changes. Default DefaultMaxQueued (10,000).
+	MaxQueued int
 	StepGrace time.Duration // added to a job's timeout for the run step; default 30s
 	Logger    *slog.Logger  // default slog.Default()
 

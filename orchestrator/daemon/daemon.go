@@ -47,8 +47,10 @@ type Daemon struct {
 	slots    []*slotState // guarded by pool.mu; see pool.go
 	pool     pool
 	wake     chan struct{}
-	timeouts StepTimeouts
-	plugins  *host.Manager // built-in, model and registered plugins; started by Serve
+	// queueSignal wakes every idle slot when a job is queued (notify).
+	queueSignal broadcaster
+	timeouts    StepTimeouts
+	plugins     *host.Manager // built-in, model and registered plugins; started by Serve
 	// fusion makes the verdict; nil when there is none (noVerdict says why).
 	fusion    *fuser
 	noVerdict string
@@ -87,6 +89,12 @@ func (c *Config) setDefaults() error {
 		if img, err := vm.LoadImage(c.ImageDir); err == nil && img.RootFS != "" {
 			c.MemoryMiB = 1024 // Debian, Wine and the tmpfs overlay (docs/windows.md)
 		}
+	}
+	if c.MaxQueued == 0 {
+		c.MaxQueued = DefaultMaxQueued
+	}
+	if c.MaxQueued < 0 {
+		return fmt.Errorf("config: MaxQueued must not be negative")
 	}
 	if c.MaxSample == 0 {
 		c.MaxSample = 64 << 20
@@ -141,7 +149,7 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 	if d.accel, err = vm.DetectAccel(cfg.Accel); err != nil {
 		return nil, err
 	}
-	if d.store, err = store.Open(cfg.DataDir, store.Options{}); err != nil {
+	if d.store, err = store.Open(cfg.DataDir, store.Options{MaxQueued: cfg.MaxQueued}); err != nil {
 		return nil, err
 	}
 	if d.hv, err = vm.OpenLibvirt(ctx, cfg.LibvirtURI); err != nil {
@@ -336,8 +344,43 @@ func (d *Daemon) recover(ctx context.Context) error {
 	return nil
 }
 
-// notify wakes idle workers after a submission.
+// IdleRecheck is how often an idle slot looks at the queue without being
+// woken: submissions and re-queues wake every idle slot at once, so this
+// only catches changes of which slot may take a retried job (another slot
+// quarantined or drained). It was a 500 ms poll (issue 13 finding 11).
+var IdleRecheck = 5 * time.Second
+
+// DefaultMaxQueued is the queue's cap when Config.MaxQueued is 0.
+const DefaultMaxQueued = 10000
+
+// broadcaster wakes every waiter at once: wait returns a channel that the next
+// broadcast closes. The zero value is ready.
+type broadcaster struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+func (s *broadcaster) wait() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ch == nil {
+		s.ch = make(chan struct{})
+	}
+	return s.ch
+}
+
+func (s *broadcaster) broadcast() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ch != nil {
+		close(s.ch)
+		s.ch = nil
+	}
+}
+
+// notify wakes every idle worker after a submission or a re-queue.
 func (d *Daemon) notify() {
+	d.queueSignal.broadcast()
 	select {
 	case d.wake <- struct{}{}:
 	default:

@@ -204,6 +204,9 @@ func (d *Daemon) jobFailed(ctx context.Context, s *slotState, r *jobRun, err err
 	}); uerr != nil {
 		log.Error("record failure", "err", uerr)
 	}
+	if retry {
+		d.notify() // re-queued: another idle slot may take it now
+	}
 	log.Warn("analysis failed", "err", err, "retry", retry)
 }
 
