@@ -32,6 +32,9 @@ func serveConfig(o cli.ServeOptions) (daemon.Config, error) {
 	}
 	str(&cfg.DataDir, o.DataDir)
 	str(&cfg.Listen, o.Listen)
+	if o.AllowInsecureListen {
+		cfg.AllowInsecureListen = true
+	}
 	str(&cfg.ImageDir, o.ImageDir)
 	str(&cfg.Wine, o.Wine)
 	str(&cfg.LibvirtURI, o.LibvirtURI)

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/scalemalnet/scalemalnet/orchestrator/errkind"
 	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
 )
 
@@ -105,6 +106,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.mux.ServeHTTP(rec, r)
 	case !h.authorized(r):
 		w.Header().Set("WWW-Authenticate", `Bearer realm="scalemalnet"`)
+		// issue 13 finding 5: a client without the token gets no
+		// keep-alive; the server closes the connection after the 401.
+		w.Header().Set("Connection", "close")
 		writeError(rec, http.StatusUnauthorized, KindUnauthorized, "missing or wrong bearer token", "")
 	case pattern == "":
 		noRoute(rec, r, fallback)
@@ -245,6 +249,9 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 				state = j.State
 			}
 		}
+	}
+	if errors.Is(err, errkind.ErrQueueFull) {
+		w.Header().Set("Retry-After", "30")
 	}
 	if status == http.StatusInternalServerError {
 		h.log.Error("api internal error", "method", r.Method, "path", r.URL.Path, "err", err)

@@ -71,3 +71,59 @@ func removeStaleSocket(path string) error {
 	}
 	return nil
 }
+
+// ErrInsecureListen: a plain-HTTP listen address that other machines can
+// reach, refused unless the operator allows it explicitly.
+var ErrInsecureListen = errors.New("insecure listen address")
+
+// CheckListen refuses (ErrInsecureListen) a TCP address that is not on
+// loopback, since the API serves its bearer token over plain HTTP: an
+// empty host, 0.0.0.0, ::, or any address or name that is not 127.0.0.0/8
+// or ::1. Unix sockets are always fine. allowInsecure (configuration
+// allow_insecure_listen, flag --allow-insecure-listen) lets such an
+// address through, for a host whose network is trusted or a TLS reverse
+// proxy on another machine. A host name is resolved through the local
+// resolver; every address it has must be loopback.
+func CheckListen(addr string, allowInsecure bool) error {
+	if strings.HasPrefix(addr, UnixPrefix) || allowInsecure {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", addr, err)
+	}
+	refuse := func(why string) error {
+		return fmt.Errorf("%w: listen %s: %s; the API's bearer token would travel in clear text. "+
+			"Listen on 127.0.0.1 or a unix: socket and put a TLS reverse proxy in front (docs/operations.md), "+
+			"or set allow_insecure_listen = true (flag --allow-insecure-listen) if this network is trusted",
+			ErrInsecureListen, addr, why)
+	}
+	if host == "" {
+		return refuse("no host means every interface")
+	}
+	var ips []net.IP
+	if ip := net.ParseIP(host); ip != nil {
+		ips = []net.IP{ip}
+	} else if host == "localhost" {
+		return nil
+	} else {
+		addrs, err := net.LookupHost(host)
+		if err != nil {
+			return fmt.Errorf("listen %s: %w", addr, err)
+		}
+		for _, a := range addrs {
+			if ip := net.ParseIP(a); ip != nil {
+				ips = append(ips, ip)
+			}
+		}
+		if len(ips) == 0 {
+			return refuse("host name has no address")
+		}
+	}
+	for _, ip := range ips {
+		if !ip.IsLoopback() {
+			return refuse(ip.String() + " is not a loopback address")
+		}
+	}
+	return nil
+}

@@ -110,7 +110,7 @@ func (h *handler) submit(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	j, err := h.svc.Submit(r.Context(), name, body, opts)
+	j, err := h.svc.Submit(r.Context(), name, uploadReader{body}, opts)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -157,4 +157,18 @@ func (h *handler) multipartFile(r *http.Request, params url.Values) (io.ReadClos
 		}
 		params.Add(field, string(v))
 	}
+}
+
+// uploadReader marks a failure to read the upload (a truncated multipart
+// body, a client gone mid-upload) as the client's (ErrInvalid, 400) rather
+// than the service's (500); a body over the limit stays 413 (the
+// *http.MaxBytesError is wrapped too). Found by FuzzHandler.
+type uploadReader struct{ r io.Reader }
+
+func (u uploadReader) Read(p []byte) (int, error) {
+	n, err := u.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		err = fmt.Errorf("%w: reading the upload: %w", ErrInvalid, err)
+	}
+	return n, err
 }

@@ -37,13 +37,17 @@ const (
 
 // File is the configuration file's layout.
 type File struct {
-	DataDir   string `toml:"data_dir"`
-	Listen    string `toml:"listen"`
-	Libvirt   string `toml:"libvirt"`
-	ImageDir  string `toml:"image_dir"`
-	Accel     string `toml:"accel"`
-	PluginDir string `toml:"plugin_dir"`
-	ModelDir  string `toml:"model_dir"`
+	DataDir string `toml:"data_dir"`
+	Listen  string `toml:"listen"`
+	// AllowInsecureListen allows a non-loopback plain-HTTP listen address.
+	AllowInsecureListen bool   `toml:"allow_insecure_listen"`
+	Libvirt             string `toml:"libvirt"`
+	ImageDir            string `toml:"image_dir"`
+	Accel               string `toml:"accel"`
+	PluginDir           string `toml:"plugin_dir"`
+	ModelDir            string `toml:"model_dir"`
+	// MaxQueued caps the queue (daemon.Config.MaxQueued).
+	MaxQueued *int `toml:"max_queued"`
 
 	Storage  Storage  `toml:"storage"`
 	Timeouts Timeouts `toml:"timeouts"`
@@ -216,7 +220,7 @@ func (v *validator) intIn(key string, p *int, min, max int) int {
 func (v *validator) config(f *File) daemon.Config {
 	cfg := daemon.Config{
 		DataDir: f.DataDir, Listen: f.Listen, LibvirtURI: f.Libvirt, ImageDir: f.ImageDir,
-		PluginDir: f.PluginDir, ModelDir: f.ModelDir,
+		PluginDir: f.PluginDir, ModelDir: f.ModelDir, AllowInsecureListen: f.AllowInsecureListen,
 	}
 	for key, val := range map[string]string{"data_dir": f.DataDir, "listen": f.Listen, "libvirt": f.Libvirt,
 		"image_dir": f.ImageDir, "plugin_dir": f.PluginDir, "model_dir": f.ModelDir} {
@@ -224,6 +228,7 @@ func (v *validator) config(f *File) daemon.Config {
 			v.errf(key, "not a usable path or address")
 		}
 	}
+	cfg.MaxQueued = v.intIn("max_queued", f.MaxQueued, 1, 1_000_000)
 	switch f.Accel {
 	case "", "auto", vm.AccelKVM, vm.AccelTCG:
 		cfg.Accel = f.Accel

@@ -81,6 +81,16 @@ target_fpr = 0.01
 	}
 }
 
+func TestParseAllowInsecureListen(t *testing.T) {
+	cfg, err := Parse("t.toml", []byte("listen = \"0.0.0.0:7433\"\nallow_insecure_listen = true\n"))
+	if err != nil || !cfg.AllowInsecureListen || cfg.Listen != "0.0.0.0:7433" {
+		t.Fatalf("got %+v, %v", cfg.AllowInsecureListen, err)
+	}
+	if cfg, err := Parse("t.toml", []byte("listen = \"0.0.0.0:7433\"\n")); err != nil || cfg.AllowInsecureListen {
+		t.Fatalf("default: got %v, %v", cfg.AllowInsecureListen, err)
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	cases := []struct {
 		name, src string

@@ -117,6 +117,7 @@ func Mounts(h http.Handler) []api.Mount {
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !h.auth(r) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="scalemalnet"`)
+		w.Header().Set("Connection", "close") // no keep-alive without the token (issue 13 finding 5)
 		jsonError(w, http.StatusUnauthorized, "Authentication required")
 		return
 	}

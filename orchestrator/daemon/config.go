@@ -25,17 +25,25 @@ const (
 // Config is the orchestrator's configuration. Zero values take the defaults
 // documented on each field.
 type Config struct {
-	DataDir    string // bbolt file, samples, artifacts, token; default defaults.DataDir()
-	Listen     string // "127.0.0.1:7433" (default) or "unix:/path/to.sock"
-	LibvirtURI string // default "qemu:///system"
-	Slots      int    // VM pool size; default runtime.NumCPU()
-	ImageDir   string // guest image (vmlinux, initramfs, manifest.json); default "build/image"
-	Accel      string // "auto" (default: kvm if /dev/kvm exists), "kvm" or "qemu" (TCG)
-	MemoryMiB  int    // guest memory; default 256, 1024 for an image with a root filesystem
+	DataDir string // bbolt file, samples, artifacts, token; default defaults.DataDir()
+	Listen  string // "127.0.0.1:7433" (default) or "unix:/path/to.sock"
+	// AllowInsecureListen lets Listen be a TCP address other machines can
+	// reach (plain HTTP, the bearer token in clear text); without it such
+	// an address is refused (api.ErrInsecureListen).
+	AllowInsecureListen bool
+	LibvirtURI          string // default "qemu:///system"
+	Slots               int    // VM pool size; default runtime.NumCPU()
+	ImageDir            string // guest image (vmlinux, initramfs, manifest.json); default "build/image"
+	Accel               string // "auto" (default: kvm if /dev/kvm exists), "kvm" or "qemu" (TCG)
+	MemoryMiB           int    // guest memory; default 256, 1024 for an image with a root filesystem
 	// Wine is the Wine warm-up of a guest with Wine: vm.WineWarm (default)
 	// or vm.WineLazy.
 	Wine      string
-	MaxSample int64         // largest accepted sample in bytes; default 64 MiB
+	MaxSample int64 // largest accepted sample in bytes; default 64 MiB
+	// MaxQueued caps the jobs waiting in the queue: a submission beyond it
+	// is refused (errkind.ErrQueueFull, 503 with Retry-After) and nothing
+	// stored changes. Default DefaultMaxQueued (10,000).
+	MaxQueued int
 	StepGrace time.Duration // added to a job's timeout for the run step; default 30s
 	Logger    *slog.Logger  // default slog.Default()
 

@@ -47,8 +47,10 @@ type Daemon struct {
 	slots    []*slotState // guarded by pool.mu; see pool.go
 	pool     pool
 	wake     chan struct{}
-	timeouts StepTimeouts
-	plugins  *host.Manager // built-in, model and registered plugins; started by Serve
+	// queueSignal wakes every idle slot when a job is queued (notify).
+	queueSignal broadcaster
+	timeouts    StepTimeouts
+	plugins     *host.Manager // built-in, model and registered plugins; started by Serve
 	// fusion makes the verdict; nil when there is none (noVerdict says why).
 	fusion    *fuser
 	noVerdict string
@@ -88,6 +90,12 @@ func (c *Config) setDefaults() error {
 			c.MemoryMiB = 1024 // Debian, Wine and the tmpfs overlay (docs/windows.md)
 		}
 	}
+	if c.MaxQueued == 0 {
+		c.MaxQueued = DefaultMaxQueued
+	}
+	if c.MaxQueued < 0 {
+		return fmt.Errorf("config: MaxQueued must not be negative")
+	}
 	if c.MaxSample == 0 {
 		c.MaxSample = 64 << 20
 	}
@@ -118,6 +126,9 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
+	if err := api.CheckListen(cfg.Listen, cfg.AllowInsecureListen); err != nil {
+		return nil, err // issue 13 finding 12
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
@@ -138,7 +149,7 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 	if d.accel, err = vm.DetectAccel(cfg.Accel); err != nil {
 		return nil, err
 	}
-	if d.store, err = store.Open(cfg.DataDir, store.Options{}); err != nil {
+	if d.store, err = store.Open(cfg.DataDir, store.Options{MaxQueued: cfg.MaxQueued}); err != nil {
 		return nil, err
 	}
 	if d.hv, err = vm.OpenLibvirt(ctx, cfg.LibvirtURI); err != nil {
@@ -223,10 +234,7 @@ func (d *Daemon) Serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler:           api.NewHandler(d, d.token, d.handlerOptions()), // API, Cuckoo API, /metrics (extras.go)
-		ReadHeaderTimeout: 10 * time.Second,
-	}
+	srv := newAPIServer(api.NewHandler(d, d.token, d.handlerOptions()), DefaultServerTimeouts) // API, Cuckoo API, /metrics (extras.go)
 	var wg sync.WaitGroup
 	workCtx, stopWork := context.WithCancel(ctx)
 	defer stopWork()
@@ -254,6 +262,40 @@ func (d *Daemon) Serve(ctx context.Context) error {
 		err = nil
 	}
 	return err
+}
+
+// ServerTimeouts bound the API server's connections (issue 13 finding 5).
+type ServerTimeouts struct {
+	// ReadHeader bounds reading a request's headers.
+	ReadHeader time.Duration
+	// Read bounds reading a whole request, body included: the longest
+	// sample upload (MaxSample, 64 MiB by default) must fit in it.
+	Read time.Duration
+	// Write bounds writing a response, from the end of the request's
+	// headers: the longest download (a trace or report) must fit in it.
+	Write time.Duration
+	// Idle bounds how long a kept-alive connection waits for its next
+	// request.
+	Idle time.Duration
+}
+
+// DefaultServerTimeouts: the API has no long-poll or watch request (submit
+// --wait and the web UI's progress poll with short requests), so the only
+// long requests are uploads and downloads. 15 minutes carries a 64 MiB
+// sample at about 600 kbit/s; a client that sends nothing is dropped after
+// 10 s, and an idle kept-alive connection after 2 minutes.
+var DefaultServerTimeouts = ServerTimeouts{ReadHeader: 10 * time.Second, Read: 15 * time.Minute, Write: 15 * time.Minute, Idle: 2 * time.Minute}
+
+// newAPIServer is the API's HTTP server with its connection bounds.
+func newAPIServer(h http.Handler, t ServerTimeouts) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: t.ReadHeader,
+		ReadTimeout:       t.Read,
+		WriteTimeout:      t.Write,
+		IdleTimeout:       t.Idle,
+		MaxHeaderBytes:    64 << 10,
+	}
 }
 
 // recover brings the instance back to a consistent state after a previous
@@ -302,8 +344,43 @@ func (d *Daemon) recover(ctx context.Context) error {
 	return nil
 }
 
-// notify wakes idle workers after a submission.
+// IdleRecheck is how often an idle slot looks at the queue without being
+// woken: submissions and re-queues wake every idle slot at once, so this
+// only catches changes of which slot may take a retried job (another slot
+// quarantined or drained). It was a 500 ms poll (issue 13 finding 11).
+var IdleRecheck = 5 * time.Second
+
+// DefaultMaxQueued is the queue's cap when Config.MaxQueued is 0.
+const DefaultMaxQueued = 10000
+
+// broadcaster wakes every waiter at once: wait returns a channel that the next
+// broadcast closes. The zero value is ready.
+type broadcaster struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+func (s *broadcaster) wait() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ch == nil {
+		s.ch = make(chan struct{})
+	}
+	return s.ch
+}
+
+func (s *broadcaster) broadcast() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ch != nil {
+		close(s.ch)
+		s.ch = nil
+	}
+}
+
+// notify wakes every idle worker after a submission or a re-queue.
 func (d *Daemon) notify() {
+	d.queueSignal.broadcast()
 	select {
 	case d.wake <- struct{}{}:
 	default:

@@ -508,7 +508,10 @@ func (d *Daemon) worker(ctx context.Context, s *slotState) {
 			s.mu.Unlock()
 		}
 		s.to(SlotIdle, "clean state ready")
-		job, ok, err := d.store.ClaimNext(s.name, d.accept(s))
+		// Subscribe before looking, so a submission between the look and
+		// the wait still wakes this slot.
+		queued := d.queueSignal.wait()
+		job, ok, err := d.store.ClaimNextFor(s.name, s.Spec().Network, d.accept(s))
 		if err != nil {
 			log.Error("claim job", "err", err)
 			s.wait(ctx, time.Second)
@@ -518,9 +521,10 @@ func (d *Daemon) worker(ctx context.Context, s *slotState) {
 			select {
 			case <-ctx.Done():
 				return
+			case <-queued: // a submission or a re-queue (every idle slot wakes)
 			case <-d.wake:
 			case <-s.kick:
-			case <-time.After(500 * time.Millisecond):
+			case <-time.After(IdleRecheck):
 			}
 			continue
 		}

@@ -9,6 +9,8 @@ import (
 	"os"
 	"slices"
 	"strings"
+
+	"github.com/scalemalnet/scalemalnet/internal/atomicfile"
 )
 
 // poolOverlay is the pool edits made through the API, persisted in
@@ -78,11 +80,9 @@ func saveOverlay(path string, o poolOverlay) error {
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
-		return fmt.Errorf("%w: %w", ErrPoolFile, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	// fsync of the file before the rename and of the directory after it
+	// (issue 13 finding 9): a crash leaves the old pool or the new one.
+	if err := atomicfile.WriteFile(path, append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("%w: %w", ErrPoolFile, err)
 	}
 	return nil

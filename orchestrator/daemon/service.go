@@ -2,12 +2,14 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"github.com/scalemalnet/scalemalnet/orchestrator/defaults"
 	"github.com/scalemalnet/scalemalnet/plugins/host"
 	"io"
 
 	"github.com/scalemalnet/scalemalnet/orchestrator/api"
+	"github.com/scalemalnet/scalemalnet/orchestrator/errkind"
 	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
 	"github.com/scalemalnet/scalemalnet/orchestrator/report"
 	"github.com/scalemalnet/scalemalnet/orchestrator/store"
@@ -27,12 +29,18 @@ func (d *Daemon) Submit(ctx context.Context, name string, body io.Reader, opts j
 	if err := d.checkFreeSpace(); err != nil {
 		return jobs.Job{}, err
 	}
+	if err := d.checkQueue(); err != nil {
+		return jobs.Job{}, err
+	}
 	sample, err := d.store.PutSample(ctx, body, name, d.cfg.MaxSample)
 	if err != nil {
 		return jobs.Job{}, err
 	}
 	job, err := d.store.CreateJob(ctx, sample, opts)
 	if err != nil {
+		if errors.Is(err, store.ErrQueueFull) { // filled between the check and here
+			return jobs.Job{}, fmt.Errorf("%w: %w", api.ErrUnavailable, err)
+		}
 		return jobs.Job{}, err
 	}
 	d.log.Info("job queued", "job", job.ID, "sample", sample.Name, "sha256", sample.SHA256, "size", sample.Size)
@@ -107,4 +115,23 @@ func (d *Daemon) Plugins(ctx context.Context) []host.Status {
 		return []host.Status{}
 	}
 	return d.plugins.List()
+}
+
+// checkQueue refuses a submission while MaxQueued jobs are queued (issue
+// 13 finding 11), before the sample is stored. The error wraps
+// api.ErrUnavailable (503) and errkind.ErrQueueFull.
+func (d *Daemon) checkQueue() error {
+	if d.cfg.MaxQueued <= 0 {
+		return nil
+	}
+	n, err := d.store.Count(jobs.Queued)
+	if err != nil {
+		return err
+	}
+	if n >= d.cfg.MaxQueued {
+		d.log.Warn("submission refused: queue full", "queued", n, "max_queued", d.cfg.MaxQueued)
+		return fmt.Errorf("%w: %w: %d jobs are queued, the limit (max_queued) is %d; retry when the queue has drained",
+			api.ErrUnavailable, errkind.ErrQueueFull, n, d.cfg.MaxQueued)
+	}
+	return nil
 }

@@ -158,18 +158,11 @@ func (d *Daemon) recordStep(id, name string, log *slog.Logger) {
 	}
 }
 
-// finish marks a processed job done.
+// finish logs a processed job, which the report step marked done in the
+// report's transaction.
 func (d *Daemon) finish(r *jobRun) {
 	defer d.observeRun(r) // metrics hook: step durations, final state (extras.go)
 	log := d.log.With("job", r.job.ID, "slot", r.machine.Slot)
-	now := time.Now().UTC()
-	if _, err := d.store.UpdateJob(r.job.ID, func(j *jobs.Job) error {
-		j.HasReport = true
-		j.Verdict = verdict.Brief(r.verdict)
-		return j.Move(jobs.Done, now, "")
-	}); err != nil {
-		log.Error("mark done", "err", err)
-	}
 	log.Info("analysis done", "outcome", r.summary.Outcome, "events", r.summary.Events, "steps", stepLine(r.steps.steps))
 }
 
@@ -210,6 +203,9 @@ func (d *Daemon) jobFailed(ctx context.Context, s *slotState, r *jobRun, err err
 		}
 	}); uerr != nil {
 		log.Error("record failure", "err", uerr)
+	}
+	if retry {
+		d.notify() // re-queued: another idle slot may take it now
 	}
 	log.Warn("analysis failed", "err", err, "retry", retry)
 }
@@ -321,7 +317,13 @@ func (r *jobRun) storeReport(ctx context.Context) error {
 			rep.NoVerdict = "no classifier plugins"
 		}
 	}
-	return r.d.store.PutReport(r.job.ID, rep)
+	// The report and the job's done state in one transaction (issue 13
+	// finding 9): killed before it, the job is still processing and is
+	// resumed; after it, the job is done with its report.
+	return r.d.store.PutReportAndUpdate(r.job.ID, rep, func(j *jobs.Job) error {
+		j.Verdict = verdict.Brief(r.verdict)
+		return j.Move(jobs.Done, time.Now().UTC(), "")
+	})
 }
 
 func stepLine(steps []report.Step) string {

@@ -11,4 +11,7 @@ var (
 	ErrTooLarge = errors.New("too large")        // 413
 	ErrInvalid  = errors.New("invalid argument") // 400
 	ErrActive   = errors.New("job is active")    // 409: the request needs a finished job
+	// ErrQueueFull: a submission beyond the queue's cap (max_queued); 503
+	// with Retry-After. Nothing stored is touched.
+	ErrQueueFull = errors.New("queue full")
 )

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -94,7 +95,7 @@ func putJob(tx *bolt.Tx, j *jobs.Job, old jobs.State) error {
 	if err != nil {
 		return err
 	}
-	return b.Put([]byte(j.ID), nil)
+	return b.Put([]byte(j.ID), queueIndexValue(j))
 }
 
 // CreateJob records a new queued job for a stored sample.
@@ -112,6 +113,11 @@ func (s *Store) CreateJob(ctx context.Context, sample jobs.Sample, opts jobs.Opt
 	err := s.update(func(tx *bolt.Tx) error {
 		if tx.Bucket(bktSamples).Get([]byte(sample.SHA256)) == nil {
 			return fmt.Errorf("store: sample %s: %w", sample.SHA256, ErrNotFound)
+		}
+		if max := s.opts.MaxQueued; max > 0 {
+			if n := queuedCount(tx); n >= max {
+				return fmt.Errorf("%w: %d jobs are queued, the limit (max_queued) is %d; retry when the queue has drained", ErrQueueFull, n, max)
+			}
 		}
 		last, _ := tx.Bucket(bktJobs).Cursor().Last()
 		t := now()
@@ -194,43 +200,97 @@ func (s *Store) UpdateJob(id string, fn func(*jobs.Job) error) (jobs.Job, error)
 	return j, nil
 }
 
+// AnyNetwork, as ClaimNextFor's network, matches a job of any network mode.
+const AnyNetwork = "\x00any"
+
 // ClaimNext atomically takes the oldest queued job that accept accepts (any
 // job when accept is nil) for slot: it moves to Restoring with Slot set and
 // Attempts incremented. ok is false when no queued job is accepted. accept
-// runs inside the transaction and must not call the store.
+// may run more than once per job, inside transactions, and must not call
+// the store.
 func (s *Store) ClaimNext(slot string, accept func(jobs.Job) bool) (j jobs.Job, ok bool, err error) {
-	err = s.update(func(tx *bolt.Tx) error {
-		q := tx.Bucket(bktStates).Bucket([]byte(jobs.Queued))
-		if q == nil {
+	return s.ClaimNextFor(slot, AnyNetwork, accept)
+}
+
+// ClaimNextFor is ClaimNext for a slot of one network mode: only jobs whose
+// Options.Network is network are considered (AnyNetwork: all). The queue
+// index holds each queued job's network mode, so jobs of another mode are
+// passed over without being decoded; the search runs in a read-only
+// transaction (no write, no fsync while nothing is claimable), and a
+// write transaction is opened only to claim the job found, after checking
+// it is still queued (issue 13 finding 11).
+func (s *Store) ClaimNextFor(slot, network string, accept func(jobs.Job) bool) (j jobs.Job, ok bool, err error) {
+	wants := func(cand jobs.Job) bool {
+		return (network == AnyNetwork || cand.Options.Network == network) && (accept == nil || accept(cand))
+	}
+	for range 8 { // another slot may claim the job found first: look again
+		var id string
+		err = s.view(func(tx *bolt.Tx) error {
+			q := tx.Bucket(bktStates).Bucket([]byte(jobs.Queued))
+			if q == nil {
+				return nil
+			}
+			c := q.Cursor()
+			for k, v := c.First(); k != nil; k, v = c.Next() {
+				if n, known := queueNetwork(v); known && network != AnyNetwork && string(n) != network {
+					continue
+				}
+				cand, err := getJob(tx, string(k))
+				if err != nil {
+					return err
+				}
+				if wants(cand) {
+					id = string(k)
+					return nil
+				}
+			}
 			return nil
+		})
+		if err != nil || id == "" {
+			break
 		}
-		c := q.Cursor()
-		for k, _ := c.First(); k != nil; k, _ = c.Next() {
-			cand, err := getJob(tx, string(k))
+		err = s.update(func(tx *bolt.Tx) error {
+			cand, err := getJob(tx, id)
 			if err != nil {
 				return err
 			}
-			if accept == nil || accept(cand) {
-				j, ok = cand, true
-				break
+			if cand.State != jobs.Queued || !wants(cand) {
+				return nil // claimed or changed meanwhile
 			}
-		}
-		if !ok {
+			if err := cand.Move(jobs.Restoring, now(), "claimed by "+slot); err != nil {
+				return err
+			}
+			cand.Slot = slot
+			cand.Step = ""
+			cand.Attempts++
+			if err := putJob(tx, &cand, jobs.Queued); err != nil {
+				return err
+			}
+			j, ok = cand, true
 			return nil
+		})
+		if err != nil || ok {
+			break
 		}
-		t := now()
-		if err := j.Move(jobs.Restoring, t, "claimed by "+slot); err != nil {
-			return err
-		}
-		j.Slot = slot
-		j.Step = ""
-		j.Attempts++
-		return putJob(tx, &j, jobs.Queued)
-	})
+	}
 	if err != nil {
 		return jobs.Job{}, false, fmt.Errorf("store: claim: %w", err)
 	}
 	return j, ok, nil
+}
+
+// The queued state's index entries hold the job's network mode ("n:" and
+// the mode), so ClaimNextFor need not decode jobs of another mode. Entries
+// written before (empty) are decoded.
+func queueIndexValue(j *jobs.Job) []byte {
+	if j.State != jobs.Queued {
+		return nil
+	}
+	return []byte("n:" + j.Options.Network)
+}
+
+func queueNetwork(v []byte) ([]byte, bool) {
+	return bytes.CutPrefix(v, []byte("n:"))
 }
 
 // ActiveJobs returns the jobs in non-final states, oldest first.
@@ -258,4 +318,13 @@ func (s *Store) ActiveJobs() ([]jobs.Job, error) {
 		return nil
 	})
 	return out, err
+}
+
+// queuedCount is the number of queued jobs.
+func queuedCount(tx *bolt.Tx) int {
+	q := tx.Bucket(bktStates).Bucket([]byte(jobs.Queued))
+	if q == nil {
+		return 0
+	}
+	return q.Stats().KeyN
 }

@@ -6,12 +6,22 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
 	"github.com/scalemalnet/scalemalnet/orchestrator/report"
 )
 
 // PutReport stores a job's report and sets the job's HasReport, in one
 // transaction. A second call replaces the report.
 func (s *Store) PutReport(id string, r *report.Report) error {
+	return s.PutReportAndUpdate(id, r, nil)
+}
+
+// PutReportAndUpdate stores a job's report, sets its HasReport and applies
+// fn to the job (as UpdateJob does; nil for none), all in one bbolt
+// transaction: a process killed at any point leaves either the job as it
+// was without the new report, or both (issue 13 finding 9). If fn fails
+// nothing is written.
+func (s *Store) PutReportAndUpdate(id string, r *report.Report, fn func(*jobs.Job) error) error {
 	if r == nil {
 		return fmt.Errorf("store: %w: nil report", ErrInvalid)
 	}
@@ -26,15 +36,29 @@ func (s *Store) PutReport(id string, r *report.Report) error {
 		if err != nil {
 			return err
 		}
+		old := j.State
 		if err := tx.Bucket(bktReports).Put([]byte(id), v); err != nil {
 			return err
 		}
-		if !j.HasReport {
-			j.HasReport = true
-			j.Updated = now()
-			return putJob(tx, &j, j.State)
+		changed := !j.HasReport
+		j.HasReport = true
+		if fn != nil {
+			if err := fn(&j); err != nil {
+				return err
+			}
+			if j.ID != id {
+				return fmt.Errorf("store: job %s: %w: id changed to %q", id, ErrInvalid, j.ID)
+			}
+			if j.State != old && !jobs.CanMove(old, j.State) {
+				return fmt.Errorf("store: %w: job %s %s -> %s", jobs.ErrTransition, id, old, j.State)
+			}
+			changed = true
 		}
-		return nil
+		if !changed {
+			return nil
+		}
+		j.Updated = now()
+		return putJob(tx, &j, old)
 	})
 }
 

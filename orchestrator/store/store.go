@@ -88,6 +88,8 @@ var (
 	ErrLocked   = errors.New("database locked by another process")
 	ErrSchema   = errors.New("unsupported database schema")
 	ErrInvalid  = errkind.ErrInvalid
+	// ErrQueueFull: CreateJob with Options.MaxQueued jobs already queued.
+	ErrQueueFull = errkind.ErrQueueFull
 )
 
 // Bucket names.
@@ -110,6 +112,9 @@ type Options struct {
 	LockTimeout time.Duration
 	// Logger receives warnings; default slog.Default().
 	Logger *slog.Logger
+	// MaxQueued caps the queued jobs: CreateJob fails with ErrQueueFull
+	// when that many are queued. 0 means no cap.
+	MaxQueued int
 }
 
 // Store is an open data directory. It is safe for concurrent use.

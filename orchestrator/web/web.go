@@ -197,6 +197,7 @@ func (h *Handler) auth(next http.HandlerFunc) http.HandlerFunc {
 				h.loginPage(w, r, http.StatusUnauthorized, "")
 				return
 			}
+			w.Header().Set("Connection", "close") // no keep-alive without the token (issue 13 finding 5)
 			http.Error(w, "missing or wrong token", http.StatusUnauthorized)
 			return
 		}

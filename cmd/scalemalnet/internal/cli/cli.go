@@ -21,17 +21,19 @@ import (
 // ServeOptions are the serve command's settings; main turns them into a
 // daemon.Config.
 type ServeOptions struct {
-	DataDir        string
-	Listen         string
-	Slots          int
-	ProcessWorkers int // post-VM workers (featurize, classify, fuse, report); 0: default
-	ImageDir       string
-	Wine           string // Wine warm-up: warm or lazy
-	LibvirtURI     string
-	Accel          string
-	MaxSample      int64
-	ModelDir       string
-	Logger         *slog.Logger
+	DataDir string
+	Listen  string
+	// AllowInsecureListen: --allow-insecure-listen.
+	AllowInsecureListen bool
+	Slots               int
+	ProcessWorkers      int // post-VM workers (featurize, classify, fuse, report); 0: default
+	ImageDir            string
+	Wine                string // Wine warm-up: warm or lazy
+	LibvirtURI          string
+	Accel               string
+	MaxSample           int64
+	ModelDir            string
+	Logger              *slog.Logger
 	// Storage limits (daemon.Config); zero takes the daemon's defaults.
 	MaxArtifactBytes int64
 	MinFreeBytes     int64 // negative disables the free-space check

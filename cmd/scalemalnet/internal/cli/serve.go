@@ -19,6 +19,7 @@ func runServe(ctx context.Context, e *Env, args []string) int {
 	var level slog.Level
 	fs.StringVar(&o.DataDir, "data-dir", "", "data directory: database, samples, artifacts, token (default $"+defaults.EnvDataDir+" or "+defaults.DataDir()+")")
 	fs.StringVar(&o.Listen, "listen", "", "API address: host:port or unix:/path (default $"+defaults.EnvAddr+" or "+defaults.Listen+")")
+	fs.BoolVar(&o.AllowInsecureListen, "allow-insecure-listen", false, "allow a --listen address other machines can reach (plain HTTP: the token travels in clear text; prefer a TLS reverse proxy, docs/operations.md)")
 	fs.IntVar(&o.Slots, "slots", 0, "number of VM slots (default: number of CPUs)")
 	fs.IntVar(&o.ProcessWorkers, "process-workers", 0, "jobs featurized, classified and reported at once after their VM is gone (default 2)")
 	fs.StringVar(&o.ImageDir, "image", "", "guest image directory (default build/image)")
