@@ -41,6 +41,9 @@ type ServeOptions struct {
 	FusionModel     string
 	FusionRule      string
 	FusionTargetFPR float64
+	// FusionUnfittedWeight: prior weight of classifiers the fusion model
+	// was not fitted on (0: ignored).
+	FusionUnfittedWeight float64
 	FusionThreshold float64
 	// ConfigFile is the --config file; the other fields, when set,
 	// override its values ("" and 0 mean "not given").
