@@ -44,7 +44,7 @@ type ServeOptions struct {
 	// FusionUnfittedWeight: prior weight of classifiers the fusion model
 	// was not fitted on (0: ignored).
 	FusionUnfittedWeight float64
-	FusionThreshold float64
+	FusionThreshold      float64
 	// ConfigFile is the --config file; the other fields, when set,
 	// override its values ("" and 0 mean "not given").
 	ConfigFile string
