@@ -609,3 +609,13 @@ func writeManifest(t testing.TB, dir string, m Manifest) {
 		t.Fatal(err)
 	}
 }
+
+// TestRunByHandNamesTheHarness: a plugin binary run by hand says how to
+// test it with the SDK's real harness names (it used to suggest
+// plugins/sdk.Harness, which does not exist).
+func TestRunByHandNamesTheHarness(t *testing.T) {
+	out, err := exec.Command(binary(t, "good-classifier")).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "sdk.NewClassifierHarness or sdk.NewFeaturizerHarness") || strings.Contains(string(out), "sdk.Harness,") {
+		t.Fatalf("run by hand: %v\n%s", err, out)
+	}
+}
