@@ -133,5 +133,28 @@ func TestSIGHUPWithoutConfigReloadsPlugins(t *testing.T) {
 	if st := status(); st.State != host.StateRunning || st.SHA256 == first || st.Pending != "" {
 		t.Fatalf("after reload: %+v (first sha256 %s)", st, first)
 	}
+
+	// A refused plugin (registered under a name it does not answer to):
+	// the reload says so and exits 1, and health is degraded with the
+	// reason (it used to stay "ok").
+	cli("plugins", "register", plugin, "--name", "wrong-name")
+	cmd := exec.Command(bin, "plugins", "reload")
+	cmd.Env = append(os.Environ(), "SCALEMALNET_DATA_DIR="+o.dataDir, "SCALEMALNET_ADDR=unix:"+o.sock)
+	rout, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(rout), "problem   wrong-name: refused") {
+		t.Fatalf("reload with a refused plugin: %v\n%s", err, rout)
+	}
+	hctx, hcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer hcancel()
+	h, err := o.c.Health(hctx)
+	if err != nil || h.Status != "degraded" || len(h.PluginProblems) != 1 || !strings.Contains(h.PluginProblems[0], `calls itself "syscall-heuristic"`) {
+		t.Fatalf("health with a refused plugin: %+v %v", h, err)
+	}
+	cmd = exec.Command(bin, "health")
+	cmd.Env = append(os.Environ(), "SCALEMALNET_DATA_DIR="+o.dataDir, "SCALEMALNET_ADDR=unix:"+o.sock)
+	hout, _ := cmd.CombinedOutput()
+	if !strings.Contains(string(hout), "Plugin      wrong-name: refused") {
+		t.Fatalf("health text does not name the refused plugin:\n%s", hout)
+	}
 	o.stop()
 }
