@@ -47,7 +47,7 @@ func GRPCDialOptions() []grpc.DialOption {
 // cut is in the summary's Bounded, and Truncated is set.
 func (in FeaturizeInput) Trace() (*trace.Trace, error) {
 	if len(in.TraceGz) == 0 {
-		return nil, fmt.Errorf("%w: no trace given (does the plugin declare the dynamic input?)", ErrNotApplicable)
+		return nil, fmt.Errorf("%w: no trace given: this featurizer reads a run's trace and none was sent (the run left no trace, or `scalemalnet features` was run without --trace)", ErrNotApplicable)
 	}
 	return DecodeTrace(bytes.NewReader(in.TraceGz))
 }

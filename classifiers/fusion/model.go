@@ -137,6 +137,9 @@ type Model struct {
 	// computed on it are in-sample (the calibrators and weights were
 	// fitted on the same records). Save writes it one compact entry a line.
 	Validation []ScoredLabel `json:"validation,omitempty"`
+	// Prior, when set (WithPrior, from the deployment's configuration),
+	// counts the votes of classifiers the model was not fitted on.
+	Prior *Prior `json:"prior,omitempty"`
 }
 
 // ScoredLabel is one validation record's fused probability and truth.
@@ -176,6 +179,9 @@ type Contribution struct {
 	Weight     float64 `json:"weight"`
 	Term       float64 `json:"term"`
 	Delta      float64 `json:"delta"`
+	// Prior: the classifier is not in the fitted model; its vote was
+	// counted uncalibrated with the configured prior weight (Prior).
+	Prior bool `json:"prior,omitempty"`
 }
 
 // Verdict is the fused decision on one sample.
@@ -197,6 +203,10 @@ type Verdict struct {
 	// the model (not fitted on), whose votes were not used.
 	Missing []Missing `json:"missing,omitempty"`
 	Ignored []string  `json:"ignored,omitempty"`
+	// Unfitted lists the classifiers the model was not fitted on whose
+	// votes were counted with a prior weight (Prior): "counted with a
+	// prior weight, not fitted".
+	Unfitted []string `json:"unfitted,omitempty"`
 }
 
 // topFamilies is how many families a Verdict lists.
@@ -515,6 +525,10 @@ func (m *Model) Predict(votes []Vote) (Verdict, error) {
 	for _, f := range m.Families {
 		known[f.Name] = true
 	}
+	m, v.Unfitted = m.withUnfitted(pv, known)
+	for _, n := range v.Unfitted {
+		known[n] = true
+	}
 	for _, vt := range votes {
 		if !known[vt.Classifier] {
 			v.Ignored = append(v.Ignored, vt.Classifier)
@@ -577,7 +591,7 @@ func (m *Model) contributions(raw map[string]float64, p []float64, fused float64
 		if math.IsNaN(p[i]) {
 			continue
 		}
-		c := Contribution{Classifier: d.Name, Raw: raw[d.Name], Calibrated: p[i]}
+		c := Contribution{Classifier: d.Name, Raw: raw[d.Name], Calibrated: p[i], Prior: d.Note == PriorNote}
 		if m.Method == MethodStacking {
 			c.Weight = d.Coef
 			c.Term = d.Coef * logit(p[i], stackEps)
@@ -775,6 +789,11 @@ func (m *Model) Validate() error {
 		}
 		if !finite(d.Weight) || d.Weight < 0 || !finite(d.Coef) || !finite(d.MissingCoef) {
 			return fmt.Errorf("%w: detector %s parameters", ErrOptions, d.Name)
+		}
+	}
+	if m.Prior != nil {
+		if err := m.Prior.Validate(); err != nil {
+			return err
 		}
 	}
 	for i, v := range m.Validation {

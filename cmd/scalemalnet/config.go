@@ -61,6 +61,9 @@ func serveConfig(o cli.ServeOptions) (daemon.Config, error) {
 	if o.FusionThreshold != 0 {
 		cfg.Fusion.Threshold = o.FusionThreshold
 	}
+	if o.FusionUnfittedWeight != 0 {
+		cfg.Fusion.UnfittedWeight = o.FusionUnfittedWeight
+	}
 	cfg.Logger = o.Logger
 	return cfg, nil
 }

@@ -12,6 +12,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/scalemalnet/scalemalnet/cmd/scalemalnet/internal/cli"
 	"github.com/scalemalnet/scalemalnet/orchestrator/daemon"
@@ -36,6 +38,10 @@ func main() {
 // serve runs the orchestrator daemon with the serve command's options
 // (and its configuration file; see serveConfig).
 func serve(ctx context.Context, o cli.ServeOptions) error {
+	// A SIGHUP before the daemon installs its handler (while it opens the
+	// store and recovers) must not end the process: catch it here and let
+	// it go (a full one-slot channel drops further signals).
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGHUP)
 	cfg, err := serveConfig(o)
 	if err != nil {
 		return err

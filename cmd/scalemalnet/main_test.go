@@ -89,6 +89,12 @@ func TestFeaturesCommand(t *testing.T) {
 		t.Fatalf("n-gram counts (%v) + unknown (%s) != 279 calls", total, seq.Meta["unknown"])
 	}
 
+	// A dynamic featurizer without --trace: the command says to give one
+	// (it used to ask whether the plugin declares the dynamic input).
+	out, err = exec.Command(bin, "features", "--featurizer", "callseq", "/bin/true").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "give one with --trace") || strings.Contains(string(out), "does the plugin declare") {
+		t.Fatalf("callseq without --trace: %v %s", err, out)
+	}
 	if out, err := exec.Command(bin, "features", "--featurizer", "nope", "/bin/true").CombinedOutput(); err == nil {
 		t.Fatalf("unknown featurizer accepted: %s", out)
 	}

@@ -82,6 +82,9 @@ type Health struct {
 	// status "degraded"; GET /api/v1/pool/health says more.
 	SlotsQuarantined int    `json:"slots_quarantined,omitempty"`
 	ReloadError      string `json:"reload_error,omitempty"`
+	// PluginProblems are the plugins refused or failed, "name: state:
+	// reason", one each; any makes the status "degraded".
+	PluginProblems []string `json:"plugin_problems,omitempty"`
 }
 
 // Errors a Service wraps for the statuses they map to.

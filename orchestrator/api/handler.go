@@ -81,6 +81,7 @@ func NewHandler(svc Service, token string, opts HandlerOptions) http.Handler {
 		h.poolRoutes(opts.Pool)
 	}
 	h.jobControlRoutes()
+	h.pluginRoutes()
 	h.mux.HandleFunc("GET /api/v1/openapi.yaml", serveOpenAPI)
 	h.ownAuth = map[string]bool{}
 	for _, m := range opts.Mounts {

@@ -211,6 +211,8 @@ func TestOpenAPIContract(t *testing.T) {
 	// Orchestrator.
 	c.call("GET", "/api/v1/health", nil, "", 200)
 	c.call("GET", "/api/v1/plugins", nil, "", 200)
+	c.call("POST", "/api/v1/plugins/reload", nil, "", 200)
+	c.call("POST", "/api/v1/plugins/reload", []byte(`{}`), "application/json", 400)
 	c.call("GET", "/api/v1/openapi.yaml", nil, "", 200)
 	c.call("POST", "/api/v1/gc", []byte(`{"max_age":"720h"}`), "application/json", 200)
 	c.call("POST", "/api/v1/gc", []byte(`{"max_age":720}`), "application/json", 400)

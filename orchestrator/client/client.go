@@ -261,6 +261,14 @@ func (c *Client) Health(ctx context.Context) (api.Health, error) {
 	return h, err
 }
 
+// ReloadPlugins asks the orchestrator to reload its plugins from
+// plugins.json (POST /api/v1/plugins/reload).
+func (c *Client) ReloadPlugins(ctx context.Context) (host.ReloadReport, error) {
+	var rep host.ReloadReport
+	_, err := c.do(ctx, http.MethodPost, "/api/v1/plugins/reload", nil, nil, "", &rep)
+	return rep, err
+}
+
 // Plugins lists the orchestrator's plugins and their health.
 func (c *Client) Plugins(ctx context.Context) ([]host.Status, error) {
 	var l api.PluginList

@@ -103,6 +103,9 @@ type Fusion struct {
 	Rule      string   `toml:"rule"`
 	TargetFPR *float64 `toml:"target_fpr"`
 	Threshold *float64 `toml:"threshold"`
+	// UnfittedWeight counts classifiers the fusion model was not fitted
+	// on with this prior weight (daemon.FusionConfig.UnfittedWeight).
+	UnfittedWeight *float64 `toml:"unfitted_weight"`
 }
 
 // Size is a byte count: an integer, or a string such as "50GiB", "500MB",
@@ -349,6 +352,12 @@ func (v *validator) config(f *File) daemon.Config {
 			v.errf("fusion.threshold", "%v outside [0, 1]", *fu.Threshold)
 		}
 		cfg.Fusion.Threshold = *fu.Threshold
+	}
+	if fu.UnfittedWeight != nil {
+		if !(*fu.UnfittedWeight >= 0 && *fu.UnfittedWeight <= 10) {
+			v.errf("fusion.unfitted_weight", "%v outside [0, 10]", *fu.UnfittedWeight)
+		}
+		cfg.Fusion.UnfittedWeight = *fu.UnfittedWeight
 	}
 	if fu.Rule == "fpr" && fu.TargetFPR == nil {
 		v.errf("fusion.rule", `"fpr" needs target_fpr`)

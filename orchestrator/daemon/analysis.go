@@ -28,7 +28,7 @@ type setOutcome struct {
 // not apply is recorded; it never fails the job.
 func (r *jobRun) featurize(ctx context.Context) error {
 	r.sets = map[string]*setOutcome{}
-	fzs := r.d.plugins.Plugins(plugins.KindFeaturizer)
+	fzs := r.pluginSet().Plugins(plugins.KindFeaturizer)
 	if len(fzs) == 0 {
 		return nil
 	}
@@ -76,7 +76,7 @@ func (r *jobRun) featurize(ctx context.Context) error {
 // abstention (input kind not applicable) or a failed vote (featurizer
 // failed); a crashed, hung or misbehaving classifier gives a failed vote.
 func (r *jobRun) classify(ctx context.Context) error {
-	for _, p := range r.d.plugins.Plugins(plugins.KindClassifier) {
+	for _, p := range r.pluginSet().Plugins(plugins.KindClassifier) {
 		info := p.Info()
 		v := verdict.ReportVote(p.Name(), info, plugins.Vote{})
 		var sets []*features.Set
@@ -109,6 +109,17 @@ func (r *jobRun) classify(ctx context.Context) error {
 		r.votes = append(r.votes, v)
 	}
 	return nil
+}
+
+// pluginSet is the job's plugins (taken by runPostSteps), or the current
+// ones when the steps run on their own (tests).
+func (r *jobRun) pluginSet() interface {
+	Plugins(plugins.Kind) []*host.Plugin
+} {
+	if r.plugins != nil {
+		return r.plugins
+	}
+	return r.d.plugins
 }
 
 // pluginProblems lists plugins that are refused or failed: they are in no

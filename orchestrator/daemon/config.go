@@ -124,4 +124,11 @@ type FusionConfig struct {
 	Rule      string
 	TargetFPR float64
 	Threshold float64
+	// UnfittedWeight counts the votes of classifiers the fusion model was
+	// not fitted on (a plugin installed after `train fusion`) with this
+	// prior weight, uncalibrated, marked "counted with a prior weight, not
+	// fitted" in the verdict (fusion.Prior); 0 (the default) lists them
+	// as ignored. Refit with `scalemalnet plugins oof` and `train fusion`
+	// to replace the prior with a fitted weight.
+	UnfittedWeight float64
 }

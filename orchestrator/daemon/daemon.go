@@ -222,6 +222,8 @@ func Run(ctx context.Context, cfg Config) error {
 // and blocks until ctx ends; then it stops accepting work, puts jobs in
 // progress back in the queue and destroys their VMs.
 func (d *Daemon) Serve(ctx context.Context) error {
+	hup := notifyHUP() // from the start: an early SIGHUP must not kill the process
+	defer stopHUP(hup)
 	if err := d.recover(ctx); err != nil {
 		return err
 	}
@@ -230,6 +232,7 @@ func (d *Daemon) Serve(ctx context.Context) error {
 	}
 	defer d.plugins.Close()
 	go d.plugins.Watch(ctx, 10*time.Second)
+	go d.watchHUP(ctx, hup)
 	ln, err := api.Listen(d.cfg.Listen)
 	if err != nil {
 		return err

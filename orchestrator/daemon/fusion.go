@@ -80,6 +80,11 @@ func openFusion(path string, fc FusionConfig) (*fuser, error) {
 			return nil, fmt.Errorf("%w: operating point: %w", ErrFusionConfig, err)
 		}
 	}
+	if fc.UnfittedWeight != 0 {
+		if m, err = m.WithPrior(fusion.Prior{Weight: fc.UnfittedWeight}); err != nil {
+			return nil, fmt.Errorf("%w: unfitted_weight: %w", ErrFusionConfig, err)
+		}
+	}
 	sum, err := host.FileSHA256(abs)
 	if err != nil {
 		return nil, err

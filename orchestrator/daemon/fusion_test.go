@@ -167,3 +167,42 @@ func TestLoadFusionDefaults(t *testing.T) {
 		t.Fatalf("none: %v %v %q", f, err, why)
 	}
 }
+
+// TestFuseStepUnfittedWeight: with fusion.unfitted_weight, a vote from a
+// classifier the model was not fitted on (a new plugin) is counted with
+// the prior weight, marked in the verdict and its rendering, and moves
+// the verdict; without it the vote is ignored.
+func TestFuseStepUnfittedWeight(t *testing.T) {
+	path := fusionFixture(t)
+	log := slog.New(slog.DiscardHandler)
+	verdictWith := func(weight float64) *report.Verdict {
+		f, _, err := loadFusion(Config{Fusion: FusionConfig{Model: path, UnfittedWeight: weight}, Logger: log})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := &jobRun{d: &Daemon{fusion: f, log: log}, job: jobs.Job{ID: "j"},
+			votes: []report.Vote{detVote("good", 0.3), detVote("weak", 0.4), detVote("my-classifier", 0.99)}}
+		if err := r.fuse(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		return r.verdict
+	}
+	off := verdictWith(0)
+	if off.Label != report.VerdictBenign || len(off.Ignored) != 1 || len(off.Unfitted) != 0 {
+		t.Fatalf("without a prior: %+v", off)
+	}
+	on := verdictWith(2)
+	if on.Probability < off.Probability+0.3 || len(on.Ignored) != 0 || len(on.Unfitted) != 1 || on.Unfitted[0] != "my-classifier" {
+		t.Fatalf("with prior weight 2: %+v (P %.3f, threshold %.3f)", on, on.Probability, on.Threshold)
+	}
+	var buf strings.Builder
+	if err := report.Render(&buf, &report.Report{JobID: "j", Verdict: on}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "counted with a prior weight, not fitted") {
+		t.Fatalf("rendered verdict does not say the vote was counted with a prior weight:\n%s", buf.String())
+	}
+	if _, _, err := loadFusion(Config{Fusion: FusionConfig{Model: path, UnfittedWeight: -1}, Logger: log}); !errors.Is(err, ErrFusionConfig) {
+		t.Fatalf("negative weight: %v", err)
+	}
+}

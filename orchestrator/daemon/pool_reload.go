@@ -82,13 +82,11 @@ func stampOf(path string) (fileStamp, error) {
 }
 
 // watchConfig reloads the configuration file when its size or modification
-// time changes and on SIGHUP, until ctx ends.
+// time changes, until ctx ends (SIGHUP: watchHUP).
 func (d *Daemon) watchConfig(ctx context.Context) {
 	if d.cfg.Reload == nil || d.cfg.ConfigFile == "" {
 		return
 	}
-	hup := notifyHUP()
-	defer stopHUP(hup)
 	every := d.cfg.ReloadPoll
 	if every <= 0 {
 		every = 2 * time.Second
@@ -99,8 +97,6 @@ func (d *Daemon) watchConfig(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-hup:
-			_ = d.Reload("SIGHUP")
 		case <-t.C:
 			st, err := stampOf(d.cfg.ConfigFile)
 			d.pool.reloadMu.Lock()

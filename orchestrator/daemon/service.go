@@ -100,7 +100,8 @@ func (d *Daemon) Health(ctx context.Context) api.Health {
 	d.pool.reloadMu.Lock()
 	h.ReloadError = d.pool.reloadErr
 	d.pool.reloadMu.Unlock()
-	if h.SlotsQuarantined > 0 || h.ReloadError != "" || len(slots) == 0 {
+	h.PluginProblems = d.pluginProblems()
+	if h.SlotsQuarantined > 0 || h.ReloadError != "" || len(slots) == 0 || len(h.PluginProblems) > 0 {
 		h.Status = "degraded"
 	}
 	if n, err := d.store.Count(jobs.Queued); err == nil {

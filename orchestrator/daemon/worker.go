@@ -19,6 +19,7 @@ import (
 	"github.com/scalemalnet/scalemalnet/orchestrator/report"
 	"github.com/scalemalnet/scalemalnet/orchestrator/store"
 	"github.com/scalemalnet/scalemalnet/orchestrator/vm"
+	"github.com/scalemalnet/scalemalnet/plugins/host"
 )
 
 // Trace budget per job: calls kept with details, windows streamed.
@@ -65,6 +66,7 @@ type jobRun struct {
 	machine  report.Machine // set when the VM steps succeeded
 	zw       *gzip.Writer
 	jw       *trace.JSONLWriter
+	plugins  *host.Set // the plugins this job runs with, taken at its first plugin step
 }
 
 // runJob runs the VM steps of one claimed job (state restoring) on its
@@ -134,6 +136,11 @@ func (r *jobRun) step(st Step) error {
 // runPostSteps walks the table's steps after the VM: plugin steps (when
 // there are plugins) never fail the job; the report step may.
 func (r *jobRun) runPostSteps() error {
+	if r.d.plugins != nil {
+		// A reload during the job does not change its plugins (host.Set).
+		r.plugins = r.d.plugins.Acquire()
+		defer r.plugins.Release()
+	}
 	for _, st := range lifecycle {
 		if st.WithVM || st.Plugins && r.d.plugins == nil {
 			continue

@@ -99,6 +99,10 @@ func (p *printer) verdict(r *Report) {
 			if c.Delta < 0 {
 				dir = "towards benign"
 			}
+			if c.Prior {
+				p.f("%s %-24s %+.3f %s (said %.3f, weight %.2f: counted with a prior weight, not fitted)\n", lead, clean(c.Classifier), c.Delta, dir, c.Raw, c.Weight)
+				continue
+			}
 			p.f("%s %-24s %+.3f %s (said %.3f, calibrated %.3f, weight %.2f)\n", lead, clean(c.Classifier), c.Delta, dir, c.Raw, c.Calibrated, c.Weight)
 		}
 	}
@@ -114,7 +118,7 @@ func (p *printer) verdict(r *Report) {
 		p.f("%s\n", line)
 	}
 	if len(v.Ignored) > 0 {
-		p.f("  ignored  %s (not in the fusion model)\n", clean(strings.Join(v.Ignored, ", ")))
+		p.f("  ignored  %s (not in the fusion model; `serve --fusion-unfitted-weight` counts them, `plugins oof` + `train fusion` fits them)\n", clean(strings.Join(v.Ignored, ", ")))
 	}
 	p.f("  method   %s, fusion model %s\n\n", clean(v.Method), clean(v.Model))
 }

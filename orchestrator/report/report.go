@@ -260,8 +260,11 @@ type Verdict struct {
 	// Missing: classifiers the fusion model knows without a usable vote,
 	// and why; Ignored: classifiers that voted but the model was not fitted
 	// on (their votes are not used).
-	Missing  []MissingVote `json:"missing,omitempty"`
-	Ignored  []string      `json:"ignored,omitempty"`
+	Missing []MissingVote `json:"missing,omitempty"`
+	Ignored []string      `json:"ignored,omitempty"`
+	// Unfitted: classifiers the model was not fitted on whose votes were
+	// counted with the configured prior weight, uncalibrated.
+	Unfitted []string      `json:"unfitted,omitempty"`
 	Error    string        `json:"error,omitempty"` // why the label is unknown
 	Duration time.Duration `json:"duration_ns"`
 }
@@ -278,6 +281,8 @@ type Contribution struct {
 	Weight     float64 `json:"weight"`
 	Term       float64 `json:"term"`
 	Delta      float64 `json:"delta"`
+	// Prior: counted with a prior weight, not fitted (Verdict.Unfitted).
+	Prior bool `json:"prior,omitempty"`
 }
 
 // MissingVote is a classifier known to the fusion model that gave no

@@ -59,14 +59,14 @@ func FromFusion(fv fusion.Verdict, m Model) *report.Verdict {
 		Label: fv.Label, Probability: fv.Probability, Threshold: fv.Threshold, ThresholdRule: m.Rule,
 		Method: fv.Method, Model: m.Path, ModelSHA256: m.SHA256,
 		Family: fv.Family, FamilyScore: fv.FamilyScore, FamilyVoters: fv.FamilyVoters,
-		Ignored: fv.Ignored, Contributions: []report.Contribution{},
+		Ignored: fv.Ignored, Unfitted: fv.Unfitted, Contributions: []report.Contribution{},
 	}
 	for _, s := range fv.Families {
 		v.Families = append(v.Families, report.ClassScore{Class: s.Class, Score: s.Score})
 	}
 	for _, c := range fv.Contributions {
 		v.Contributions = append(v.Contributions, report.Contribution{Classifier: c.Classifier, Raw: c.Raw,
-			Calibrated: c.Calibrated, Weight: c.Weight, Term: c.Term, Delta: c.Delta})
+			Calibrated: c.Calibrated, Weight: c.Weight, Term: c.Term, Delta: c.Delta, Prior: c.Prior})
 	}
 	for _, m := range fv.Missing {
 		v.Missing = append(v.Missing, report.MissingVote{Classifier: m.Classifier, Stage: m.Stage, Status: m.Status, Reason: m.Reason})

@@ -465,3 +465,157 @@ func TestConcurrentCallsRestartOnce(t *testing.T) {
 		t.Fatalf("status %+v", st)
 	}
 }
+
+// TestReloadPicksUpReRegisteredBinary: a binary rebuilt and registered
+// again is loaded by Reload with its new checksum (before: the running
+// manager kept the old checksum and refused the new binary at its next
+// start); a Set taken before the reload keeps the old process until it is
+// released; a plugin registered after start is listed as not-loaded, then
+// loaded by the reload; a removed one is stopped.
+func TestReloadPicksUpReRegisteredBinary(t *testing.T) {
+	dir := t.TempDir()
+	path := install(t, dir, "good-classifier", "")
+	install(t, dir, "crash-classifier", "")
+	m := start(t, dir, nil)
+	old := pluginNamed(t, m, "good-classifier")
+	oldPID := old.Status().PID
+	held := m.Acquire()
+
+	// "Rebuild": the same program with other bytes, put in place as
+	// `plugins register` does (a new file renamed over the running one),
+	// registered again.
+	tmp := copyExec(t, binary(t, "good-classifier"), path+".new")
+	f, err := os.OpenFile(tmp, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write([]byte("rebuilt"))
+	f.Close()
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+	e, err := Register(dir, "good-classifier", path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	install(t, dir, "good-featurizer", "") // registered after start
+	m2, _ := ReadManifest(dir)
+	var keep []Entry
+	for _, en := range m2.Plugins {
+		if en.Name != "crash-classifier" {
+			keep = append(keep, en)
+		}
+	}
+	writeManifest(t, dir, Manifest{Plugins: keep})
+	os.Remove(filepath.Join(dir, "crash-classifier"))
+
+	byName := func() map[string]Status {
+		out := map[string]Status{}
+		for _, st := range m.List() {
+			out[st.Name] = st
+		}
+		return out
+	}
+	before := byName()
+	if st := before["good-featurizer"]; st.State != StateNotLoaded || !strings.Contains(st.LastError, "plugins reload") {
+		t.Fatalf("a plugin registered after start: %+v", st)
+	}
+	if st := before["good-classifier"]; st.State != StateRunning || !strings.Contains(st.Pending, "registered again") {
+		t.Fatalf("a re-registered plugin before reload: %+v", st)
+	}
+	if st := before["crash-classifier"]; !strings.Contains(st.Pending, "no longer in") {
+		t.Fatalf("an unregistered plugin before reload: %+v", st)
+	}
+
+	rep, err := m.Reload(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(rep.Added, rep.Replaced, rep.Removed) != "[good-featurizer] [good-classifier] [crash-classifier]" || len(rep.Problems) != 0 {
+		t.Fatalf("reload report %+v", rep)
+	}
+	after := byName()
+	st := after["good-classifier"]
+	if st.State != StateRunning || st.SHA256 != e.SHA256 || st.PID == oldPID || st.Pending != "" {
+		t.Fatalf("re-registered plugin after reload: %+v (want running with sha256 %s)", st, e.SHA256)
+	}
+	if after["good-featurizer"].State != StateRunning {
+		t.Fatalf("new plugin after reload: %+v", after["good-featurizer"])
+	}
+	if _, ok := after["crash-classifier"]; ok {
+		t.Fatalf("removed plugin still listed: %+v", after["crash-classifier"])
+	}
+	// The job that took its Set before the reload still has the old process.
+	cl := held.Plugins(plugins.KindClassifier)
+	if len(cl) != 2 || cl[1] != old {
+		t.Fatalf("held set: %v", cl)
+	}
+	classifyOK(t, old)
+	if processGone(oldPID) {
+		t.Fatal("the old process was stopped while a job held it")
+	}
+	held.Release()
+	deadline := time.Now().Add(5 * time.Second)
+	for !processGone(oldPID) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !processGone(oldPID) {
+		t.Fatal("the replaced process outlived the last job holding it")
+	}
+	if _, err := old.Classify(context.Background(), plugins.Sample{}, stats); !errors.Is(err, ErrReplaced) {
+		t.Fatalf("a retired plugin called after release: %v (want ErrReplaced, no restart of the old binary)", err)
+	}
+	classifyOK(t, pluginNamed(t, m, "good-classifier"))
+}
+
+// TestReloadRetriesRefused: a plugin refused at start (checksum mismatch)
+// is loaded after it is registered again and reloaded, and a bad
+// plugins.json changes nothing.
+func TestReloadRetriesRefused(t *testing.T) {
+	dir := t.TempDir()
+	path := install(t, dir, "good-classifier", "")
+	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	f.Write([]byte("tampered"))
+	f.Close()
+	m := start(t, dir, nil)
+	st := pluginNamed(t, m, "good-classifier").Status()
+	if st.State != StateRefused || !strings.Contains(st.LastError, "plugins reload") {
+		t.Fatalf("status %+v: the checksum message should say how to load a rebuilt binary", st)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ManifestFile), []byte("{not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Reload(context.Background()); !errors.Is(err, ErrManifest) {
+		t.Fatalf("reload of a broken manifest: %v", err)
+	}
+	if got := pluginNamed(t, m, "good-classifier").Status(); got.State != StateRefused {
+		t.Fatalf("a failed reload changed the plugins: %+v", got)
+	}
+	os.Remove(filepath.Join(dir, ManifestFile))
+	if _, err := Register(dir, "good-classifier", path, nil); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := m.Reload(context.Background())
+	if err != nil || fmt.Sprint(rep.Replaced) != "[good-classifier]" {
+		t.Fatalf("reload: %+v %v", rep, err)
+	}
+	classifyOK(t, pluginNamed(t, m, "good-classifier"))
+}
+
+func writeManifest(t testing.TB, dir string, m Manifest) {
+	t.Helper()
+	b, _ := json.MarshalIndent(m, "", "  ")
+	if err := os.WriteFile(filepath.Join(dir, ManifestFile), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRunByHandNamesTheHarness: a plugin binary run by hand says how to
+// test it with the SDK's real harness names (it used to suggest
+// plugins/sdk.Harness, which does not exist).
+func TestRunByHandNamesTheHarness(t *testing.T) {
+	out, err := exec.Command(binary(t, "good-classifier")).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "sdk.NewClassifierHarness or sdk.NewFeaturizerHarness") || strings.Contains(string(out), "sdk.Harness,") {
+		t.Fatalf("run by hand: %v\n%s", err, out)
+	}
+}

@@ -34,6 +34,10 @@ const (
 	StateDead    = "dead"    // exited or killed; restarted on next use or by the health loop
 	StateFailed  = "failed"  // could not be started (too many restarts, bad info): see LastError
 	StateRefused = "refused" // never started: checksum mismatch, API version, not registered
+	// StateNotLoaded: registered in plugins.json but not started by this
+	// orchestrator yet (registered after it started, or starting now):
+	// `scalemalnet plugins reload` or SIGHUP loads it.
+	StateNotLoaded = "not-loaded"
 )
 
 // Errors of plugin calls. Each wraps the cause.
@@ -42,6 +46,9 @@ var (
 	ErrDeadline    = errors.New("plugin missed its deadline")
 	ErrCrashed     = errors.New("plugin crashed")
 	ErrRefused     = errors.New("plugin refused")
+	// ErrReplaced: the plugin was replaced or removed by a reload while a
+	// job that started with it was still running, and its process is gone.
+	ErrReplaced = errors.New("plugin replaced by a reload")
 )
 
 // Source says how to start one plugin.
@@ -77,6 +84,13 @@ type Status struct {
 	Calls     int          `json:"calls"`
 	Failures  int          `json:"failures"`
 	LastError string       `json:"last_error,omitempty"`
+	// SHA256 is the checksum the running process was verified against
+	// (external plugins).
+	SHA256 string `json:"sha256,omitempty"`
+	// Pending says what a reload would change: the plugin was registered
+	// again with another checksum or configuration, or removed from
+	// plugins.json, after it was loaded.
+	Pending string `json:"pending,omitempty"`
 }
 
 // Plugin is one managed plugin process.
@@ -94,14 +108,18 @@ type Plugin struct {
 	calls    int
 	failures int
 	lastErr  string
+	holds    int  // Sets (jobs) that hold this plugin
+	retired  bool // replaced or removed by a reload; stopped when no Set holds it
 }
 
 // Manager runs the plugins.
 type Manager struct {
-	cfg     Config
-	log     *slog.Logger
-	mu      sync.Mutex
-	plugins []*Plugin
+	cfg      Config
+	log      *slog.Logger
+	mu       sync.Mutex
+	plugins  []*Plugin
+	retired  []*Plugin  // replaced by a reload while a Set held them
+	reloadMu sync.Mutex // one Reload at a time
 }
 
 // New returns a Manager; Start launches the plugins.
@@ -159,7 +177,7 @@ func (m *Manager) Start(ctx context.Context) error {
 	}
 	var wg sync.WaitGroup
 	for _, src := range srcs {
-		p := &Plugin{m: m, src: src, state: StateDead, stderr: newTail(4096)}
+		p := &Plugin{m: m, src: src, state: StateNotLoaded, stderr: newTail(4096)}
 		m.mu.Lock()
 		m.plugins = append(m.plugins, p)
 		m.mu.Unlock()
@@ -203,7 +221,7 @@ func (m *Manager) Watch(ctx context.Context, interval time.Duration) {
 				p.state = StateDead
 				p.lastErr = "process exited" + p.stderrTail()
 			}
-			restart := p.state == StateDead
+			restart := p.state == StateDead && !p.retired
 			p.mu.Unlock()
 			if restart {
 				if err := p.start(ctx); err != nil {
@@ -220,20 +238,61 @@ func (m *Manager) all() []*Plugin {
 	return append([]*Plugin{}, m.plugins...)
 }
 
-// List returns every plugin's status, sorted by name.
+// List returns every plugin's status, sorted by name: the loaded ones
+// and, read from plugins.json now, the ones registered since the last
+// start or reload (StateNotLoaded), with Pending set on a loaded plugin
+// registered again with another checksum or configuration, or removed.
 func (m *Manager) List() []Status {
 	var out []Status
+	seen := map[string]int{}
 	for _, p := range m.all() {
+		seen[p.src.Name] = len(out)
 		out = append(out, p.Status())
 	}
+	if m.cfg.Dir == "" {
+		return out
+	}
+	man, err := ReadManifest(m.cfg.Dir)
+	if err != nil {
+		return out // the error is the reload's to report
+	}
+	registered := map[string]bool{}
+	for _, e := range man.Plugins {
+		registered[e.Name] = true
+		i, ok := seen[e.Name]
+		if !ok {
+			out = append(out, Status{Name: e.Name, Source: filepath.Join(m.cfg.Dir, e.Path), State: StateNotLoaded, SHA256: e.SHA256,
+				LastError: "registered after the orchestrator loaded its plugins; `scalemalnet plugins reload` (or SIGHUP) loads it"})
+			continue
+		}
+		st := &out[i]
+		if st.Source == "builtin" || st.State == StateRefused && st.SHA256 == "" {
+			continue
+		}
+		if st.SHA256 != e.SHA256 {
+			st.Pending = fmt.Sprintf("registered again with SHA-256 %s… (loaded: %s…); `scalemalnet plugins reload` loads it", short(e.SHA256), short(st.SHA256))
+		}
+	}
+	for i := range out {
+		if out[i].Source != "builtin" && out[i].SHA256 != "" && !registered[out[i].Name] {
+			out[i].Pending = "no longer in " + ManifestFile + "; `scalemalnet plugins reload` stops it"
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
+
+func short(sum string) string { return sum[:min(12, len(sum))] }
 
 // Plugins returns the plugins of a kind that have been started at least once
 // (so their Info is known), in name order.
 func (m *Manager) Plugins(kind plugins.Kind) []*Plugin {
+	return filterKind(m.all(), kind)
+}
+
+func filterKind(ps []*Plugin, kind plugins.Kind) []*Plugin {
 	var out []*Plugin
-	for _, p := range m.all() {
+	for _, p := range ps {
 		p.mu.Lock()
 		ok := p.info.Kind == kind && p.state != StateRefused
 		p.mu.Unlock()
@@ -246,7 +305,10 @@ func (m *Manager) Plugins(kind plugins.Kind) []*Plugin {
 
 // Close stops every plugin process.
 func (m *Manager) Close() {
-	for _, p := range m.all() {
+	m.mu.Lock()
+	all := append(append([]*Plugin{}, m.plugins...), m.retired...)
+	m.mu.Unlock()
+	for _, p := range all {
 		p.mu.Lock()
 		if p.client != nil {
 			p.client.Kill()
@@ -271,9 +333,9 @@ func (p *Plugin) Status() Status {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	st := Status{Name: p.src.Name, Source: p.src.Path, State: p.state, Info: p.info, Restarts: max(0, len(p.restarts)-1),
-		Calls: p.calls, Failures: p.failures, LastError: p.lastErr}
+		Calls: p.calls, Failures: p.failures, LastError: p.lastErr, SHA256: p.src.SHA256}
 	if p.src.Builtin {
-		st.Source = "builtin"
+		st.Source, st.SHA256 = "builtin", ""
 	}
 	if p.client != nil && p.state == StateRunning {
 		if rc := p.client.ReattachConfig(); rc != nil {
@@ -295,6 +357,9 @@ func (p *Plugin) start(ctx context.Context) error {
 	}
 	if p.state == StateRunning && p.client != nil && !p.client.Exited() {
 		return nil // restarted meanwhile by a concurrent call or the health loop
+	}
+	if p.retired {
+		return fmt.Errorf("%w: %s stopped during this job (a reload replaced or removed it)", ErrReplaced, p.src.Name)
 	}
 	now := time.Now()
 	var recent []time.Time
@@ -355,8 +420,8 @@ func (p *Plugin) launch(ctx context.Context) error {
 		client.Kill()
 		switch {
 		case errors.Is(err, plugin.ErrChecksumsDoNotMatch):
-			return fmt.Errorf("%w: %s: checksum mismatch: binary %s does not match its registered SHA-256 %s… (re-register it if you rebuilt it)",
-				ErrRefused, p.src.Name, p.src.Path, p.src.SHA256[:min(12, len(p.src.SHA256))])
+			return fmt.Errorf("%w: %s: checksum mismatch: binary %s does not match the SHA-256 %s… it was loaded with (after rebuilding: `scalemalnet plugins register` it, then `scalemalnet plugins reload` or SIGHUP)",
+				ErrRefused, p.src.Name, p.src.Path, short(p.src.SHA256))
 		case isAPIVersionMismatch(err):
 			return fmt.Errorf("%w: %s: %w: the plugin speaks version %s, this host speaks %d (rebuild it against this SDK)",
 				ErrRefused, p.src.Name, plugins.ErrAPIVersion, pluginVersionOf(err), plugins.APIVersion)
@@ -414,7 +479,7 @@ func (p *Plugin) use(ctx context.Context) (plugins.Base, error) {
 	p.mu.Unlock()
 	switch state {
 	case StateRunning:
-	case StateDead:
+	case StateDead, StateNotLoaded:
 		if err := p.start(ctx); err != nil {
 			return nil, err
 		}

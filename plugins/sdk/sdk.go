@@ -33,7 +33,8 @@ import (
 func serve(f plugins.Featurizer, c plugins.Classifier) {
 	if os.Getenv(plugins.Handshake.MagicCookieKey) != plugins.Handshake.MagicCookieValue {
 		fmt.Fprintln(os.Stderr, "This is a ScaleMalNet plugin: the orchestrator starts it; it is not meant to be run by hand.\n"+
-			"Test it with plugins/sdk.Harness, or load it with `scalemalnet plugins register`.")
+			"Test it in-process with sdk.NewClassifierHarness or sdk.NewFeaturizerHarness (github.com/scalemalnet/scalemalnet/plugins/sdk),\n"+
+			"or load it with `scalemalnet plugins register` and `scalemalnet plugins reload`.")
 		os.Exit(1)
 	}
 	go exitWhenOrphaned(time.Second)

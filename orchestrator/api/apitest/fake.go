@@ -27,8 +27,11 @@ type Fake struct {
 	SubmitErr  error // returned by Submit when set
 	HealthVal  api.Health
 	PluginsVal []host.Status
-	GCErr      error        // returned by GC when set
-	GCReport   api.GCReport // returned by GC
+	// ReloadVal and ReloadErr are what ReloadPlugins returns.
+	ReloadVal host.ReloadReport
+	ReloadErr error
+	GCErr     error        // returned by GC when set
+	GCReport  api.GCReport // returned by GC
 
 	mu      sync.Mutex
 	n       int
@@ -165,6 +168,11 @@ func (f *Fake) OpenTrace(ctx context.Context, id string) (io.ReadCloser, error) 
 
 // Plugins returns PluginsVal.
 func (f *Fake) Plugins(ctx context.Context) []host.Status { return f.PluginsVal }
+
+// ReloadPlugins returns ReloadVal (or ReloadErr).
+func (f *Fake) ReloadPlugins(ctx context.Context) (host.ReloadReport, error) {
+	return f.ReloadVal, f.ReloadErr
+}
 
 // Health returns HealthVal.
 func (f *Fake) Health(ctx context.Context) api.Health { return f.HealthVal }

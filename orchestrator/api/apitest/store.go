@@ -79,6 +79,11 @@ func (s StoreService) Health(ctx context.Context) api.Health {
 // Plugins reports none.
 func (s StoreService) Plugins(ctx context.Context) []host.Status { return []host.Status{} }
 
+// ReloadPlugins reloads nothing: there are no plugins.
+func (s StoreService) ReloadPlugins(ctx context.Context) (host.ReloadReport, error) {
+	return host.ReloadReport{Kept: []string{}}, nil
+}
+
 // GC runs the store's GC.
 func (s StoreService) GC(ctx context.Context, p api.Policy) (api.GCReport, error) {
 	r, err := s.Store.GC(ctx, store.Policy(p))

@@ -43,7 +43,10 @@ type ServeOptions struct {
 	FusionModel     string
 	FusionRule      string
 	FusionTargetFPR float64
-	FusionThreshold float64
+	// FusionUnfittedWeight: prior weight of classifiers the fusion model
+	// was not fitted on (0: ignored).
+	FusionUnfittedWeight float64
+	FusionThreshold      float64
 	// ConfigFile is the --config file; the other fields, when set,
 	// override its values ("" and 0 mean "not given").
 	ConfigFile string
@@ -89,7 +92,7 @@ func commands() []command {
 		{"cancel", "cancel a job (a running one is stopped, its VM destroyed)", "cancel ID [--json]", runCancel},
 		{"delete", "delete a finished job with its report and artifacts", "delete ID [--json]", runDelete},
 		{"health", "show the orchestrator's health", "health [--json]", runHealth},
-		{"plugins", "list, register or create plugins", "plugins list|register|new ...", pluginsGroup.run},
+		{"plugins", "list, register, reload or create plugins; out-of-fold votes of a classifier plugin", "plugins list|register|reload|new|oof ...", pluginsGroup.run},
 		{"gc", "delete old jobs and unreferenced samples now", "gc [--max-age 720h] [--max-size 50GiB] [--compact] [--json]", runGC},
 		{"corpus", "build the sandbox-native corpus: labelled programs run in the VM pool, traces kept for train and eval", "corpus build|ls ...", corpusGroup.run},
 		{"pool", "list, add, remove, drain or reset VM slots; pool health", "pool ls|add|remove|drain|reset|health ...", poolGroup.run},
@@ -122,6 +125,8 @@ func pluginCommands() []command {
 		{"list", "list the orchestrator's plugins and their health", "plugins list [--json]", runPluginsList},
 		{"register", "copy a plugin binary into the plugin directory and record its checksum", "plugins register PATH [--name NAME] [--dir DIR] [--config JSON]", runPluginsRegister},
 		{"new", "generate a new plugin project (KIND is featurizer or classifier)", "plugins new KIND NAME [--dir DIR] [--module MODPATH] [--sdk PATH]", runPluginsNew},
+		{"reload", "load plugins registered, re-registered or removed since the orchestrator started, without a restart (also SIGHUP)", "plugins reload [--json]", runPluginsReload},
+		{"oof", "run a registered classifier plugin over a labelled dataset and write its predictions as an out-of-fold file for `train fusion`", pluginsOOFUsage, runPluginsOOF},
 	}
 }
 

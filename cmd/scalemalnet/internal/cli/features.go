@@ -78,6 +78,11 @@ func runFeatures(ctx context.Context, e *Env, args []string) int {
 		}
 		return fail(e, fmt.Errorf("%s is not a featurizer", *name))
 	}
+	if info := fz[0].Info(); info.Needs(plugins.InputDynamic) && len(in.TraceGz) == 0 &&
+		!info.Needs(plugins.InputStatic) && !info.Needs(plugins.InputImage) {
+		fmt.Fprintf(e.Stderr, "scalemalnet features: %s reads a run's trace (its input is dynamic): give one with --trace FILE [--trace-format own|adfa|names|cuckoo]\n", *name)
+		return ExitUsage
+	}
 	sets, err := fz[0].Featurize(ctx, in)
 	if errors.Is(err, plugins.ErrNotApplicable) {
 		fmt.Fprintf(e.Stdout, "%s does not apply: %v\n", *name, err)

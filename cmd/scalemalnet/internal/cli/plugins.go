@@ -52,6 +52,42 @@ func runPluginsList(ctx context.Context, e *Env, args []string) int {
 	return ExitOK
 }
 
+// runPluginsReload asks the running orchestrator to reload its plugins.
+func runPluginsReload(ctx context.Context, e *Env, args []string) int {
+	fs := pluginsGroup.flags(e, "reload")
+	var cn conn
+	cn.register(fs)
+	asJSON := fs.Bool("json", false, "print JSON")
+	c, _, code, ok := connect(e, fs, &cn, args, 0)
+	if !ok {
+		return code
+	}
+	rep, err := c.ReloadPlugins(ctx)
+	if err != nil {
+		return fail(e, err)
+	}
+	if *asJSON {
+		printJSON(e, rep)
+	} else {
+		for _, l := range []struct {
+			what  string
+			names []string
+		}{{"added", rep.Added}, {"replaced", rep.Replaced}, {"removed", rep.Removed}} {
+			if len(l.names) > 0 {
+				fmt.Fprintf(e.Stdout, "%-9s %s\n", l.what, strings.Join(l.names, ", "))
+			}
+		}
+		fmt.Fprintf(e.Stdout, "%-9s %d plugins unchanged\n", "kept", len(rep.Kept))
+		for _, p := range rep.Problems {
+			fmt.Fprintf(e.Stdout, "problem   %s\n", oneLine(p, 200))
+		}
+	}
+	if len(rep.Problems) > 0 {
+		return ExitFailure
+	}
+	return ExitOK
+}
+
 func printPlugins(w io.Writer, ps []host.Status) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tKIND\tVERSION\tSTATE\tSOURCE\tINPUTS\tCALLS/FAILED\tLAST ERROR")
@@ -60,8 +96,12 @@ func printPlugins(w io.Writer, ps []host.Status) {
 		for _, in := range p.Info.Inputs {
 			inputs = append(inputs, string(in))
 		}
+		msg := oneLine(p.LastError, 80)
+		if p.Pending != "" { // what a reload would change says more than the last error
+			msg = oneLine("pending: "+p.Pending, 120)
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d/%d\t%s\n", p.Name, dash(string(p.Info.Kind)), dash(p.Info.Version), p.State,
-			p.Source, dash(strings.Join(inputs, ",")), p.Calls, p.Failures, oneLine(p.LastError, 80))
+			p.Source, dash(strings.Join(inputs, ",")), p.Calls, p.Failures, msg)
 	}
 	tw.Flush()
 }
@@ -118,7 +158,7 @@ func runPluginsRegister(ctx context.Context, e *Env, args []string) int {
 		return fail(e, err)
 	}
 	fmt.Fprintf(e.Stdout, "registered %s: %s (sha256 %s)\n", entry.Name, filepath.Join(*dir, entry.Path), entry.SHA256)
-	fmt.Fprintf(e.Stderr, "restart \"scalemalnet serve\" to load it; \"scalemalnet plugins list\" shows its state\n")
+	fmt.Fprintf(e.Stderr, "\"scalemalnet plugins reload\" (or SIGHUP to serve) loads it into a running orchestrator; \"scalemalnet plugins list\" shows its state\n")
 	return ExitOK
 }
 

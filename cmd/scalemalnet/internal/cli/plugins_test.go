@@ -3,11 +3,13 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/scalemalnet/scalemalnet/orchestrator/api"
 	"github.com/scalemalnet/scalemalnet/orchestrator/defaults"
 	"github.com/scalemalnet/scalemalnet/plugins"
 	"github.com/scalemalnet/scalemalnet/plugins/host"
@@ -57,7 +59,7 @@ func TestPluginsList(t *testing.T) {
 
 func TestPluginsUsage(t *testing.T) {
 	h := newHarness(t)
-	if code, out, _ := h.run("help"); code != 0 || !strings.Contains(out, "plugins  list, register or create plugins") {
+	if code, out, _ := h.run("help"); code != 0 || !strings.Contains(out, "plugins  list, register, reload or create plugins") {
 		t.Fatalf("help: %s", out)
 	}
 	if code, _, e := h.run("help", "plugins"); code != 0 || !strings.Contains(e, "scalemalnet plugins new KIND NAME") {
@@ -101,7 +103,7 @@ func TestPluginsRegister(t *testing.T) {
 
 	code, out, e := h.run("plugins", "register", bin, "--config", `{"bias": 2}`)
 	dir := filepath.Join(data, host.DirName)
-	if code != 0 || !strings.HasPrefix(out, "registered my-plugin: "+filepath.Join(dir, "my-plugin")+" (sha256 ") || !strings.Contains(e, "restart") {
+	if code != 0 || !strings.HasPrefix(out, "registered my-plugin: "+filepath.Join(dir, "my-plugin")+" (sha256 ") || !strings.Contains(e, "plugins reload") {
 		t.Fatalf("register: %d %s %s", code, out, e)
 	}
 	m, err := host.ReadManifest(dir)
@@ -173,5 +175,33 @@ func TestPluginsNew(t *testing.T) {
 	}
 	if code, _, e := h.run("plugins", "new", "featurizer", "x", "--sdk", t.TempDir(), "--dir", t.TempDir()); code != ExitFailure || !strings.Contains(e, "no ScaleMalNet checkout") {
 		t.Fatalf("bad sdk: %d %s", code, e)
+	}
+}
+
+// TestPluginsReload: `plugins reload` says what changed; a plugin refused
+// or failed after the reload makes it exit 1 with the reason; a broken
+// plugins.json is an error; a pending re-registration shows in the list.
+func TestPluginsReload(t *testing.T) {
+	h := newHarness(t)
+	h.fake.ReloadVal = host.ReloadReport{Added: []string{"my-featurizer"}, Replaced: []string{"my-classifier"}, Kept: []string{"callseq", "pe-header"}}
+	code, out, e := h.run("plugins", "reload")
+	if code != 0 || !strings.Contains(out, "added     my-featurizer") || !strings.Contains(out, "replaced  my-classifier") ||
+		!strings.Contains(out, "kept      2 plugins unchanged") {
+		t.Fatalf("reload: %d %q %q", code, out, e)
+	}
+	h.fake.ReloadVal.Problems = []string{"my-classifier: refused: checksum mismatch"}
+	if code, out, _ := h.run("plugins", "reload"); code != ExitFailure || !strings.Contains(out, "problem   my-classifier: refused: checksum mismatch") {
+		t.Fatalf("reload with a refused plugin: %d %q", code, out)
+	}
+	h.fake.ReloadErr = fmt.Errorf("%w: invalid plugin manifest: plugins.json: unexpected end of JSON input", api.ErrConflict)
+	if code, _, e := h.run("plugins", "reload"); code != ExitFailure || !strings.Contains(e, "plugins.json") {
+		t.Fatalf("reload of a broken manifest: %d %q", code, e)
+	}
+	h.fake.PluginsVal = []host.Status{{Name: "my-classifier", Source: "/p/my-classifier", State: host.StateRunning,
+		Pending: "registered again with SHA-256 0123456789ab… (loaded: ba9876543210…); `scalemalnet plugins reload` loads it"},
+		{Name: "late", Source: "/p/late", State: host.StateNotLoaded, LastError: "registered after the orchestrator loaded its plugins"}}
+	code, out, _ = h.run("plugins", "list")
+	if code != 0 || !strings.Contains(out, "pending: registered again") || !strings.Contains(out, "not-loaded") {
+		t.Fatalf("list: %d\n%s", code, out)
 	}
 }

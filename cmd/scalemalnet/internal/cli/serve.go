@@ -37,6 +37,7 @@ func runServe(ctx context.Context, e *Env, args []string) int {
 	fs.StringVar(&o.FusionRule, "fusion-rule", "", "stage-1 operating point: fpr (with --fusion-target-fpr), f1, youden or fixed (with --fusion-threshold); default: the model's")
 	fs.Float64Var(&o.FusionTargetFPR, "fusion-target-fpr", 0, "with --fusion-rule fpr: the largest validation false-positive rate, e.g. 0.01")
 	fs.Float64Var(&o.FusionThreshold, "fusion-threshold", 0, "with --fusion-rule fixed: malware when P(malware) >= this")
+	fs.Float64Var(&o.FusionUnfittedWeight, "fusion-unfitted-weight", 0, "count votes of classifiers the fusion model was not fitted on (new plugins) with this prior weight, uncalibrated (default 0: ignored; see docs/fusion.md)")
 	fs.TextVar(&level, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
 	fs.StringVar(&o.ConfigFile, "config", "", "configuration file (TOML, see docs/scalemalnet.example.toml); flags given override it; its [pool] is reloaded when it changes and on SIGHUP")
 	if _, code, ok := parse(fs, args, 0); !ok {
@@ -76,7 +77,7 @@ func runServe(ctx context.Context, e *Env, args []string) int {
 		fmt.Fprintf(e.Stderr, "scalemalnet serve: --fusion-rule %q: want fpr, f1, youden or fixed\n", o.FusionRule)
 		return ExitUsage
 	}
-	if o.FusionTargetFPR < 0 || o.FusionTargetFPR > 1 || o.FusionThreshold < 0 || o.FusionThreshold > 1 {
+	if o.FusionTargetFPR < 0 || o.FusionTargetFPR > 1 || o.FusionThreshold < 0 || o.FusionThreshold > 1 || o.FusionUnfittedWeight < 0 || o.FusionUnfittedWeight > 10 {
 		fmt.Fprintln(e.Stderr, "scalemalnet serve: --fusion-target-fpr and --fusion-threshold must be in [0,1]")
 		return ExitUsage
 	}

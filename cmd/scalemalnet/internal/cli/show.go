@@ -284,5 +284,8 @@ func runHealth(ctx context.Context, e *Env, args []string) int {
 	return output(e, h, err, *asJSON, func(w io.Writer, h api.Health) {
 		fmt.Fprintf(w, "Status      %s (version %s)\nHypervisor  %s\nSlots       %d idle of %d\nQueued      %d\n",
 			h.Status, h.Version, h.Hypervisor, h.SlotsIdle, h.SlotsTotal, h.Queued)
+		for _, p := range h.PluginProblems {
+			fmt.Fprintf(w, "Plugin      %s\n", oneLine(p, 160))
+		}
 	})
 }
