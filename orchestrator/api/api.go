@@ -82,6 +82,10 @@ type Health struct {
 	// status "degraded"; GET /api/v1/pool/health says more.
 	SlotsQuarantined int    `json:"slots_quarantined,omitempty"`
 	ReloadError      string `json:"reload_error,omitempty"`
+	// Reasons says, one sentence each, why the status is "degraded":
+	// slots out of service, a failed reload, queued jobs that no slot
+	// can take ("2 queued jobs cannot start: no slot has tag gpu").
+	Reasons []string `json:"reasons,omitempty"`
 }
 
 // Errors a Service wraps for the statuses they map to.

@@ -221,6 +221,7 @@ func TestOpenAPIContract(t *testing.T) {
 	c.call("POST", "/api/v1/pool/slots", []byte(`{"name":"net0","memory_mib":512,"network":"user"}`), "application/json", 201)
 	c.call("POST", "/api/v1/pool/slots", []byte(`{"name":"x","bogus":1}`), "application/json", 400)
 	c.call("POST", "/api/v1/pool/slots/slot0/drain", nil, "", 202)
+	c.call("POST", "/api/v1/pool/slots/slot0/undrain", nil, "", 202)
 	c.call("POST", "/api/v1/pool/slots/slot0/reset", nil, "", 202)
 	c.call("POST", "/api/v1/pool/slots/nope/reset", nil, "", 404)
 	c.call("POST", "/api/v1/pool/slots/nope/drain", nil, "", 404)

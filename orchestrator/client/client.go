@@ -181,6 +181,9 @@ func (c *Client) Submit(ctx context.Context, name string, body io.Reader, opts j
 	if opts.Export != "" {
 		q.Set(api.ParamExport, opts.Export)
 	}
+	for _, t := range opts.Tags {
+		q.Add(api.ParamTag, t)
+	}
 	var j jobs.Job
 	_, err := c.do(ctx, http.MethodPost, "/api/v1/jobs", q, body, "application/octet-stream", &j)
 	return j, err

@@ -89,7 +89,7 @@ func commands() []command {
 		{"health", "show the orchestrator's health", "health [--json]", runHealth},
 		{"plugins", "list, register or create plugins", "plugins list|register|new ...", pluginsGroup.run},
 		{"gc", "delete old jobs and unreferenced samples now", "gc [--max-age 720h] [--max-size 50GiB] [--compact] [--json]", runGC},
-		{"pool", "list, add, remove, drain or reset VM slots; pool health", "pool ls|add|remove|drain|reset|health ...", poolGroup.run},
+		{"pool", "list, add, remove, drain, undrain or reset VM slots; pool health", "pool ls|add|remove|drain|undrain|reset|health ...", poolGroup.run},
 		{"features",
 			"run one featurizer on a file (and a trace) and print what it produces",
 			"features --featurizer NAME [FILE] [--trace TRACE] [--trace-format own|adfa|names|cuckoo] [--json]",
@@ -125,7 +125,8 @@ func poolCommands() []command {
 		{"ls", "list the slots: state, current job, analyses done, last error", "pool ls [--json]", runPoolList},
 		{"add", "add a slot (it makes its clean state, then takes jobs)", "pool add NAME [--memory MiB] [--network none|user] [--tag T]...", runPoolAdd},
 		{"remove", "drain a slot (its current job finishes), then delete its VM and files", "pool remove NAME [--json]", runPoolEdit("remove")},
-		{"drain", "stop a slot taking jobs after its current one (until reset or restart)", "pool drain NAME [--json]", runPoolEdit("drain")},
+		{"drain", "stop a slot taking jobs after its current one (until undrain, reset or restart)", "pool drain NAME [--json]", runPoolEdit("drain")},
+		{"undrain", "lift a drain: the slot takes jobs again with its clean state (no cold boot)", "pool undrain NAME [--json]", runPoolEdit("undrain")},
 		{"reset", "discard a slot's clean state and make a new one from a cold boot; lifts a drain or quarantine", "pool reset NAME [--json]", runPoolEdit("reset")},
 		{"health", "per-slot health with each slot's recent transitions; exit status 1 when degraded", "pool health [--json] [--transitions N]", runPoolHealth},
 	}
