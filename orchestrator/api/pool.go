@@ -90,18 +90,18 @@ type SlotHealth struct {
 
 // PoolHealth is the body of GET /api/v1/pool/health.
 type PoolHealth struct {
-	Status          string       `json:"status"`  // ok or degraded
-	Serving         int          `json:"serving"` // slots idle, restoring or busy
-	Problems        []string     `json:"problems,omitempty"`
-	QuarantineAfter int          `json:"quarantine_after"`
-	ReloadError     string       `json:"reload_error,omitempty"`
+	Status          string   `json:"status"`  // ok or degraded
+	Serving         int      `json:"serving"` // slots idle, restoring or busy
+	Problems        []string `json:"problems,omitempty"`
+	QuarantineAfter int      `json:"quarantine_after"`
+	ReloadError     string   `json:"reload_error,omitempty"`
 	// Warnings do not make the pool degraded but need an operator: a
 	// configuration change not applied because pool.json (the API)
 	// defines or removed the slot, a change that needs a restart.
-	Warnings []string `json:"warnings,omitempty"`
-	ReloadErrorAt   *time.Time   `json:"reload_error_at,omitempty"`
-	LastReload      *time.Time   `json:"last_reload,omitempty"`
-	Slots           []SlotHealth `json:"slots"`
+	Warnings      []string     `json:"warnings,omitempty"`
+	ReloadErrorAt *time.Time   `json:"reload_error_at,omitempty"`
+	LastReload    *time.Time   `json:"last_reload,omitempty"`
+	Slots         []SlotHealth `json:"slots"`
 }
 
 // SlotRequest is the body of POST /api/v1/pool/slots.
