@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/scalemalnet/scalemalnet/orchestrator/api"
 	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
@@ -332,7 +333,9 @@ func (d *Daemon) PoolHealth(ctx context.Context) api.PoolHealth {
 	h.Warnings = append(d.pool.overlay.conflicts(d.pool.base), h.Warnings...)
 	d.pool.mu.RUnlock()
 	if h.ReloadError != "" {
-		h.Problems = append(h.Problems, "configuration reload failed (running configuration kept): "+h.ReloadError)
+		for _, line := range strings.Split(h.ReloadError, "\n") {
+			h.Problems = append(h.Problems, "configuration reload failed (running configuration kept): "+line)
+		}
 	}
 	h.Problems = append(h.Problems, d.stuckReasons()...)
 	if len(h.Problems) > 0 {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -133,7 +134,9 @@ func (d *Daemon) Reload(why string) error {
 	now := time.Now().UTC()
 	fail := func(err error) error {
 		d.pool.reloadErr, d.pool.reloadErrAt = err.Error(), now
-		d.log.Error("configuration reload failed; running configuration kept", "why", why, "file", d.cfg.ConfigFile, "err", err)
+		for _, line := range strings.Split(err.Error(), "\n") { // one log line per problem
+			d.log.Error("configuration reload failed; running configuration kept", "why", why, "file", d.cfg.ConfigFile, "err", line)
+		}
 		return fmt.Errorf("%w: %w", ErrConfigWatch, err)
 	}
 	cfg, err := d.cfg.Reload()

@@ -110,7 +110,9 @@ func (d *Daemon) Health(ctx context.Context) api.Health {
 	h.ReloadError = d.pool.reloadErr
 	d.pool.reloadMu.Unlock()
 	if h.ReloadError != "" {
-		h.Reasons = append(h.Reasons, "configuration reload failed (running configuration kept): "+h.ReloadError)
+		for _, line := range strings.Split(h.ReloadError, "\n") {
+			h.Reasons = append(h.Reasons, "configuration reload failed (running configuration kept): "+line)
+		}
 	}
 	h.Reasons = append(h.Reasons, d.stuckReasons()...)
 	if len(h.Reasons) > 0 {

@@ -53,6 +53,9 @@ type Env struct {
 	Getenv         func(string) string
 	// Serve runs the orchestrator until ctx ends.
 	Serve func(ctx context.Context, o ServeOptions) error
+	// CheckConfig reads a configuration file and returns every problem
+	// in it (one per line of the error), for serve --check-config.
+	CheckConfig func(path string) error
 	// PollInterval is how often submit --wait polls; default 500ms.
 	PollInterval time.Duration
 }
