@@ -48,12 +48,13 @@ type GCRequest struct {
 	MaxAge   string `json:"max_age,omitempty"`   // Go duration, e.g. "720h": delete finished jobs older than this
 	MaxBytes int64  `json:"max_bytes,omitempty"` // delete the oldest finished jobs while the store is larger
 	Compact  bool   `json:"compact,omitempty"`   // compact the database file afterwards
+	DryRun   bool   `json:"dry_run,omitempty"`   // report what would be deleted; delete nothing
 }
 
 // Policy validates the request and turns it into a Policy. Errors
 // wrap ErrInvalid.
 func (r GCRequest) Policy() (Policy, error) {
-	p := Policy{MaxBytes: r.MaxBytes, Compact: r.Compact}
+	p := Policy{MaxBytes: r.MaxBytes, Compact: r.Compact, DryRun: r.DryRun}
 	if r.MaxAge != "" {
 		d, err := time.ParseDuration(r.MaxAge)
 		if err != nil {

@@ -214,6 +214,7 @@ func TestOpenAPIContract(t *testing.T) {
 	c.call("GET", "/api/v1/openapi.yaml", nil, "", 200)
 	c.call("POST", "/api/v1/gc", []byte(`{"max_age":"720h"}`), "application/json", 200)
 	c.call("POST", "/api/v1/gc", []byte(`{"max_age":720}`), "application/json", 400)
+	c.call("POST", "/api/v1/gc", []byte(`{"max_age":"1s","dry_run":true}`), "application/json", 200)
 	c.call("GET", "/metrics", nil, "", 200)
 	// Pool.
 	c.call("GET", "/api/v1/pool", nil, "", 200)

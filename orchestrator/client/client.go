@@ -274,7 +274,7 @@ func (c *Client) Plugins(ctx context.Context) ([]host.Status, error) {
 // GC asks the orchestrator to apply a retention policy now and returns
 // what it did. Zero limits take the orchestrator's configured retention.
 func (c *Client) GC(ctx context.Context, p api.Policy) (api.GCReport, error) {
-	req := api.GCRequest{MaxBytes: p.MaxBytes, Compact: p.Compact}
+	req := api.GCRequest{MaxBytes: p.MaxBytes, Compact: p.Compact, DryRun: p.DryRun}
 	if p.MaxAge != 0 {
 		req.MaxAge = p.MaxAge.String()
 	}
