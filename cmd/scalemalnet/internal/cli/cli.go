@@ -375,7 +375,8 @@ func fail(e *Env, err error) int {
 	fmt.Fprintf(e.Stderr, "scalemalnet: %v\n", err)
 	var ce *client.Error
 	if errors.As(err, &ce) && errors.Is(err, client.ErrUnauthorized) {
-		fmt.Fprintf(e.Stderr, "hint: the token must match the server's %s file\n", defaults.TokenFile)
+		fmt.Fprintf(e.Stderr, "hint: the token must match the %s file of the orchestrator at %s; the address comes from --addr, $%s or the default %s (it does not follow $%s: set both for another instance)\n",
+			defaults.TokenFile, ce.Addr, defaults.EnvAddr, defaults.Listen, defaults.EnvDataDir)
 	}
 	return ExitFailure
 }

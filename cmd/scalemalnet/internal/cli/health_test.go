@@ -2,10 +2,13 @@ package cli
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/scalemalnet/scalemalnet/orchestrator/api"
+	"github.com/scalemalnet/scalemalnet/orchestrator/defaults"
 	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
 )
 
@@ -63,4 +66,22 @@ func TestSubmitTagAndWaiting(t *testing.T) {
 		t.Fatalf("status of a waiting job: %d %s", code, out)
 	}
 	_ = jobs.Queued
+}
+
+// TestUnauthorizedNamesAddress: with only the data directory set, a
+// rejected token names the address the CLI tried, in the error and the
+// hint.
+func TestUnauthorizedNamesAddress(t *testing.T) {
+	h := newHarness(t)
+	delete(h.env, defaults.EnvToken)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "token"), []byte("another-instance-token\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h.env[defaults.EnvDataDir] = dir
+	code, _, errOut := h.run("health")
+	if code != ExitFailure || !strings.Contains(errOut, "bearer token at "+h.srv.URL+"\n") ||
+		!strings.Contains(errOut, "orchestrator at "+h.srv.URL+";") || !strings.Contains(errOut, "$"+defaults.EnvAddr) {
+		t.Fatalf("wrong token: %d %q", code, errOut)
+	}
 }
