@@ -276,3 +276,37 @@ func TestRestartWarningShownOnce(t *testing.T) {
 		t.Fatalf("warning kept after the change was undone: %v", ph.Warnings)
 	}
 }
+
+// TestCloseRemovesRuntimeDir: a clean stop removes the instance's runtime
+// folder (and the shared parent once empty), not a sibling instance's.
+func TestCloseRemovesRuntimeDir(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "scalemalnet")
+	mine, other := filepath.Join(root, "aaaa"), filepath.Join(root, "bbbb")
+	for _, d := range []string{mine, other} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d, "slot0.sock"), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := &Daemon{}
+	d.pool.runDir = mine
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(mine); !os.IsNotExist(err) {
+		t.Fatalf("runtime folder left after a clean stop: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(other, "slot0.sock")); err != nil {
+		t.Fatalf("another instance's folder touched: %v", err)
+	}
+	d2 := &Daemon{}
+	d2.pool.runDir = other
+	if err := d2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(root); !os.IsNotExist(err) {
+		t.Fatalf("empty parent left: %v", err)
+	}
+}
