@@ -310,3 +310,31 @@ func TestCloseRemovesRuntimeDir(t *testing.T) {
 		t.Fatalf("empty parent left: %v", err)
 	}
 }
+
+// TestWaitReasonQueuePlace: a queued job that a slot can take says how
+// many jobs are ahead of it and how many suitable slots are busy.
+func TestWaitReasonQueuePlace(t *testing.T) {
+	d, _ := storageDaemon(t, Config{MinFreeBytes: -1})
+	busy, other := testSlot(t, "slot0", ""), testSlot(t, "net0", "user")
+	busy.state, other.state = SlotBusy, SlotBusy
+	d.slots = []*slotState{busy, other}
+	ctx := context.Background()
+	var last jobs.Job
+	for i := range 3 {
+		j, err := d.Submit(ctx, "s", strings.NewReader(strings.Repeat("x", i+1)), jobs.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = j
+	}
+	if _, err := d.Submit(ctx, "n", strings.NewReader("net"), jobs.Options{Network: jobs.NetworkUser}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := d.Job(ctx, last.ID)
+	if err != nil || got.Waiting != "2 jobs ahead, 1 slot busy" {
+		t.Fatalf("waiting %q %v, want \"2 jobs ahead, 1 slot busy\"", got.Waiting, err)
+	}
+	if r := d.stuckReasons(); len(r) != 0 {
+		t.Fatalf("busy slots are not a reason for degraded health: %q", r)
+	}
+}
