@@ -67,3 +67,9 @@ func serveConfig(o cli.ServeOptions) (daemon.Config, error) {
 	cfg.Logger = o.Logger
 	return cfg, nil
 }
+
+// checkConfig is serve --check-config: every problem of the file.
+func checkConfig(path string) error {
+	_, err := config.Load(path)
+	return err
+}

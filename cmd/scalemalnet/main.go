@@ -32,7 +32,7 @@ func main() {
 		}
 		return
 	}
-	os.Exit(cli.Run(context.Background(), os.Args[1:], cli.Env{Serve: serve}))
+	os.Exit(cli.Run(context.Background(), os.Args[1:], cli.Env{Serve: serve, CheckConfig: checkConfig}))
 }
 
 // serve runs the orchestrator daemon with the serve command's options

@@ -48,12 +48,13 @@ type GCRequest struct {
 	MaxAge   string `json:"max_age,omitempty"`   // Go duration, e.g. "720h": delete finished jobs older than this
 	MaxBytes int64  `json:"max_bytes,omitempty"` // delete the oldest finished jobs while the store is larger
 	Compact  bool   `json:"compact,omitempty"`   // compact the database file afterwards
+	DryRun   bool   `json:"dry_run,omitempty"`   // report what would be deleted; delete nothing
 }
 
 // Policy validates the request and turns it into a Policy. Errors
 // wrap ErrInvalid.
 func (r GCRequest) Policy() (Policy, error) {
-	p := Policy{MaxBytes: r.MaxBytes, Compact: r.Compact}
+	p := Policy{MaxBytes: r.MaxBytes, Compact: r.Compact, DryRun: r.DryRun}
 	if r.MaxAge != "" {
 		d, err := time.ParseDuration(r.MaxAge)
 		if err != nil {
@@ -85,6 +86,10 @@ type Health struct {
 	// PluginProblems are the plugins refused or failed, "name: state:
 	// reason", one each; any makes the status "degraded".
 	PluginProblems []string `json:"plugin_problems,omitempty"`
+	// Reasons says, one sentence each, why the status is "degraded":
+	// slots out of service, a failed reload, queued jobs that no slot
+	// can take ("2 queued jobs cannot start: no slot has tag gpu").
+	Reasons []string `json:"reasons,omitempty"`
 }
 
 // Errors a Service wraps for the statuses they map to.

@@ -68,3 +68,34 @@ func TestSubmitNetworkRefused(t *testing.T) {
 		t.Fatalf("error: %s", e.Error)
 	}
 }
+
+// TestSubmitTagParams: tag (repeatable) and tags (comma-separated) reach
+// the job's options, sorted without repeats; a bad tag is a 400.
+func TestSubmitTagParams(t *testing.T) {
+	f, srv := newServer(t)
+	for q, want := range map[string]string{
+		"tag=gpu":                 "gpu",
+		"tag=win10&tag=gpu":       "gpu,win10",
+		"tags=win10,+gpu,,gpu":    "gpu,win10",
+		"tag=arm&tags=gpu,win10":  "arm,gpu,win10",
+		"network=none&tags=linux": "linux",
+	} {
+		resp, body := do(t, srv, "POST", "/api/v1/jobs?"+q, token, strings.NewReader("x"), "")
+		if resp.StatusCode != 201 {
+			t.Fatalf("%q: %d %s", q, resp.StatusCode, body)
+		}
+		var j jobs.Job
+		if err := json.Unmarshal(body, &j); err != nil || strings.Join(j.Options.Tags, ",") != want {
+			t.Fatalf("%q: tags %q (%v), want %s: %s", q, j.Options.Tags, err, want, body)
+		}
+		if got, _ := f.Job(context.Background(), j.ID); strings.Join(got.Options.Tags, ",") != want {
+			t.Fatalf("%q: the service got tags %q", q, got.Options.Tags)
+		}
+	}
+	for _, q := range []string{"tag=", "tag=a,b", "tag=%0a", "tag=" + strings.Repeat("t", 65)} {
+		resp, body := do(t, srv, "POST", "/api/v1/jobs?"+q, token, strings.NewReader("x"), "")
+		if e := wantError(t, resp, body, 400, api.KindInvalid); !strings.Contains(e.Error, "tag") {
+			t.Errorf("%q: error does not mention the tag: %s", q, e.Error)
+		}
+	}
+}

@@ -216,6 +216,7 @@ func TestOpenAPIContract(t *testing.T) {
 	c.call("GET", "/api/v1/openapi.yaml", nil, "", 200)
 	c.call("POST", "/api/v1/gc", []byte(`{"max_age":"720h"}`), "application/json", 200)
 	c.call("POST", "/api/v1/gc", []byte(`{"max_age":720}`), "application/json", 400)
+	c.call("POST", "/api/v1/gc", []byte(`{"max_age":"1s","dry_run":true}`), "application/json", 200)
 	c.call("GET", "/metrics", nil, "", 200)
 	// Pool.
 	c.call("GET", "/api/v1/pool", nil, "", 200)
@@ -223,6 +224,7 @@ func TestOpenAPIContract(t *testing.T) {
 	c.call("POST", "/api/v1/pool/slots", []byte(`{"name":"net0","memory_mib":512,"network":"user"}`), "application/json", 201)
 	c.call("POST", "/api/v1/pool/slots", []byte(`{"name":"x","bogus":1}`), "application/json", 400)
 	c.call("POST", "/api/v1/pool/slots/slot0/drain", nil, "", 202)
+	c.call("POST", "/api/v1/pool/slots/slot0/undrain", nil, "", 202)
 	c.call("POST", "/api/v1/pool/slots/slot0/reset", nil, "", 202)
 	c.call("POST", "/api/v1/pool/slots/nope/reset", nil, "", 404)
 	c.call("POST", "/api/v1/pool/slots/nope/drain", nil, "", 404)

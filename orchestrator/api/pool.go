@@ -8,6 +8,7 @@ package api
 //	DELETE /api/v1/pool/slots/{name}          drain, then delete the slot -> 202 PoolChange
 //	POST   /api/v1/pool/slots/{name}/drain    stop taking jobs after the current one -> 202
 //	POST   /api/v1/pool/slots/{name}/reset    rebuild the clean state from a cold boot -> 202
+//	POST   /api/v1/pool/slots/{name}/undrain  lift a drain, keeping the clean state -> 202
 
 import (
 	"context"
@@ -30,6 +31,9 @@ type PoolService interface {
 	RemoveSlot(ctx context.Context, name string) (PoolChange, error)
 	DrainSlot(ctx context.Context, name string) (PoolChange, error)
 	ResetSlot(ctx context.Context, name string) (PoolChange, error)
+	// UndrainSlot lifts a drain: the slot takes jobs again with the clean
+	// state it has (no cold boot).
+	UndrainSlot(ctx context.Context, name string) (PoolChange, error)
 }
 
 // SlotTransition is one state change of a slot.
@@ -86,14 +90,18 @@ type SlotHealth struct {
 
 // PoolHealth is the body of GET /api/v1/pool/health.
 type PoolHealth struct {
-	Status          string       `json:"status"`  // ok or degraded
-	Serving         int          `json:"serving"` // slots idle, restoring or busy
-	Problems        []string     `json:"problems,omitempty"`
-	QuarantineAfter int          `json:"quarantine_after"`
-	ReloadError     string       `json:"reload_error,omitempty"`
-	ReloadErrorAt   *time.Time   `json:"reload_error_at,omitempty"`
-	LastReload      *time.Time   `json:"last_reload,omitempty"`
-	Slots           []SlotHealth `json:"slots"`
+	Status          string   `json:"status"`  // ok or degraded
+	Serving         int      `json:"serving"` // slots idle, restoring or busy
+	Problems        []string `json:"problems,omitempty"`
+	QuarantineAfter int      `json:"quarantine_after"`
+	ReloadError     string   `json:"reload_error,omitempty"`
+	// Warnings do not make the pool degraded but need an operator: a
+	// configuration change not applied because pool.json (the API)
+	// defines or removed the slot, a change that needs a restart.
+	Warnings      []string     `json:"warnings,omitempty"`
+	ReloadErrorAt *time.Time   `json:"reload_error_at,omitempty"`
+	LastReload    *time.Time   `json:"last_reload,omitempty"`
+	Slots         []SlotHealth `json:"slots"`
 }
 
 // SlotRequest is the body of POST /api/v1/pool/slots.
@@ -107,7 +115,7 @@ type SlotRequest struct {
 // PoolChange is the answer to a pool edit: the slot as it is right after
 // the request (a drain or removal completes after the current job).
 type PoolChange struct {
-	Action   string   `json:"action"` // add, remove, drain, reset
+	Action   string   `json:"action"` // add, remove, drain, undrain, reset
 	Slot     PoolSlot `json:"slot"`
 	Warnings []string `json:"warnings,omitempty"`
 }
@@ -156,6 +164,7 @@ func (h *handler) poolRoutes(p PoolService) {
 	h.mux.HandleFunc("DELETE /api/v1/pool/slots/{name}", edit(p.RemoveSlot))
 	h.mux.HandleFunc("POST /api/v1/pool/slots/{name}/drain", edit(p.DrainSlot))
 	h.mux.HandleFunc("POST /api/v1/pool/slots/{name}/reset", edit(p.ResetSlot))
+	h.mux.HandleFunc("POST /api/v1/pool/slots/{name}/undrain", edit(p.UndrainSlot))
 }
 
 // decodeStrict reads one JSON value of at most limit bytes into v,

@@ -22,6 +22,8 @@ const (
 	ParamArg     = "arg"     // repeatable: the sample's arguments in order
 	ParamNetwork = "network" // guest network: "none" (default) or "user"
 	ParamExport  = "export"  // the DLL export rundll32 calls (DLL samples)
+	ParamTag     = "tag"     // repeatable: run only on a slot with this tag
+	ParamTags    = "tags"    // comma-separated tags (as Cuckoo's tags field)
 	FilePart     = "file"    // multipart part holding the sample
 )
 
@@ -40,6 +42,19 @@ func parseSubmitQuery(v url.Values) (name string, opts jobs.Options, err error) 
 				}
 			}
 			opts.Args = append([]string(nil), vals...)
+			continue
+		case ParamTag, ParamTags:
+			for _, t := range vals {
+				if k == ParamTag {
+					opts.Tags = append(opts.Tags, t) // checked by Normalize
+					continue
+				}
+				for _, p := range strings.Split(t, ",") {
+					if p = strings.TrimSpace(p); p != "" {
+						opts.Tags = append(opts.Tags, p)
+					}
+				}
+			}
 			continue
 		case ParamName, ParamTimeout, ParamWindow, ParamNetwork, ParamExport:
 		default:

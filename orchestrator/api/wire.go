@@ -72,6 +72,9 @@ type Policy struct {
 	// Compact rewrites the database file afterwards so deleted records
 	// give their space back to the file system.
 	Compact bool `json:"compact"`
+	// DryRun chooses what would be deleted and reports it, deleting
+	// nothing (no compaction, no sweep of orphaned files).
+	DryRun bool `json:"dry_run,omitempty"`
 }
 
 // GCReport is what a GC did.
@@ -91,6 +94,7 @@ type GCReport struct {
 	DBBytesAfter     int64         `json:"db_bytes_after"`         // and after
 	Duration         time.Duration `json:"duration"`               // time taken
 	JobsDeleted      []string      `json:"jobs_deleted,omitempty"` // ids, oldest first
+	DryRun           bool          `json:"dry_run,omitempty"`      // nothing was deleted: the counts, ids and bytes_freed say what would be
 }
 
 // Validate rejects negative limits with ErrInvalid.

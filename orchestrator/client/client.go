@@ -25,6 +25,7 @@ import (
 // Client talks to one orchestrator. It is safe for concurrent use.
 type Client struct {
 	base  string // e.g. "http://127.0.0.1:7433"
+	addr  string // what errors name: base, or "unix:/path"
 	token string
 	http  *http.Client
 }
@@ -48,8 +49,16 @@ func New(addr, token string) *Client {
 	default:
 		c.base = "http://" + addr
 	}
+	c.addr = c.base
+	if strings.HasPrefix(addr, api.UnixPrefix) {
+		c.addr = addr
+	}
 	return c
 }
+
+// Addr is the orchestrator's address as errors name it: the base URL, or
+// "unix:/path" for a Unix socket.
+func (c *Client) Addr() string { return c.addr }
 
 // Base is the URL requests go to ("http://unix" for a Unix socket).
 func (c *Client) Base() string { return c.base }
@@ -79,6 +88,9 @@ type Error struct {
 	Kind    api.Kind   // server's classification
 	Message string     // server's message
 	State   jobs.State // job state, for not-ready errors
+	// Addr is the orchestrator that answered; a 401's message names it
+	// (a token is right or wrong for one orchestrator).
+	Addr string
 }
 
 func (e *Error) Error() string {
@@ -88,6 +100,9 @@ func (e *Error) Error() string {
 	}
 	if e.State != "" {
 		return fmt.Sprintf("%s (job is %s)", msg, e.State)
+	}
+	if e.Status == http.StatusUnauthorized && e.Addr != "" {
+		return msg + " at " + e.Addr
 	}
 	return msg
 }
@@ -119,7 +134,9 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 	}
 	if resp.StatusCode >= 300 {
 		defer resp.Body.Close()
-		return nil, decodeError(resp)
+		e := decodeError(resp)
+		e.Addr = c.addr
+		return nil, e
 	}
 	if out == nil {
 		return resp, nil
@@ -131,7 +148,7 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 	return resp, nil
 }
 
-func decodeError(resp *http.Response) error {
+func decodeError(resp *http.Response) *Error {
 	e := &Error{Status: resp.StatusCode}
 	var body api.ErrorBody
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
@@ -180,6 +197,9 @@ func (c *Client) Submit(ctx context.Context, name string, body io.Reader, opts j
 	}
 	if opts.Export != "" {
 		q.Set(api.ParamExport, opts.Export)
+	}
+	for _, t := range opts.Tags {
+		q.Add(api.ParamTag, t)
 	}
 	var j jobs.Job
 	_, err := c.do(ctx, http.MethodPost, "/api/v1/jobs", q, body, "application/octet-stream", &j)
@@ -279,7 +299,7 @@ func (c *Client) Plugins(ctx context.Context) ([]host.Status, error) {
 // GC asks the orchestrator to apply a retention policy now and returns
 // what it did. Zero limits take the orchestrator's configured retention.
 func (c *Client) GC(ctx context.Context, p api.Policy) (api.GCReport, error) {
-	req := api.GCRequest{MaxBytes: p.MaxBytes, Compact: p.Compact}
+	req := api.GCRequest{MaxBytes: p.MaxBytes, Compact: p.Compact, DryRun: p.DryRun}
 	if p.MaxAge != 0 {
 		req.MaxAge = p.MaxAge.String()
 	}

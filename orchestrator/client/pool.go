@@ -50,6 +50,11 @@ func (c *Client) ResetSlot(ctx context.Context, name string) (api.PoolChange, er
 	return c.slotEdit(ctx, http.MethodPost, "/api/v1/pool/slots/"+url.PathEscape(name)+"/reset")
 }
 
+// UndrainSlot lifts a drain without a cold boot.
+func (c *Client) UndrainSlot(ctx context.Context, name string) (api.PoolChange, error) {
+	return c.slotEdit(ctx, http.MethodPost, "/api/v1/pool/slots/"+url.PathEscape(name)+"/undrain")
+}
+
 func (c *Client) slotEdit(ctx context.Context, method, path string) (api.PoolChange, error) {
 	var ch api.PoolChange
 	_, err := c.do(ctx, method, path, nil, nil, "", &ch)

@@ -12,6 +12,7 @@ import (
 	"github.com/scalemalnet/scalemalnet/orchestrator/defaults"
 	"io"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -166,38 +167,62 @@ func Load(path string) (daemon.Config, error) {
 }
 
 // Parse parses a configuration file's content; name is used in errors.
+// Every problem is reported (a value of the wrong type does not hide the
+// others), one per line of the joined error, sorted by line, each with
+// the key, its line and a plain reason.
 func Parse(name string, src []byte) (daemon.Config, error) {
-	var f File
-	md, err := toml.NewDecoder(strings.NewReader(string(src))).Decode(&f)
-	if err != nil {
-		return daemon.Config{}, fmt.Errorf("%w: %s: %s", ErrInvalid, name, strings.TrimPrefix(err.Error(), "toml: "))
+	var doc map[string]any
+	if _, err := toml.NewDecoder(strings.NewReader(string(src))).Decode(&doc); err != nil {
+		return daemon.Config{}, fmt.Errorf("%w: %s: %s", ErrInvalid, name, syntaxError(err))
 	}
 	v := &validator{name: name, loc: locate(string(src))}
-	for _, k := range md.Undecoded() {
-		v.errf(k.String(), "unknown key")
-	}
+	var f File
+	v.decodeInto("", doc, reflect.ValueOf(&f).Elem())
 	cfg := v.config(&f)
 	if len(v.errs) > 0 {
-		return daemon.Config{}, errors.Join(v.errs...)
+		slices.SortStableFunc(v.errs, func(a, b lineError) int { return a.line - b.line })
+		errs := make([]error, len(v.errs))
+		for i, e := range v.errs {
+			errs[i] = e.err
+		}
+		return daemon.Config{}, errors.Join(errs...)
 	}
 	return cfg, nil
+}
+
+// syntaxError is the TOML parser's error on one line, without its prefix.
+func syntaxError(err error) string {
+	msg := oneLine(strings.TrimPrefix(err.Error(), "toml: "))
+	if l, rest, ok := strings.Cut(msg, ": "); ok && strings.HasPrefix(l, "line ") {
+		return l + ": not valid TOML: " + rest
+	}
+	return "not valid TOML: " + msg
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// lineError is one problem and the line it is on (0: unknown).
+type lineError struct {
+	line int
+	err  error
 }
 
 type validator struct {
 	name string
 	loc  locator
-	errs []error
+	errs []lineError
 }
 
 // errf records a problem with key (a dotted path, with [i] for the i-th
 // [[pool.slot]]).
 func (v *validator) errf(key, format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
+	msg = oneLine(msg)
 	if line := v.loc.line(key); line > 0 {
-		v.errs = append(v.errs, fmt.Errorf("%w: %s: line %d: %s: %s", ErrInvalid, v.name, line, key, msg))
+		v.errs = append(v.errs, lineError{line, fmt.Errorf("%w: %s: line %d: %s: %s", ErrInvalid, v.name, line, key, msg)})
 		return
 	}
-	v.errs = append(v.errs, fmt.Errorf("%w: %s: %s: %s", ErrInvalid, v.name, key, msg))
+	v.errs = append(v.errs, lineError{0, fmt.Errorf("%w: %s: %s: %s", ErrInvalid, v.name, key, msg)})
 }
 
 func (v *validator) duration(key string, d *Duration, min, max time.Duration) time.Duration {

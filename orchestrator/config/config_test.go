@@ -97,7 +97,7 @@ func TestParseErrors(t *testing.T) {
 		want      []string // substrings of the error
 	}{
 		{"unknown top-level key", "data_dir = \"/x\"\ndatadir = \"/y\"\n", []string{"line 2", "datadir: unknown key"}},
-		{"unknown key in slot", "[pool]\n[[pool.slot]]\nname = \"a\"\n[[pool.slot]]\nname = \"b\"\nmemroy_mib = 512\n", []string{"line 6", "pool.slot.memroy_mib: unknown key"}},
+		{"unknown key in slot", "[pool]\n[[pool.slot]]\nname = \"a\"\n[[pool.slot]]\nname = \"b\"\nmemroy_mib = 512\n", []string{"line 6", "pool.slot[1].memroy_mib: unknown key; did you mean memory_mib?"}},
 		{"unknown table", "[poool]\nslots = 2\n", []string{"line 1", "poool"}},
 		{"memory too small", "[[pool.slot]]\nname = \"a\"\n\n[[pool.slot]]\nname = \"b\"\nmemory_mib = 32\n", []string{"line 6", "pool.slot[1].memory_mib", "32 outside [64, 65536]"}},
 		{"duplicate name", "[[pool.slot]]\nname = \"a\"\n[[pool.slot]]\nname = \"a\"\n", []string{"line 4", "already names pool.slot[0]"}},
@@ -139,6 +139,65 @@ func TestParseReportsAllProblems(t *testing.T) {
 	for _, w := range []string{"bogus", "quarantine_after", `"A"`} {
 		if err == nil || !strings.Contains(err.Error(), w) {
 			t.Errorf("error %v lacks %q", err, w)
+		}
+	}
+}
+
+// TestParseEveryProblemAtOnce: values of the wrong type do not stop the
+// report of the other problems; each problem is one line with the key,
+// its line and a plain reason (not the TOML decoder's text), in line
+// order; unknown keys get a "did you mean".
+func TestParseEveryProblemAtOnce(t *testing.T) {
+	src := `listen = 7433
+[pool]
+quarantine_after = "three"
+memroy_mib = 512
+[[pool.slot]]
+name = "a"
+memory_mib = 32
+tags = "gpu"
+[timeouts]
+restore = 90
+[fusion]
+threshold = "high"
+`
+	_, err := Parse("smn.toml", []byte(src))
+	if !errors.Is(err, ErrInvalid) {
+		t.Fatalf("err %v", err)
+	}
+	lines := strings.Split(err.Error(), "\n")
+	want := []string{
+		"line 1: listen: want text in quotes, not the whole number 7433",
+		`line 3: pool.quarantine_after: want a whole number (such as 3, without quotes), not the text "three"`,
+		"line 4: pool.memroy_mib: unknown key; did you mean memory_mib?",
+		"line 7: pool.slot[0].memory_mib: 32 outside [64, 65536]",
+		`line 8: pool.slot[0].tags: want a list such as ["a", "b"], not the text "gpu"`,
+		`line 10: timeouts.restore: "90": want a duration such as "30s" or "720h"`,
+		`line 12: fusion.threshold: want a number (such as 0.01, without quotes), not the text "high"`,
+	}
+	if len(lines) != len(want) {
+		t.Fatalf("%d problems, want %d:\n%s", len(lines), len(want), err)
+	}
+	for i, w := range want {
+		if !strings.HasSuffix(lines[i], w) || !strings.HasPrefix(lines[i], "invalid configuration: smn.toml: ") {
+			t.Errorf("problem %d:\n got %s\nwant …%s", i, lines[i], w)
+		}
+		if rest := strings.TrimPrefix(lines[i], "invalid configuration: smn.toml: "); strings.Contains(rest, "toml:") || strings.Contains(rest, "incompatible") {
+			t.Errorf("raw decoder text in %q", lines[i])
+		}
+	}
+	// A syntax error is one line too, with its line number.
+	_, err = Parse("smn.toml", []byte("a = 1\n[pool\nslots = 2\n"))
+	if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), ": not valid TOML: expected") {
+		t.Fatalf("syntax error %q", err)
+	}
+}
+
+func TestSuggest(t *testing.T) {
+	known := []string{"memory_mib", "network", "name", "tags"}
+	for k, want := range map[string]string{"memroy_mib": "memory_mib", "netwrok": "network", "Name": "name", "colour": "", "tag": "tags"} {
+		if got := suggest(k, known); got != want {
+			t.Errorf("suggest(%q) = %q, want %q", k, got, want)
 		}
 	}
 }

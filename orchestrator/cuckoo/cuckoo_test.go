@@ -235,19 +235,20 @@ func TestCreateFileFields(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if j.Options.Timeout != 120*time.Second || j.Options.Network != jobs.NetworkUser || strings.Join(j.Options.Args, " ") != "-v -x" {
-		t.Fatalf("job options %+v: want timeout 120s, network user, args -v -x", j.Options)
+	if j.Options.Timeout != 120*time.Second || j.Options.Network != jobs.NetworkUser || strings.Join(j.Options.Args, " ") != "-v -x" ||
+		strings.Join(j.Options.Tags, ",") != "win7,x64" {
+		t.Fatalf("job options %+v: want timeout 120s, network user, args -v -x, tags win7,x64", j.Options)
 	}
 	if task["timeout"] != float64(120) || task["priority"] != float64(2) || task["owner"] != "analyst1" || task["custom"] != "case-42" || task["route"] != "internet" {
 		t.Fatalf("task %v", task)
 	}
 	ign := fmt.Sprint(task["ignored_options"])
-	for _, want := range []string{"options.procmemdump=yes", "tags=win7,x64", "package=exe", "machine=cuckoo1", "platform=windows", "memory=1", "clock=", "shrike_url=x"} {
+	for _, want := range []string{"options.procmemdump=yes", "package=exe", "machine=cuckoo1", "platform=windows", "memory=1", "clock=", "shrike_url=x"} {
 		if !strings.Contains(ign, want) {
 			t.Errorf("ignored_options %s lacks %q", ign, want)
 		}
 	}
-	if strings.Contains(ign, "enforce_timeout") || strings.Contains(ign, "owner") || strings.Contains(ign, "timeout=120") {
+	if strings.Contains(ign, "enforce_timeout") || strings.Contains(ign, "tags") || strings.Contains(ign, "owner") || strings.Contains(ign, "timeout=120") {
 		t.Errorf("ignored_options %s lists a field that was used or left at its default", ign)
 	}
 	if err := apitest.Finish(e.st, j.ID, &report.Report{}, nil); err != nil {

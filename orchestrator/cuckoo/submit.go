@@ -121,8 +121,9 @@ func (h *handler) createFile(w http.ResponseWriter, r *http.Request) {
 // parseForm reads Cuckoo's form fields. What ScaleMalNet acts on:
 // timeout (whole seconds; 0 or empty: the default), options "arguments"
 // (the sample's arguments) and "route" (none/drop: no network; internet:
-// the user-mode network), unique. What it records and shows but does not
-// act on (Task.Ignored lists them): package, machine, platform, tags,
+// the user-mode network), tags (only slots with every tag run the job),
+// unique. What it records and shows but does not
+// act on (Task.Ignored lists them): package, machine, platform,
 // memory, enforce_timeout, clock and every other option and field.
 // priority, owner and custom are kept and shown as Cuckoo does.
 func parseForm(v map[string][]string) (submission, error) {
@@ -200,9 +201,7 @@ func parseForm(v map[string][]string) (submission, error) {
 					s.task.Tags = append(s.task.Tags, t)
 				}
 			}
-			if len(s.task.Tags) > 0 {
-				ignored = append(ignored, "tags="+val)
-			}
+			s.opts.Tags = s.task.Tags // routes the job: only slots with every tag run it
 		case "memory", "enforce_timeout":
 			b, err := parseBool(k, val)
 			if err != nil {

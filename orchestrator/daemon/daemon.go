@@ -178,6 +178,7 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 		d.Close()
 		return nil, fmt.Errorf("runtime directory: %w", err)
 	}
+	d.pool.runDir = runDir // removed by Close
 	d.timeouts = mergeTimeouts(DefaultStepTimeouts, cfg.Timeouts)
 	if err := d.initPool(runDir); err != nil {
 		d.Close()
@@ -196,9 +197,19 @@ func (d *Daemon) layout() defaults.Layout { return defaults.Layout{Root: d.cfg.D
 // their own data directories can share one libvirtd.
 func (d *Daemon) domainPrefix() string { return "smn-" + d.instance + "-" }
 
-// Close releases the store and the libvirt connection.
+// Close releases the store and the libvirt connection, and removes the
+// runtime directory of the agents' sockets (/run/scalemalnet/<instance>;
+// its parent too when no other instance uses it).
 func (d *Daemon) Close() error {
 	var errs []error
+	if dir := d.pool.runDir; dir != "" {
+		if err := os.RemoveAll(dir); err != nil {
+			errs = append(errs, fmt.Errorf("remove runtime directory: %w", err))
+		} else if parent := filepath.Dir(dir); filepath.Base(parent) == "scalemalnet" {
+			_ = os.Remove(parent) // fails, as it should, while another instance has its folder there
+		}
+		d.pool.runDir = ""
+	}
 	if d.hv != nil {
 		errs = append(errs, d.hv.Close())
 	}

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -20,8 +21,24 @@ import (
 // accepts reports whether the slot may run j: its network mode must be the
 // job's. It reads the spec of the slot's VM (the devices its clean state
 // really has), so only the slot's worker may call it (ClaimNext's filter).
+// The slot must also have every tag the job asks for (jobs.Options.Tags).
 func (s *slotState) accepts(j jobs.Job) bool {
-	return s.Spec().Network == j.Options.Network
+	return s.Spec().Network == j.Options.Network && j.Options.TagsIn(s.tags())
+}
+
+// fits reports whether the slot's definition suits j (network mode and
+// tags), whatever its state; safe from any goroutine.
+func (s *slotState) fits(j jobs.Job) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.def.Network == j.Options.Network && j.Options.TagsIn(s.def.Tags)
+}
+
+// tags returns the slot's current tags (they change in place on reload).
+func (s *slotState) tags() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.def.Tags)
 }
 
 // checkNetworkAvailable refuses, at submission, a job whose network mode no

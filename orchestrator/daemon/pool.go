@@ -267,6 +267,9 @@ type pool struct {
 	reloadErrAt time.Time
 	lastReload  time.Time
 	fileStamp   fileStamp
+	// restartNeeded names the settings whose change in the file waits for
+	// a restart (logged once when they first differ, shown by pool health).
+	restartNeeded []string
 }
 
 // initPool defines the slots at start: configured pool plus pool.json.
@@ -425,13 +428,13 @@ func (d *Daemon) forget(s *slotState) {
 func (d *Daemon) accept(s *slotState) func(jobs.Job) bool {
 	return func(j jobs.Job) bool {
 		if !s.accepts(j) {
-			return false // another network mode (network.go)
+			return false // another network mode, or a tag the slot lacks (network.go)
 		}
 		if !slices.Contains(j.FailedSlots, s.name) {
 			return true
 		}
 		for _, o := range d.poolSlots() {
-			if o != s && !slices.Contains(j.FailedSlots, o.name) && o.serviceable() && o.network() == j.Options.Network {
+			if o != s && !slices.Contains(j.FailedSlots, o.name) && o.serviceable() && o.fits(j) {
 				return false
 			}
 		}
@@ -712,6 +715,9 @@ func defChange(old, new SlotConfig) string {
 	}
 	if old.Network != new.Network {
 		parts = append(parts, fmt.Sprintf("network %s -> %s", vm.NetworkName(old.Network), vm.NetworkName(new.Network)))
+	}
+	if !slices.Equal(old.Tags, new.Tags) {
+		parts = append(parts, fmt.Sprintf("tags [%s] -> [%s]", strings.Join(old.Tags, ","), strings.Join(new.Tags, ",")))
 	}
 	if len(parts) == 0 {
 		return "definition changed"

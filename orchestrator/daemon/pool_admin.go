@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/scalemalnet/scalemalnet/orchestrator/api"
 	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
@@ -90,18 +91,37 @@ func (d *Daemon) AddSlot(ctx context.Context, req api.SlotRequest) (api.PoolChan
 		}
 	}
 	ov := d.pool.overlay
-	ov.Removed = slices.DeleteFunc(slices.Clone(ov.Removed), func(n string) bool { return n == c.Name })
-	ov.Added = append(slices.DeleteFunc(slices.Clone(ov.Added), func(a SlotConfig) bool { return a.Name == c.Name }), c)
+	origin, reason := OriginAPI, "added through the API"
+	var warnings []string
+	ov.Added = slices.DeleteFunc(slices.Clone(ov.Added), func(a SlotConfig) bool { return a.Name == c.Name })
+	// Re-adding a configured slot that was removed through the API undoes
+	// the removal: the configuration defines it again (and later changes
+	// to it in the file apply), unless the request gives another definition.
+	bi := slices.IndexFunc(d.pool.base, func(b SlotConfig) bool { return b.Name == c.Name })
+	if slices.Contains(ov.Removed, c.Name) && bi >= 0 {
+		ov.Removed = slices.DeleteFunc(slices.Clone(ov.Removed), func(n string) bool { return n == c.Name })
+		b := d.pool.base[bi]
+		bare := req.MemoryMiB == 0 && req.Network == "" && req.Tags == nil
+		if bare || !needsRebuild(b, c) && slices.Equal(b.Tags, c.Tags) {
+			c, origin, reason = b, d.pool.baseOrigin, "removal undone through the API: defined by the configuration again"
+		} else {
+			ov.Added = append(ov.Added, c)
+			warnings = append(warnings, fmt.Sprintf("slot %s is defined by this request, not by the configuration (%s): "+
+				"configuration changes to it are not applied while pool.json holds it (pool health shows it)", c.Name, defChange(b, c)))
+		}
+	} else {
+		ov.Added = append(ov.Added, c)
+	}
 	if err := saveOverlay(d.poolFile(), ov); err != nil {
 		return api.PoolChange{}, err
 	}
 	d.pool.overlay = ov
-	s, err := d.addSlotLocked(c, OriginAPI, "added through the API")
+	s, err := d.addSlotLocked(c, origin, reason)
 	if err != nil {
 		return api.PoolChange{}, err
 	}
 	d.log.Info("pool change applied", "change", "add", "slot", c.Name, "memory_mib", c.MemoryMiB, "network", vm.NetworkName(c.Network), "by", "api")
-	return api.PoolChange{Action: "add", Slot: s.snapshot(d.pool.host, false)}, nil
+	return api.PoolChange{Action: "add", Slot: s.snapshot(d.pool.host, false), Warnings: warnings}, nil
 }
 
 // RemoveSlot drains a slot and then deletes it; the edit is kept in
@@ -162,6 +182,47 @@ func (d *Daemon) DrainSlot(ctx context.Context, name string) (api.PoolChange, er
 	s.requestDrain("drain requested through the API")
 	d.log.Info("pool change applied", "change", "drain", "slot", name, "by", "api")
 	return api.PoolChange{Action: "drain", Slot: s.snapshot(d.pool.host, false)}, nil
+}
+
+// UndrainSlot lifts a drain: the slot takes jobs again with the clean
+// state it has, without a cold boot. A slot being removed or waiting for a
+// rebuild cannot be undrained (409); one not drained is left as it is,
+// with a warning.
+func (d *Daemon) UndrainSlot(ctx context.Context, name string) (api.PoolChange, error) {
+	s := d.slotByName(name)
+	if s == nil {
+		return api.PoolChange{}, fmt.Errorf("%w: %q", ErrNoSlot, name)
+	}
+	s.mu.Lock()
+	drained, removing, respec := s.drain, s.remove, s.respec != nil
+	if drained && !removing && !respec {
+		s.drain = false
+		switch {
+		case s.job != "":
+			s.toLocked(SlotBusy, "drain lifted through the API")
+		case s.quarantined:
+			s.toLocked(SlotQuarantined, "drain lifted through the API; still quarantined")
+		default:
+			s.toLocked(SlotIdle, "drain lifted through the API")
+		}
+	}
+	s.mu.Unlock()
+	switch {
+	case removing:
+		return api.PoolChange{}, fmt.Errorf("%w: %q", ErrSlotBusy, name)
+	case respec:
+		return api.PoolChange{}, fmt.Errorf("%w: %q drains for a rebuild with a new definition; it returns to service after it", api.ErrConflict, name)
+	}
+	ch := api.PoolChange{Action: "undrain"}
+	if !drained {
+		ch.Warnings = append(ch.Warnings, "slot "+name+" was not drained")
+	} else {
+		s.wakeUp()
+		d.notify()
+		d.log.Info("pool change applied", "change", "undrain", "slot", name, "by", "api")
+	}
+	ch.Slot = s.snapshot(d.pool.host, false)
+	return ch, nil
 }
 
 // ResetSlot discards a slot's clean state (after its current job) and makes
@@ -266,10 +327,17 @@ func (d *Daemon) PoolHealth(ctx context.Context) api.PoolHealth {
 		t := d.pool.lastReload
 		h.LastReload = &t
 	}
+	h.Warnings = slices.Clone(d.pool.restartNeeded)
 	d.pool.reloadMu.Unlock()
+	d.pool.mu.RLock()
+	h.Warnings = append(d.pool.overlay.conflicts(d.pool.base), h.Warnings...)
+	d.pool.mu.RUnlock()
 	if h.ReloadError != "" {
-		h.Problems = append(h.Problems, "configuration reload failed (running configuration kept): "+h.ReloadError)
+		for _, line := range strings.Split(h.ReloadError, "\n") {
+			h.Problems = append(h.Problems, "configuration reload failed (running configuration kept): "+line)
+		}
 	}
+	h.Problems = append(h.Problems, d.stuckReasons()...)
 	if len(h.Problems) > 0 {
 		h.Status = "degraded"
 	}

@@ -3,12 +3,12 @@ package daemon
 // The configured pool and the edits made through the API (pool.json).
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"slices"
-	"strings"
 
 	"github.com/scalemalnet/scalemalnet/internal/atomicfile"
 )
@@ -18,9 +18,82 @@ import (
 // and at every reload: Added slots are added (or replace a configured slot
 // of the same name), Removed names are taken out of the configured pool.
 type poolOverlay struct {
-	Version int          `json:"version"`
-	Added   []SlotConfig `json:"added,omitempty"`
-	Removed []string     `json:"removed,omitempty"`
+	Version int
+	Added   []SlotConfig
+	Removed []string
+}
+
+// overlayVersion is the pool.json version written: 2 has the API's
+// snake_case slot fields ("memory_mib"); version 1 files, with Go's field
+// names ("MemoryMiB"), are still read.
+const overlayVersion = 2
+
+// overlaySlot is a slot in pool.json: the API's SlotRequest field names.
+// LegacyMemoryMiB reads the "MemoryMiB" of version 1 files ("Name",
+// "Network" and "Tags" match their snake_case names already, as
+// encoding/json matches names case-insensitively).
+type overlaySlot struct {
+	Name            string   `json:"name"`
+	MemoryMiB       int      `json:"memory_mib,omitempty"`
+	LegacyMemoryMiB int      `json:"MemoryMiB,omitempty"`
+	Network         string   `json:"network,omitempty"`
+	Tags            []string `json:"tags,omitempty"`
+}
+
+type overlayJSON struct {
+	Version int           `json:"version"`
+	Added   []overlaySlot `json:"added,omitempty"`
+	Removed []string      `json:"removed,omitempty"`
+}
+
+// MarshalJSON writes pool.json with the API's field names.
+func (o poolOverlay) MarshalJSON() ([]byte, error) {
+	v := overlayJSON{Version: o.Version, Removed: o.Removed}
+	for _, a := range o.Added {
+		v.Added = append(v.Added, overlaySlot{Name: a.Name, MemoryMiB: a.MemoryMiB, Network: a.Network, Tags: a.Tags})
+	}
+	return json.Marshal(v)
+}
+
+// UnmarshalJSON reads both pool.json forms (see overlaySlot); unknown
+// fields are errors.
+func (o *poolOverlay) UnmarshalJSON(b []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var v overlayJSON
+	if err := dec.Decode(&v); err != nil {
+		return err
+	}
+	*o = poolOverlay{Version: v.Version, Removed: v.Removed}
+	for _, a := range v.Added {
+		if a.MemoryMiB == 0 {
+			a.MemoryMiB = a.LegacyMemoryMiB
+		}
+		o.Added = append(o.Added, SlotConfig{Name: a.Name, MemoryMiB: a.MemoryMiB, Network: a.Network, Tags: a.Tags})
+	}
+	return nil
+}
+
+// conflicts names, one sentence each, the configured slots the overlay
+// hides or replaces where the configuration's definition differs: a
+// configuration change to them is not applied while pool.json holds them
+// (shown as warnings by pool health).
+func (o *poolOverlay) conflicts(base []SlotConfig) []string {
+	var out []string
+	for _, c := range base {
+		if slices.Contains(o.Removed, c.Name) {
+			out = append(out, fmt.Sprintf("slot %s is in the configuration but was removed through the API (pool.json): "+
+				"the configuration's definition is not applied; \"pool add %s\" brings it back", c.Name, c.Name))
+			continue
+		}
+		i := slices.IndexFunc(o.Added, func(a SlotConfig) bool { return a.Name == c.Name })
+		if i >= 0 && needsRebuild(o.Added[i], c) || i >= 0 && !slices.Equal(o.Added[i].Tags, c.Tags) {
+			out = append(out, fmt.Sprintf("slot %s: the configuration's definition is not applied (%s): "+
+				"the slot was defined through the API (pool.json), which wins; \"pool remove %s\" then \"pool add %s\" "+
+				"without options gives it back to the configuration", c.Name, defChange(o.Added[i], c), c.Name, c.Name))
+		}
+	}
+	return out
 }
 
 func (o *poolOverlay) empty() bool { return len(o.Added) == 0 && len(o.Removed) == 0 }
@@ -55,9 +128,7 @@ func loadOverlay(path string) (poolOverlay, error) {
 	if err != nil {
 		return o, fmt.Errorf("%w: %w", ErrPoolFile, err)
 	}
-	dec := json.NewDecoder(strings.NewReader(string(b)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&o); err != nil {
+	if err := json.Unmarshal(b, &o); err != nil {
 		return o, fmt.Errorf("%w: %s: %w (fix or delete it to use the configured pool)", ErrPoolFile, path, err)
 	}
 	for i := range o.Added {
@@ -75,7 +146,7 @@ func saveOverlay(path string, o poolOverlay) error {
 		}
 		return nil
 	}
-	o.Version = 1
+	o.Version = overlayVersion
 	b, err := json.MarshalIndent(o, "", "  ")
 	if err != nil {
 		return err

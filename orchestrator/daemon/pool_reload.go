@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -129,7 +130,9 @@ func (d *Daemon) Reload(why string) error {
 	now := time.Now().UTC()
 	fail := func(err error) error {
 		d.pool.reloadErr, d.pool.reloadErrAt = err.Error(), now
-		d.log.Error("configuration reload failed; running configuration kept", "why", why, "file", d.cfg.ConfigFile, "err", err)
+		for _, line := range strings.Split(err.Error(), "\n") { // one log line per problem
+			d.log.Error("configuration reload failed; running configuration kept", "why", why, "file", d.cfg.ConfigFile, "err", line)
+		}
 		return fmt.Errorf("%w: %w", ErrConfigWatch, err)
 	}
 	cfg, err := d.cfg.Reload()
@@ -152,9 +155,16 @@ func (d *Daemon) Reload(why string) error {
 	if old := d.pool.quarantineAfter.Swap(int64(qa)); old != int64(qa) {
 		d.log.Info("configuration change applied", "setting", "quarantine_after", "from", old, "to", qa)
 	}
-	for _, f := range restartOnly(d.cfg, cfg) {
-		d.log.Warn("configuration change needs a restart; running value kept", "setting", f)
+	need := restartOnly(d.cfg, cfg)
+	var msgs []string
+	for _, f := range need {
+		msg := fmt.Sprintf("configuration change to %s needs a restart; the running value is kept", f)
+		if !slices.Contains(d.pool.restartNeeded, msg) {
+			d.log.Warn("configuration change needs a restart; running value kept", "setting", f) // once, not at every reload
+		}
+		msgs = append(msgs, msg)
 	}
+	d.pool.restartNeeded = msgs
 	d.applyPool(base, origin)
 	return nil
 }

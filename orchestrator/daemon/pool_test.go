@@ -209,6 +209,9 @@ func newPoolDaemon(t *testing.T, cfg Config, dataDir string) *poolEnv {
 		dataDir = t.TempDir()
 	}
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if cfg.Logger != nil {
+		log = cfg.Logger // the test reads the log
+	}
 	st, err := store.Open(dataDir, store.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"github.com/scalemalnet/scalemalnet/orchestrator/defaults"
 	"github.com/scalemalnet/scalemalnet/plugins/host"
 	"io"
+	"strings"
 
 	"github.com/scalemalnet/scalemalnet/orchestrator/api"
 	"github.com/scalemalnet/scalemalnet/orchestrator/errkind"
@@ -49,7 +50,14 @@ func (d *Daemon) Submit(ctx context.Context, name string, body io.Reader, opts j
 }
 
 // Job returns one job.
-func (d *Daemon) Job(ctx context.Context, id string) (jobs.Job, error) { return d.store.Job(id) }
+// A queued job says why it waits (jobs.Job.Waiting).
+func (d *Daemon) Job(ctx context.Context, id string) (jobs.Job, error) {
+	j, err := d.store.Job(id)
+	if err == nil && j.State == jobs.Queued {
+		j.Waiting = d.waitReason(j)
+	}
+	return j, err
+}
 
 // Jobs lists jobs, newest first.
 func (d *Daemon) Jobs(ctx context.Context, q api.ListQuery) ([]jobs.Job, error) {
@@ -87,6 +95,7 @@ func (d *Daemon) OpenTrace(ctx context.Context, id string) (io.ReadCloser, error
 func (d *Daemon) Health(ctx context.Context) api.Health {
 	slots := d.poolSlots()
 	h := api.Health{Status: "ok", Version: Version, Hypervisor: d.hv.Describe() + " (" + d.accel + ")", SlotsTotal: len(slots)}
+	var out []string
 	for _, s := range slots {
 		s.mu.Lock()
 		if s.state == SlotIdle {
@@ -94,14 +103,28 @@ func (d *Daemon) Health(ctx context.Context) api.Health {
 		}
 		if s.quarantined || s.state == SlotBroken {
 			h.SlotsQuarantined++
+			out = append(out, s.name+" "+s.state)
 		}
 		s.mu.Unlock()
+	}
+	if len(slots) == 0 {
+		h.Reasons = append(h.Reasons, "the pool has no slots")
+	}
+	if len(out) > 0 {
+		h.Reasons = append(h.Reasons, fmt.Sprintf("%s taking no jobs until rebuilt: %s (see pool health)",
+			plural(len(out), "slot", "slots"), strings.Join(out, ", ")))
 	}
 	d.pool.reloadMu.Lock()
 	h.ReloadError = d.pool.reloadErr
 	d.pool.reloadMu.Unlock()
 	h.PluginProblems = d.pluginProblems()
-	if h.SlotsQuarantined > 0 || h.ReloadError != "" || len(slots) == 0 || len(h.PluginProblems) > 0 {
+	if h.ReloadError != "" {
+		for _, line := range strings.Split(h.ReloadError, "\n") {
+			h.Reasons = append(h.Reasons, "configuration reload failed (running configuration kept): "+line)
+		}
+	}
+	h.Reasons = append(h.Reasons, d.stuckReasons()...)
+	if len(h.Reasons) > 0 || len(h.PluginProblems) > 0 || len(slots) == 0 {
 		h.Status = "degraded"
 	}
 	if n, err := d.store.Count(jobs.Queued); err == nil {

@@ -14,11 +14,12 @@ type optionsJSON struct {
 	Args    []string `json:"args,omitempty"`
 	Network string   `json:"network,omitempty"`
 	Export  string   `json:"export,omitempty"`
+	Tags    []string `json:"tags,omitempty"`
 }
 
 // MarshalJSON writes the durations as strings, e.g. {"timeout": "20s"}.
 func (o Options) MarshalJSON() ([]byte, error) {
-	return json.Marshal(optionsJSON{Timeout: Duration(o.Timeout), Window: Duration(o.Window), Args: o.Args, Network: o.Network, Export: o.Export})
+	return json.Marshal(optionsJSON{Timeout: Duration(o.Timeout), Window: Duration(o.Window), Args: o.Args, Network: o.Network, Export: o.Export, Tags: o.Tags})
 }
 
 // UnmarshalJSON reads durations as strings or, as records written before
@@ -28,7 +29,7 @@ func (o *Options) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err
 	}
-	*o = Options{Timeout: time.Duration(v.Timeout), Window: time.Duration(v.Window), Args: v.Args, Network: v.Network, Export: v.Export}
+	*o = Options{Timeout: time.Duration(v.Timeout), Window: time.Duration(v.Window), Args: v.Args, Network: v.Network, Export: v.Export, Tags: v.Tags}
 	return nil
 }
 

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -58,5 +59,34 @@ func TestCancelledIsFinal(t *testing.T) {
 	j := Job{ID: "x", State: Queued}
 	if err := j.Move(Cancelled, time.Now(), "cancelled by the API"); err != nil || j.Error != "cancelled by the API" {
 		t.Fatalf("move: %v, error %q", err, j.Error)
+	}
+}
+
+// TestOptionsTags: tags are normalized (sorted, no repeats), checked, and
+// survive the JSON form the store and the API use.
+func TestOptionsTags(t *testing.T) {
+	o := Options{Tags: []string{"win10", "gpu", "gpu"}}
+	if err := o.Normalize(); err != nil {
+		t.Fatal(err)
+	}
+	if len(o.Tags) != 2 || o.Tags[0] != "gpu" || o.Tags[1] != "win10" {
+		t.Fatalf("tags %q, want [gpu win10]", o.Tags)
+	}
+	b, err := json.Marshal(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Options
+	if err := json.Unmarshal(b, &back); err != nil || len(back.Tags) != 2 || back.Tags[1] != "win10" {
+		t.Fatalf("round trip %s: %+v %v", b, back, err)
+	}
+	if !o.TagsIn([]string{"x", "win10", "gpu"}) || o.TagsIn([]string{"gpu"}) || !(Options{}).TagsIn(nil) {
+		t.Fatal("TagsIn")
+	}
+	for _, bad := range [][]string{{""}, {"a,b"}, {"x\n"}, {strings.Repeat("t", MaxTagLen+1)}} {
+		o := Options{Tags: bad}
+		if err := o.Normalize(); !errors.Is(err, ErrInvalid) {
+			t.Errorf("tags %q: %v, want ErrInvalid", bad, err)
+		}
 	}
 }

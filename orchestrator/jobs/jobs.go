@@ -5,6 +5,7 @@ package jobs
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -49,6 +50,19 @@ type Options struct {
 	// Export is the export a DLL sample's rundll32 calls ("#1", the first
 	// ordinal, when empty); ignored for other samples.
 	Export string `json:"export,omitempty"`
+	// Tags route the job: it runs only on a slot that has every one of
+	// them (a slot's free-form tags, `pool ls`). Sorted, without repeats.
+	Tags []string `json:"tags,omitempty"`
+}
+
+// TagsIn reports whether have (a slot's tags) holds every tag of the job.
+func (o Options) TagsIn(have []string) bool {
+	for _, t := range o.Tags {
+		if !slices.Contains(have, t) {
+			return false
+		}
+	}
+	return true
 }
 
 // Guest network modes of a job (Options.Network).
@@ -66,6 +80,8 @@ const (
 	MaxArgs        = 32
 	MaxArgLen      = 1024
 	MaxExportLen   = 256
+	MaxTags        = 16
+	MaxTagLen      = 64
 )
 
 // ErrInvalid is wrapped by every validation error of this package.
@@ -94,6 +110,19 @@ func (o *Options) Normalize() error {
 	}
 	if len(o.Export) > MaxExportLen || strings.ContainsAny(o.Export, ",\x00\r\n\t") {
 		return fmt.Errorf("%w: DLL export of %d bytes (at most %d, no commas or control characters)", ErrInvalid, len(o.Export), MaxExportLen)
+	}
+	if len(o.Tags) > MaxTags {
+		return fmt.Errorf("%w: %d tags, at most %d", ErrInvalid, len(o.Tags), MaxTags)
+	}
+	for _, t := range o.Tags {
+		if t == "" || len(t) > MaxTagLen || strings.ContainsFunc(t, func(r rune) bool { return r < 0x20 || r == 0x7f || r == ',' }) {
+			return fmt.Errorf("%w: tag %q: want 1-%d printable characters, no commas", ErrInvalid, t, MaxTagLen)
+		}
+	}
+	if len(o.Tags) == 0 {
+		o.Tags = nil
+	} else {
+		o.Tags = slices.Compact(slices.Sorted(slices.Values(o.Tags)))
 	}
 	switch o.Network {
 	case NetworkNone, NetworkUser:
@@ -151,6 +180,11 @@ type Job struct {
 	// Signatures names the behaviour signatures the report matched, set
 	// with the report when it has any; searchable (store index/signature).
 	Signatures []string `json:"signatures,omitempty"`
+
+	// Waiting says why a queued job has not started yet ("no slot accepts
+	// network=user", "3 jobs ahead, 2 slots busy"). Filled by the
+	// orchestrator when it serves a queued job; never stored.
+	Waiting string `json:"waiting,omitempty"`
 }
 
 // VerdictBrief is a report's verdict in a few fields.

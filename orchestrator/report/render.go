@@ -100,10 +100,12 @@ func (p *printer) verdict(r *Report) {
 				dir = "towards benign"
 			}
 			if c.Prior {
-				p.f("%s %-24s %+.3f %s (said %.3f, weight %.2f: counted with a prior weight, not fitted)\n", lead, clean(c.Classifier), c.Delta, dir, c.Raw, c.Weight)
+				p.row(lead+" ", 24, clean(c.Classifier), fmt.Sprintf("%+.3f %s (said %.3f, weight %.2f: counted with a prior weight, not fitted)", c.Delta, dir, c.Raw, c.Weight))
+				p.explain("           ", voteExplanation(r, c.Classifier))
 				continue
 			}
-			p.f("%s %-24s %+.3f %s (said %.3f, calibrated %.3f, weight %.2f)\n", lead, clean(c.Classifier), c.Delta, dir, c.Raw, c.Calibrated, c.Weight)
+			p.row(lead+" ", 24, clean(c.Classifier), fmt.Sprintf("%+.3f %s (said %.3f, calibrated %.3f, weight %.2f)", c.Delta, dir, c.Raw, c.Calibrated, c.Weight))
+			p.explain("           ", voteExplanation(r, c.Classifier))
 		}
 	}
 	for i, m := range v.Missing {
@@ -111,14 +113,22 @@ func (p *printer) verdict(r *Report) {
 		if i > 0 {
 			lead = "          "
 		}
-		line := fmt.Sprintf("%s %-24s %s", lead, clean(m.Classifier), clean(m.Status))
+		line := clean(m.Status)
 		if m.Reason != "" {
 			line += ": " + shorten(clean(m.Reason), 100)
 		}
-		p.f("%s\n", line)
+		p.row(lead+" ", 24, clean(m.Classifier), line)
 	}
 	if len(v.Ignored) > 0 {
 		p.f("  ignored  %s (not in the fusion model; `serve --fusion-unfitted-weight` counts them, `plugins oof` + `train fusion` fits them)\n", clean(strings.Join(v.Ignored, ", ")))
+		for _, name := range v.Ignored { // what they said, so an ignored vote is not silent
+			for _, vo := range r.Votes {
+				if vo.Classifier == name && vo.Error == "" && !vo.Abstained {
+					p.row("           ", 24, clean(name), "said "+clean(vo.Label))
+					p.explain("           ", vo.Explanation)
+				}
+			}
+		}
 	}
 	p.f("  method   %s, fusion model %s\n\n", clean(v.Method), clean(v.Model))
 }
@@ -132,9 +142,9 @@ func (p *printer) votes(r *Report) {
 			name := clean(v.Classifier)
 			switch {
 			case v.Error != "":
-				p.f("  %-22s FAILED: %s\n", name, clean(v.Error))
+				p.row("  ", 22, name, "FAILED: "+clean(v.Error))
 			case v.Abstained:
-				p.f("  %-22s abstained: %s\n", name, clean(v.Reason))
+				p.row("  ", 22, name, "abstained: "+clean(v.Reason))
 			default:
 				top := 0.0
 				for _, s := range v.Scores {
@@ -142,18 +152,16 @@ func (p *printer) votes(r *Report) {
 						top = s.Score
 					}
 				}
-				p.f("  %-22s %-9s %-10s %.3f  (%s, %s)\n", name, clean(v.Stage), clean(v.Label), top,
-					strings.Join(v.Inputs, "+"), v.Duration.Round(time.Millisecond))
-				if v.Explanation != "" {
-					p.f("  %-22s %s\n", "", shorten(clean(v.Explanation), 120))
-				}
+				p.row("  ", 22, name, fmt.Sprintf("%-9s %-10s %.3f  (%s, %s)", shorten(clean(v.Stage), 9), shorten(clean(v.Label), 10), top,
+					clean(strings.Join(v.Inputs, "+")), v.Duration.Round(time.Millisecond)))
+				p.explain(strings.Repeat(" ", 25), v.Explanation)
 			}
 		}
 	}
 	if len(r.PluginProblems) > 0 {
 		p.section("Plugins unavailable", strconv.Itoa(len(r.PluginProblems)))
 		for _, pp := range r.PluginProblems {
-			p.f("  %-22s %s: %s\n", clean(pp.Plugin), clean(pp.State), clean(pp.Error))
+			p.row("  ", 22, clean(pp.Plugin), clean(pp.State)+": "+clean(pp.Error))
 		}
 	}
 	if len(r.Features) > 0 {
@@ -173,6 +181,69 @@ func (p *printer) votes(r *Report) {
 }
 
 func (p *printer) f(format string, a ...any) { fmt.Fprintf(p.w, format, a...) }
+
+// row prints lead, name in a column of width runes, then rest. A longer
+// name (plugin names are free-form) gets a line of its own and rest goes
+// under the column on the next, so the columns stay aligned.
+func (p *printer) row(lead string, width int, name, rest string) {
+	n := utf8.RuneCountInString(name)
+	if n > width {
+		name = shorten(name, MaxNameShown)
+		p.f("%s%s\n", lead, name)
+		p.f("%s%s %s\n", strings.Repeat(" ", utf8.RuneCountInString(lead)), strings.Repeat(" ", width), rest)
+		return
+	}
+	p.f("%s%s%s %s\n", lead, name, strings.Repeat(" ", width-n), rest)
+}
+
+// MaxNameShown bounds a plugin name in the text report; longer ones end
+// in "…" (the JSON has them whole).
+const MaxNameShown = 100
+
+// explain prints a vote's explanation under its line, wrapped at about
+// 100 columns, at most 4 lines (the JSON has it whole).
+func (p *printer) explain(indent, text string) {
+	words := strings.Fields(text) // newlines and tabs become single spaces
+	if len(words) == 0 {
+		return
+	}
+	const width, maxLines = 100, 4
+	var lines []string
+	cur := ""
+	for _, w := range words {
+		w = shorten(clean(w), width)
+		if cur != "" && utf8.RuneCountInString(cur)+1+utf8.RuneCountInString(w) > width {
+			lines = append(lines, cur)
+			cur = ""
+		}
+		if cur != "" {
+			cur += " "
+		}
+		cur += w
+	}
+	lines = append(lines, cur)
+	if len(lines) > maxLines {
+		lines = lines[:maxLines]
+		lines[maxLines-1] = shorten(lines[maxLines-1], width-1) + "…"
+	}
+	for i, l := range lines {
+		mark := "  "
+		if i == 0 {
+			mark = "↳ "
+		}
+		p.f("%s%s%s\n", indent, mark, l)
+	}
+}
+
+// voteExplanation is the explanation of the classifier's vote, if any.
+func voteExplanation(r *Report, classifier string) string {
+	for _, v := range r.Votes {
+		if v.Classifier == classifier {
+			return v.Explanation
+		}
+	}
+	return ""
+}
 
 func (p *printer) section(title, note string) {
 	if note != "" {

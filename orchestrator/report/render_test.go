@@ -155,3 +155,62 @@ func TestRenderVerdictFirst(t *testing.T) {
 		t.Errorf("no verdict:\n%s", buf.String())
 	}
 }
+
+// TestRenderLongNamesAndExplanations: a 60-character plugin name does not
+// push the other columns out of line (it gets a line of its own), and a
+// vote's explanation shows in the text report under its vote, under the
+// verdict's contribution, and under an ignored vote.
+func TestRenderLongNamesAndExplanations(t *testing.T) {
+	long := strings.Repeat("x", 52) + "-sh-exec" // 60 characters
+	r := sampleReport()
+	r.Votes = []Vote{
+		{Classifier: "fhids-cnn-lstm", Stage: "detection", Label: "malware", Scores: []ClassScore{{Class: "malware", Score: 0.97}}, Inputs: []string{"syscalls"}},
+		{Classifier: long, Stage: "detection", Label: "malware", Scores: []ClassScore{{Class: "malware", Score: 0.9}}, Inputs: []string{"trace"},
+			Explanation: "execve of /bin/sh\nwith -c from a process that\tread /etc/shadow"},
+		{Classifier: "plain-ignored", Stage: "detection", Label: "benign", Explanation: "no rule matched"},
+	}
+	r.Verdict = &Verdict{Label: VerdictMalware, Probability: 0.9, Threshold: 0.5, ThresholdRule: "f1", Method: "soft-vote", Model: "m",
+		Contributions: []Contribution{{Classifier: long, Raw: 0.9, Calibrated: 0.9, Weight: 0.5, Delta: 0.2}, {Classifier: "fhids-cnn-lstm", Delta: 0.1}},
+		Ignored:       []string{"plain-ignored"}}
+	var buf bytes.Buffer
+	if err := Render(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	t.Log("\n" + out)
+	lines := strings.Split(out, "\n")
+	col := func(prefix, what string) int { // the column where what starts on the line after prefix
+		for i, l := range lines {
+			if strings.HasPrefix(strings.TrimSpace(l), prefix) {
+				if j := strings.Index(l, what); j >= 0 {
+					return len([]rune(l[:j]))
+				}
+				if i+1 < len(lines) {
+					if j := strings.Index(lines[i+1], what); j >= 0 {
+						return len([]rune(lines[i+1][:j]))
+					}
+				}
+			}
+		}
+		t.Fatalf("no %q after %q in\n%s", what, prefix, out)
+		return -1
+	}
+	if a, b := col("fhids-cnn-lstm", "detection"), col(long, "detection"); a != b {
+		t.Errorf("votes: the long name moved the stage column from %d to %d", a, b)
+	}
+	if a, b := col("fhids-cnn-lstm", "+0.100"), col("why      "+long, "+0.200"); a != b {
+		t.Errorf("verdict: the long name moved the delta column from %d to %d", a, b)
+	}
+	for _, l := range lines {
+		if n := len([]rune(l)); n > 140 {
+			t.Errorf("line of %d characters: %q", n, l)
+		}
+	}
+	want := "↳ execve of /bin/sh with -c from a process that read /etc/shadow"
+	if c := strings.Count(out, want); c != 2 {
+		t.Errorf("explanation shown %d times, want 2 (the vote, the verdict's why):\n%s", c, out)
+	}
+	if !strings.Contains(out, "↳ no rule matched") || !strings.Contains(out, "plain-ignored") {
+		t.Errorf("an ignored vote's explanation is not shown")
+	}
+}

@@ -30,6 +30,9 @@ type Policy struct {
 	// Compact rewrites the database file afterwards so deleted records
 	// give their space back to the file system.
 	Compact bool `json:"compact"`
+	// DryRun chooses what would be deleted and reports it, deleting
+	// nothing (no compaction, no sweep of orphaned files).
+	DryRun bool `json:"dry_run,omitempty"`
 }
 
 // Validate rejects negative limits with ErrInvalid.
@@ -60,6 +63,7 @@ type GCReport struct {
 	DBBytesAfter     int64         `json:"db_bytes_after"`         // and after
 	Duration         time.Duration `json:"duration"`               // time taken
 	JobsDeleted      []string      `json:"jobs_deleted,omitempty"` // ids, oldest first
+	DryRun           bool          `json:"dry_run,omitempty"`      // nothing was deleted: the counts, ids and bytes_freed say what would be
 }
 
 // samplePin is how long a stored sample is kept without a job referring to
@@ -92,6 +96,11 @@ func (s *Store) GC(ctx context.Context, p Policy) (GCReport, error) {
 	rep.BytesBefore, rep.DBBytesBefore = before.TotalBytes, before.DBBytes
 	if err := ctx.Err(); err != nil {
 		return rep, fmt.Errorf("store: gc: %w", err)
+	}
+	if p.DryRun {
+		_, _, err := s.gcRecords(p, &rep)
+		rep.DryRun, rep.Duration, rep.BytesAfter, rep.DBBytesAfter = true, time.Since(start), rep.BytesBefore-rep.BytesFreed, rep.DBBytesBefore
+		return rep, err
 	}
 	if err := s.gcData(ctx, p, &rep); err != nil {
 		return rep, err
@@ -154,8 +163,13 @@ type gcJob struct {
 	bytes    int64 // artifacts plus its records
 }
 
+// errDryRun rolls back a dry run's transaction.
+var errDryRun = errors.New("dry run")
+
 // gcRecords chooses and deletes the records in one transaction. It returns
-// the deleted jobs' ids and the deleted samples' digests.
+// the deleted jobs' ids and the deleted samples' digests. With p.DryRun the
+// transaction is rolled back: rep says what would go, and BytesFreed what
+// the samples and artifacts weigh.
 func (s *Store) gcRecords(p Policy, rep *GCReport) (jobIDs, shas []string, err error) {
 	err = s.update(func(tx *bolt.Tx) error {
 		jobIDs, shas = nil, nil
@@ -284,6 +298,9 @@ func (s *Store) gcRecords(p Policy, rep *GCReport) (jobIDs, shas []string, err e
 				return err
 			}
 			jobIDs = append(jobIDs, c.id)
+			if p.DryRun {
+				rep.BytesFreed += artBytes[c.id]
+			}
 		}
 		for sha := range sampleSize {
 			if refs[sha] > 0 || pinned(sha) {
@@ -294,10 +311,20 @@ func (s *Store) gcRecords(p Policy, rep *GCReport) (jobIDs, shas []string, err e
 			}
 			shas = append(shas, sha)
 			rep.SamplesDeleted++
+			if p.DryRun {
+				rep.BytesFreed += sampleSize[sha]
+			}
 		}
 		slices.Sort(shas)
+		if p.DryRun {
+			rep.JobsDeleted = jobIDs
+			return errDryRun // roll back: nothing deleted
+		}
 		return nil
 	})
+	if errors.Is(err, errDryRun) {
+		return jobIDs, shas, nil
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: gc: %w", err)
 	}

@@ -163,6 +163,24 @@ func TestGCRetention(t *testing.T) {
 	}
 
 	setClock(t, base)
+	// A dry run says what would go and deletes nothing.
+	dry, err := s.GC(context.Background(), Policy{MaxAge: 24 * time.Hour, DryRun: true, Compact: true})
+	if err != nil || !dry.DryRun || dry.JobsExpired != 2 || !slices.Equal(dry.JobsDeleted, []string{oldDone.ID, oldFailed.ID}) ||
+		dry.SamplesDeleted != 2 || dry.BytesFreed != 150+int64(len("only-old")+len("orphan")) || dry.Compacted {
+		t.Fatalf("dry run %+v %v", dry, err)
+	}
+	for _, id := range []string{oldDone.ID, oldFailed.ID} {
+		if _, err := s.Job(id); err != nil {
+			t.Errorf("dry run deleted job %s: %v", id, err)
+		}
+		if !exists(filepath.Join(s.dir, "artifacts", id)) {
+			t.Errorf("dry run deleted the artifacts of %s", id)
+		}
+	}
+	if _, err := s.SamplePath(orphan.SHA256); err != nil {
+		t.Errorf("dry run deleted a sample: %v", err)
+	}
+	checkConsistent(t, s)
 	rep, err := s.GC(context.Background(), Policy{MaxAge: 24 * time.Hour})
 	if err != nil {
 		t.Fatal(err)

@@ -63,6 +63,7 @@ func putJob(tx *bolt.Tx, j *jobs.Job, old jobs.State) error {
 	if !j.State.Valid() {
 		return fmt.Errorf("store: job %s: %w: state %q", j.ID, ErrInvalid, j.State)
 	}
+	j.Waiting = "" // computed when served, never stored
 	v, err := json.Marshal(j)
 	if err != nil {
 		return fmt.Errorf("store: encode job %s: %w", j.ID, err)
@@ -327,4 +328,26 @@ func queuedCount(tx *bolt.Tx) int {
 		return 0
 	}
 	return q.Stats().KeyN
+}
+
+// QueuedJobs returns up to limit queued jobs, oldest first (the order
+// ClaimNext takes them in); limit <= 0 means all.
+func (s *Store) QueuedJobs(limit int) ([]jobs.Job, error) {
+	var out []jobs.Job
+	err := s.view(func(tx *bolt.Tx) error {
+		q := tx.Bucket(bktStates).Bucket([]byte(jobs.Queued))
+		if q == nil {
+			return nil
+		}
+		c := q.Cursor()
+		for k, _ := c.First(); k != nil && (limit <= 0 || len(out) < limit); k, _ = c.Next() {
+			j, err := getJob(tx, string(k))
+			if err != nil {
+				return err
+			}
+			out = append(out, j)
+		}
+		return nil
+	})
+	return out, err
 }

@@ -120,6 +120,16 @@ func (f *Fake) Job(ctx context.Context, id string) (jobs.Job, error) {
 	return *j, nil
 }
 
+// SetWaiting sets a job's Waiting reason, as the daemon fills it for a
+// queued job.
+func (f *Fake) SetWaiting(id, why string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if j, ok := f.jobs[id]; ok {
+		j.Waiting = why
+	}
+}
+
 // Jobs lists jobs newest first.
 func (f *Fake) Jobs(ctx context.Context, q api.ListQuery) ([]jobs.Job, error) {
 	f.mu.Lock()

@@ -106,4 +106,9 @@ func (p *FakePool) ResetSlot(ctx context.Context, name string) (api.PoolChange, 
 	return p.edit("reset", name, func(i int) { p.slots[i].State = "preparing" })
 }
 
+// UndrainSlot marks a slot idle.
+func (p *FakePool) UndrainSlot(ctx context.Context, name string) (api.PoolChange, error) {
+	return p.edit("undrain", name, func(i int) { p.slots[i].State = "idle" })
+}
+
 var _ api.PoolService = (*FakePool)(nil)

@@ -58,6 +58,9 @@ type Env struct {
 	Getenv         func(string) string
 	// Serve runs the orchestrator until ctx ends.
 	Serve func(ctx context.Context, o ServeOptions) error
+	// CheckConfig reads a configuration file and returns every problem
+	// in it (one per line of the error), for serve --check-config.
+	CheckConfig func(path string) error
 	// PollInterval is how often submit --wait polls; default 500ms.
 	PollInterval time.Duration
 }
@@ -95,7 +98,7 @@ func commands() []command {
 		{"plugins", "list, register, reload or create plugins; out-of-fold votes of a classifier plugin", "plugins list|register|reload|new|oof ...", pluginsGroup.run},
 		{"gc", "delete old jobs and unreferenced samples now", "gc [--max-age 720h] [--max-size 50GiB] [--compact] [--json]", runGC},
 		{"corpus", "build the sandbox-native corpus: labelled programs run in the VM pool, traces kept for train and eval", "corpus build|ls ...", corpusGroup.run},
-		{"pool", "list, add, remove, drain or reset VM slots; pool health", "pool ls|add|remove|drain|reset|health ...", poolGroup.run},
+		{"pool", "list, add, remove, drain, undrain or reset VM slots; pool health", "pool ls|add|remove|drain|undrain|reset|health ...", poolGroup.run},
 		{"features",
 			"run one featurizer on a file (and a trace) and print what it produces",
 			"features --featurizer NAME [FILE] [--trace TRACE] [--trace-format own|adfa|names|cuckoo] [--json]",
@@ -135,7 +138,8 @@ func poolCommands() []command {
 		{"ls", "list the slots: state, current job, analyses done, last error", "pool ls [--json]", runPoolList},
 		{"add", "add a slot (it makes its clean state, then takes jobs)", "pool add NAME [--memory MiB] [--network none|user] [--tag T]...", runPoolAdd},
 		{"remove", "drain a slot (its current job finishes), then delete its VM and files", "pool remove NAME [--json]", runPoolEdit("remove")},
-		{"drain", "stop a slot taking jobs after its current one (until reset or restart)", "pool drain NAME [--json]", runPoolEdit("drain")},
+		{"drain", "stop a slot taking jobs after its current one (until undrain, reset or restart)", "pool drain NAME [--json]", runPoolEdit("drain")},
+		{"undrain", "lift a drain: the slot takes jobs again with its clean state (no cold boot)", "pool undrain NAME [--json]", runPoolEdit("undrain")},
 		{"reset", "discard a slot's clean state and make a new one from a cold boot; lifts a drain or quarantine", "pool reset NAME [--json]", runPoolEdit("reset")},
 		{"health", "per-slot health with each slot's recent transitions; exit status 1 when degraded", "pool health [--json] [--transitions N]", runPoolHealth},
 	}
@@ -381,7 +385,8 @@ func fail(e *Env, err error) int {
 	fmt.Fprintf(e.Stderr, "scalemalnet: %v\n", err)
 	var ce *client.Error
 	if errors.As(err, &ce) && errors.Is(err, client.ErrUnauthorized) {
-		fmt.Fprintf(e.Stderr, "hint: the token must match the server's %s file\n", defaults.TokenFile)
+		fmt.Fprintf(e.Stderr, "hint: the token must match the %s file of the orchestrator at %s; the address comes from --addr, $%s or the default %s (it does not follow $%s: set both for another instance)\n",
+			defaults.TokenFile, ce.Addr, defaults.EnvAddr, defaults.Listen, defaults.EnvDataDir)
 	}
 	return ExitFailure
 }

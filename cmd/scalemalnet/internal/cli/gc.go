@@ -20,6 +20,7 @@ func runGC(ctx context.Context, e *Env, args []string) int {
 	fs.DurationVar(&p.MaxAge, "max-age", 0, "delete finished jobs older than this, e.g. 720h (default: the server's retention)")
 	fs.StringVar(&size, "max-size", "", "delete the oldest finished jobs while the store is larger, e.g. 50GiB (default: the server's retention)")
 	fs.BoolVar(&p.Compact, "compact", false, "compact the database file afterwards")
+	fs.BoolVar(&p.DryRun, "dry-run", false, "list what would be deleted; delete nothing")
 	fs.BoolVar(&asJSON, "json", false, "print the GC report as JSON")
 	if _, code, ok := parse(fs, args, 0); !ok {
 		return code
@@ -46,6 +47,14 @@ func runGC(ctx context.Context, e *Env, args []string) int {
 	}
 	if asJSON {
 		return printJSON(e, rep)
+	}
+	if rep.DryRun {
+		fmt.Fprintf(e.Stdout, "dry run: nothing deleted\nwould delete %d jobs (%d past max age, %d for size), %d samples; would free %s\n",
+			rep.JobsExpired+rep.JobsEvicted, rep.JobsExpired, rep.JobsEvicted, rep.SamplesDeleted, formatSize(rep.BytesFreed))
+		for _, id := range rep.JobsDeleted {
+			fmt.Fprintf(e.Stdout, "  %s\n", clean(id))
+		}
+		return ExitOK
 	}
 	fmt.Fprintf(e.Stdout, "deleted %d jobs (%d past max age, %d for size), %d samples, %d orphaned files\n",
 		rep.JobsExpired+rep.JobsEvicted, rep.JobsExpired, rep.JobsEvicted, rep.SamplesDeleted, rep.OrphansRemoved)

@@ -39,6 +39,21 @@ func TestGCCommand(t *testing.T) {
 	}
 }
 
+// TestGCDryRun: --dry-run reaches the server and the output lists what
+// would be deleted, saying nothing was.
+func TestGCDryRun(t *testing.T) {
+	h := newHarness(t)
+	h.fake.GCReport = api.GCReport{DryRun: true, JobsExpired: 2, SamplesDeleted: 1, BytesFreed: 2 << 20, JobsDeleted: []string{"job-a", "job-b"}}
+	code, out, errOut := h.run("gc", "--max-age", "1s", "--dry-run")
+	if code != 0 || !strings.Contains(out, "dry run: nothing deleted") || !strings.Contains(out, "would delete 2 jobs (2 past max age, 0 for size), 1 samples; would free 2.0 MiB") ||
+		!strings.Contains(out, "  job-a\n  job-b\n") {
+		t.Fatalf("gc --dry-run: %d %q %q", code, out, errOut)
+	}
+	if calls := h.fake.GCCalls(); len(calls) != 1 || calls[0] != (api.Policy{MaxAge: time.Second, DryRun: true}) {
+		t.Fatalf("calls %+v", calls)
+	}
+}
+
 func TestParseSize(t *testing.T) {
 	for in, want := range map[string]int64{
 		"0": 0, "1048576": 1 << 20, "50GiB": 50 << 30, "50gib": 50 << 30, "1.5T": 3 << 39, "500MB": 500e6,

@@ -37,15 +37,15 @@ func runPoolList(ctx context.Context, e *Env, args []string) int {
 
 func printPool(w io.Writer, slots []api.PoolSlot, now time.Time) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "SLOT\tHOST\tSTATE\tFOR\tJOB\tANALYSES\tFAILS\tMEMORY\tNETWORK\tORIGIN\tLAST ERROR")
+	fmt.Fprintln(tw, "SLOT\tHOST\tSTATE\tFOR\tJOB\tANALYSES\tFAILS\tMEMORY\tNETWORK\tTAGS\tORIGIN\tLAST ERROR")
 	for _, s := range slots {
 		state := s.State
 		if s.Pending != "" {
 			state += " (" + s.Pending + ")"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d MiB\t%s\t%s\t%s\n", clean(s.Name), clean(s.Host), clean(state),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d MiB\t%s\t%s\t%s\t%s\n", clean(s.Name), clean(s.Host), clean(state),
 			now.Sub(s.Since).Round(time.Second), dash(clean(s.Job)), s.Analyses, s.ConsecutiveFailures, s.MemoryMiB,
-			clean(s.Network), clean(s.Origin), dash(ellipsis(clean(s.LastError), 80)))
+			clean(s.Network), dash(ellipsis(clean(strings.Join(s.Tags, ",")), 40)), clean(s.Origin), dash(ellipsis(clean(s.LastError), 80)))
 	}
 	tw.Flush()
 }
@@ -58,7 +58,7 @@ func runPoolAdd(ctx context.Context, e *Env, args []string) int {
 	var tags stringList
 	fs.IntVar(&req.MemoryMiB, "memory", 0, "guest memory in MiB (default: the orchestrator's, 256)")
 	fs.StringVar(&req.Network, "network", "", "guest network: none (default) or user (jobs submitted with --network user run only on such slots)")
-	fs.Var(&tags, "tag", "a label shown by pool ls (repeatable)")
+	fs.Var(&tags, "tag", "a label shown by pool ls (repeatable); jobs submitted with --tag T run only on slots with T")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	pos, code, ok := parse(fs, args, 1)
 	if !ok {
@@ -80,7 +80,7 @@ func runPoolAdd(ctx context.Context, e *Env, args []string) int {
 	return printChange(e, ch, *asJSON)
 }
 
-// runPoolEdit returns the command for remove, drain or reset.
+// runPoolEdit returns the command for remove, drain, undrain or reset.
 func runPoolEdit(action string) func(ctx context.Context, e *Env, args []string) int {
 	return func(ctx context.Context, e *Env, args []string) int {
 		fs := poolGroup.flags(e, action)
@@ -92,7 +92,7 @@ func runPoolEdit(action string) func(ctx context.Context, e *Env, args []string)
 			return code
 		}
 		f := map[string]func(context.Context, string) (api.PoolChange, error){
-			"remove": c.RemoveSlot, "drain": c.DrainSlot, "reset": c.ResetSlot,
+			"remove": c.RemoveSlot, "drain": c.DrainSlot, "reset": c.ResetSlot, "undrain": c.UndrainSlot,
 		}[action]
 		ch, err := f(ctx, pos[0])
 		if err != nil {
@@ -107,10 +107,11 @@ func printChange(e *Env, ch api.PoolChange, asJSON bool) int {
 		return printJSON(e, ch)
 	}
 	what := map[string]string{
-		"add":    "added; making its clean state (cold boot), then it takes jobs",
-		"remove": "is being removed: it takes no more jobs; its VM and files go once its current job is over",
-		"drain":  "is draining: it takes no more jobs after its current one (\"pool reset\" returns it to service)",
-		"reset":  "will discard its clean state and make a new one from a cold boot (after its current job)",
+		"add":     "added; making its clean state (cold boot), then it takes jobs",
+		"remove":  "is being removed: it takes no more jobs; its VM and files go once its current job is over",
+		"drain":   "is draining: it takes no more jobs after its current one (\"pool undrain\" returns it to service)",
+		"undrain": "takes jobs again with its clean state (no cold boot)",
+		"reset":   "will discard its clean state and make a new one from a cold boot (after its current job)",
 	}[ch.Action]
 	fmt.Fprintf(e.Stdout, "slot %s %s\n", clean(ch.Slot.Name), what)
 	fmt.Fprintf(e.Stdout, "state %s", clean(ch.Slot.State))
@@ -152,6 +153,9 @@ func runPoolHealth(ctx context.Context, e *Env, args []string) int {
 		clean(h.Status), h.Serving, len(h.Slots), h.QuarantineAfter)
 	for _, p := range h.Problems {
 		fmt.Fprintf(e.Stdout, "  problem: %s\n", clean(p))
+	}
+	for _, w := range h.Warnings {
+		fmt.Fprintf(e.Stdout, "  warning: %s\n", clean(w))
 	}
 	for _, s := range h.Slots {
 		mark := "ok"

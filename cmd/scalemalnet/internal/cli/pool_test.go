@@ -37,6 +37,13 @@ func TestPoolCommands(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "slot net0 added") {
 		t.Fatalf("add: %d %s %s", code, out, errOut)
 	}
+	if code, out, _ := h.run("pool", "ls"); code != 0 || !strings.Contains(out, "TAGS") || !strings.Contains(out, " a,b ") {
+		t.Fatalf("ls does not show the tags: %d\n%s", code, out)
+	}
+	if code, out, errOut := h.run("pool", "undrain", "slot0"); code != 0 || !strings.Contains(out, "takes jobs again") {
+		t.Fatalf("undrain: %d %s %s", code, out, errOut)
+	}
+	p.Calls = p.Calls[:len(p.Calls)-1]
 	if code, _, errOut := h.run("pool", "add", "net0"); code != ExitFailure || !strings.Contains(errOut, "conflict") {
 		t.Fatalf("duplicate add: %d %s", code, errOut)
 	}
@@ -74,6 +81,12 @@ func TestPoolHealthCommand(t *testing.T) {
 		!strings.Contains(out, "restoring   -> quarantined 3 failures in a row") || strings.Contains(out, "\x1b") {
 		t.Fatalf("degraded health: %d %q", code, out)
 	}
+	// Warnings (configuration changes not applied) show without making the pool degraded.
+	p.Health = api.PoolHealth{Status: "ok", Warnings: []string{"configuration change to listen needs a restart; the running value is kept"}}
+	if code, out, _ := h.run("pool", "health"); code != 0 || !strings.Contains(out, "  warning: configuration change to listen needs a restart") {
+		t.Fatalf("health with a warning: %d %q", code, out)
+	}
+	p.Health.Status = "degraded"
 	code, out, _ = h.run("pool", "health", "--json")
 	var ph api.PoolHealth
 	if code != ExitFailure || json.Unmarshal([]byte(out), &ph) != nil || ph.Status != "degraded" {

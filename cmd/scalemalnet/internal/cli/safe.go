@@ -15,7 +15,12 @@ func safe(s string) string { return safetext.Clean(s, maxPrinted) }
 
 // safeJob returns a copy of j with every text field made safe to print.
 func safeJob(j jobs.Job) jobs.Job {
-	j.ID, j.Step, j.Slot, j.Error = safe(j.ID), safe(j.Step), safe(j.Slot), safe(j.Error)
+	j.ID, j.Step, j.Slot, j.Error, j.Waiting = safe(j.ID), safe(j.Step), safe(j.Slot), safe(j.Error), safe(j.Waiting)
+	tags := make([]string, len(j.Options.Tags))
+	for i, t := range j.Options.Tags {
+		tags[i] = safe(t)
+	}
+	j.Options.Tags = tags
 	j.State = jobs.State(safe(string(j.State)))
 	j.Sample.Name, j.Sample.Type, j.Sample.SHA256 = safe(j.Sample.Name), safe(j.Sample.Type), safe(j.Sample.SHA256)
 	h := make([]jobs.Transition, len(j.History))

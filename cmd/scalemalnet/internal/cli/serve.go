@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/scalemalnet/scalemalnet/orchestrator/defaults"
@@ -40,8 +41,12 @@ func runServe(ctx context.Context, e *Env, args []string) int {
 	fs.Float64Var(&o.FusionUnfittedWeight, "fusion-unfitted-weight", 0, "count votes of classifiers the fusion model was not fitted on (new plugins) with this prior weight, uncalibrated (default 0: ignored; see docs/fusion.md)")
 	fs.TextVar(&level, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
 	fs.StringVar(&o.ConfigFile, "config", "", "configuration file (TOML, see docs/scalemalnet.example.toml); flags given override it; its [pool] is reloaded when it changes and on SIGHUP")
+	check := fs.String("check-config", "", "check this configuration file, print every problem (one per line) and exit: 0 when valid, 1 otherwise; starts nothing")
 	if _, code, ok := parse(fs, args, 0); !ok {
 		return code
+	}
+	if *check != "" {
+		return checkConfig(e, *check)
 	}
 	switch o.Accel {
 	case "auto", "kvm", "qemu":
@@ -106,8 +111,28 @@ func runServe(ctx context.Context, e *Env, args []string) int {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if err := e.Serve(ctx, o); err != nil {
-		o.Logger.Error("orchestrator failed", "err", err)
+		for _, line := range strings.Split(err.Error(), "\n") { // a configuration's problems: one log line each
+			o.Logger.Error("orchestrator failed", "err", line)
+		}
 		return ExitFailure
 	}
 	return ExitOK
+}
+
+// checkConfig is serve --check-config FILE.
+func checkConfig(e *Env, path string) int {
+	if e.CheckConfig == nil {
+		return fail(e, fmt.Errorf("serve --check-config: not available in this build"))
+	}
+	err := e.CheckConfig(path)
+	if err == nil {
+		fmt.Fprintf(e.Stdout, "%s: ok\n", path)
+		return ExitOK
+	}
+	lines := strings.Split(err.Error(), "\n")
+	for _, line := range lines {
+		fmt.Fprintln(e.Stderr, line)
+	}
+	fmt.Fprintf(e.Stderr, "%s: %d problems\n", path, len(lines))
+	return ExitFailure
 }

@@ -52,6 +52,9 @@ func printJob(w io.Writer, j jobs.Job) {
 	}
 	fmt.Fprintf(w, "Job       %s\n", j.ID)
 	fmt.Fprintf(w, "State     %s\n", state)
+	if j.State == jobs.Queued && j.Waiting != "" {
+		fmt.Fprintf(w, "Waiting   queued: %s\n", j.Waiting)
+	}
 	if j.Error != "" {
 		fmt.Fprintf(w, "Error     %s\n", j.Error)
 	}
@@ -63,6 +66,9 @@ func printJob(w io.Writer, j jobs.Job) {
 	}
 	if j.Options.Network != jobs.NetworkNone {
 		fmt.Fprintf(w, ", network %s", j.Options.Network)
+	}
+	if len(j.Options.Tags) > 0 {
+		fmt.Fprintf(w, ", tags %s", strings.Join(j.Options.Tags, ","))
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "Created   %s\n", j.Created.Local().Format(timeLayout))
@@ -281,11 +287,36 @@ func runHealth(ctx context.Context, e *Env, args []string) int {
 		return code
 	}
 	h, err := c.Health(ctx)
-	return output(e, h, err, *asJSON, func(w io.Writer, h api.Health) {
-		fmt.Fprintf(w, "Status      %s (version %s)\nHypervisor  %s\nSlots       %d idle of %d\nQueued      %d\n",
-			h.Status, h.Version, h.Hypervisor, h.SlotsIdle, h.SlotsTotal, h.Queued)
-		for _, p := range h.PluginProblems {
-			fmt.Fprintf(w, "Plugin      %s\n", oneLine(p, 160))
-		}
-	})
+	if err != nil {
+		return fail(e, err)
+	}
+	rc := ExitOK
+	if *asJSON {
+		rc = printJSON(e, h)
+	} else {
+		printHealth(e.Stdout, h)
+	}
+	if rc == ExitOK && h.Status != "ok" {
+		rc = ExitFailure // degraded: scripts and probes see it in the exit status
+	}
+	return rc
+}
+
+// printHealth prints the health and, when degraded, why.
+func printHealth(w io.Writer, h api.Health) {
+	fmt.Fprintf(w, "Status      %s (version %s)\nHypervisor  %s\nSlots       %d idle of %d\nQueued      %d\n",
+		clean(h.Status), clean(h.Version), clean(h.Hypervisor), h.SlotsIdle, h.SlotsTotal, h.Queued)
+	reasons := h.Reasons
+	if len(reasons) == 0 && h.ReloadError != "" { // an older orchestrator without reasons
+		reasons = []string{"configuration reload failed: " + h.ReloadError}
+	}
+	if len(reasons) == 0 && h.Status != "ok" && h.SlotsQuarantined > 0 {
+		reasons = []string{fmt.Sprintf("%d slots quarantined or broken (see pool health)", h.SlotsQuarantined)}
+	}
+	for _, r := range reasons {
+		fmt.Fprintf(w, "  degraded: %s\n", clean(r))
+	}
+	for _, p := range h.PluginProblems {
+		fmt.Fprintf(w, "  degraded: plugin %s\n", oneLine(p, 160))
+	}
 }

@@ -22,13 +22,14 @@ func runSubmit(ctx context.Context, e *Env, args []string) int {
 	var cn conn
 	cn.register(fs)
 	var opts jobs.Options
-	var argList stringList
+	var argList, tagList stringList
 	var wait, asJSON bool
 	var name string
 	fs.DurationVar(&opts.Timeout, "timeout", 0, fmt.Sprintf("run time before the sample's process tree is killed (default %s)", jobs.DefaultTimeout))
 	fs.DurationVar(&opts.Window, "window", 0, fmt.Sprintf("length of one trace window (default %s)", jobs.DefaultWindow))
 	fs.Var(&argList, "arg", "argument passed to the sample (repeat for several, in order)")
 	fs.StringVar(&opts.Network, "network", "", "guest network: none (default: no network device) or user (NAT to anything the host reaches; needs a slot with network user)")
+	fs.Var(&tagList, "tag", "run only on a slot with this tag (repeat for several: the slot must have all; see pool ls)")
 	fs.StringVar(&opts.Export, "export", "", "for a DLL sample: the export rundll32 calls (default #1, the first ordinal)")
 	fs.StringVar(&name, "name", "", "display name of the sample (default the file's base name)")
 	fs.BoolVar(&wait, "wait", false, "follow the job until it ends, then print its report")
@@ -38,6 +39,7 @@ func runSubmit(ctx context.Context, e *Env, args []string) int {
 		return code
 	}
 	opts.Args = argList
+	opts.Tags = tagList
 	c, err := cn.client(e)
 	if err != nil {
 		return fail(e, err)
