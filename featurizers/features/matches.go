@@ -26,11 +26,11 @@ const (
 // (MatchesSet) and a set breaking them is refused (DecodeMatches), so a
 // plugin cannot make a report grow without bound.
 const (
-	MaxMatches      = 256  // matches in one set
-	MaxEvidence     = 8    // evidence lines per match
-	MaxEvidenceLen  = 512  // bytes per evidence line
-	MaxDescription  = 512  // bytes of a description
-	MaxTechniques   = 16   // ATT&CK technique ids per match
+	MaxMatches      = 256 // matches in one set
+	MaxEvidence     = 8   // evidence lines per match
+	MaxEvidenceLen  = 512 // bytes per evidence line
+	MaxDescription  = 512 // bytes of a description
+	MaxTechniques   = 16  // ATT&CK technique ids per match
 	MaxMatchesBytes = 1 << 20
 )
 
@@ -42,14 +42,14 @@ const (
 
 // Match is one rule that matched.
 type Match struct {
-	ID          string   `json:"id"`               // rule id, unique within its source
-	Source      string   `json:"source"`           // what matched it: "signatures", "yara", a plugin name
-	Description string   `json:"description"`      // one line for analysts
-	Severity    int      `json:"severity"`         // 1 (info) .. 5 (critical)
-	Techniques  []string `json:"techniques"`       // MITRE ATT&CK technique ids, e.g. "T1059.004"
-	Evidence    []string `json:"evidence"`         // what matched: events, strings (bounded)
-	Count       int      `json:"count,omitempty"`  // matching events or strings in all, evidence or not
-	Tags        []string `json:"tags,omitempty"`   // free-form (YARA tags)
+	ID          string   `json:"id"`              // rule id, unique within its source
+	Source      string   `json:"source"`          // what matched it: "signatures", "yara", a plugin name
+	Description string   `json:"description"`     // one line for analysts
+	Severity    int      `json:"severity"`        // 1 (info) .. 5 (critical)
+	Techniques  []string `json:"techniques"`      // MITRE ATT&CK technique ids, e.g. "T1059.004"
+	Evidence    []string `json:"evidence"`        // what matched: events, strings (bounded)
+	Count       int      `json:"count,omitempty"` // matching events or strings in all, evidence or not
+	Tags        []string `json:"tags,omitempty"`  // free-form (YARA tags)
 }
 
 var (
