@@ -62,9 +62,11 @@ type jobRun struct {
 	features []report.Feature
 	votes    []report.Vote
 	verdict  *report.Verdict
-	machine  report.Machine // set when the VM steps succeeded
-	zw       *gzip.Writer
-	jw       *trace.JSONLWriter
+	// signatures: every matches set's rules (analysis.go addMatches)
+	signatures []report.Signature
+	machine    report.Machine // set when the VM steps succeeded
+	zw         *gzip.Writer
+	jw         *trace.JSONLWriter
 }
 
 // runJob runs the VM steps of one claimed job (state restoring) on its
@@ -166,6 +168,7 @@ func (d *Daemon) finish(r *jobRun) {
 	if _, err := d.store.UpdateJob(r.job.ID, func(j *jobs.Job) error {
 		j.HasReport = true
 		j.Verdict = verdict.Brief(r.verdict)
+		j.Signatures = signatureNames(r.signatures)
 		return j.Move(jobs.Done, now, "")
 	}); err != nil {
 		log.Error("mark done", "err", err)
@@ -312,6 +315,7 @@ func (r *jobRun) storeReport(ctx context.Context) error {
 		Verdict:  r.verdict,
 		Created:  time.Now().UTC(),
 	}
+	rep.Signatures = sortedSignatures(r.signatures)
 	if r.d.plugins != nil {
 		rep.PluginProblems = r.pluginProblems()
 	}
