@@ -17,6 +17,9 @@ import (
 // signatures featurizer.
 const SignatureSet = "signature-matches"
 
+// SignaturesFeaturizer is the built-in featurizer's name.
+const SignaturesFeaturizer = "signatures"
+
 // SignatureClassifier is the name of the classifier voting from it.
 const SignatureClassifier = "behavior-signatures"
 

@@ -31,6 +31,7 @@ type ServeOptions struct {
 	Accel          string
 	MaxSample      int64
 	ModelDir       string
+	SignatureRules string
 	Logger         *slog.Logger
 	// Storage limits (daemon.Config); zero takes the daemon's defaults.
 	MaxArtifactBytes int64
