@@ -99,6 +99,7 @@ func commands() []command {
 			"train --model NAME --data PATH [--task T] [--out MODEL] [--oof FILE] [--seed N] [--folds 5] [--seq-len N] [--json]\n  scalemalnet " + trainFusionUsage, runTrain},
 		{"eval", "measure a model file on a dataset; or classifiers and fusion on out-of-fold predictions",
 			"eval --model MODEL --data PATH [--json]\n  scalemalnet " + evalFusionUsage, runEval},
+		{"signatures", "list or check behaviour signature rules; measure them on a corpus", "signatures list|check|eval ...", signaturesGroup.run},
 	}
 }
 
@@ -109,6 +110,8 @@ func subcommands(group string) []command {
 		return pluginCommands()
 	case "pool":
 		return poolCommands()
+	case "signatures":
+		return signatureCommands()
 	}
 	return nil
 }
