@@ -2,6 +2,8 @@ package signatures
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -235,4 +237,19 @@ func keys(m map[string]bool) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// docs/signatures.md lists every shipped rule (regenerate its table with
+// `scalemalnet signatures list --markdown`).
+func TestDocsListEveryRule(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "signatures.md"))
+	if err != nil {
+		t.Skipf("no docs/signatures.md beside the package: %v", err)
+	}
+	set, _ := Default()
+	for _, r := range set.Rules {
+		if !strings.Contains(string(b), "| `"+r.ID+"` | "+itoa(r.Severity)+" ") {
+			t.Errorf("docs/signatures.md lacks rule %s with severity %d", r.ID, r.Severity)
+		}
+	}
 }

@@ -218,3 +218,20 @@ func TestMaxBytes(t *testing.T) {
 		}
 	}
 }
+
+// docs/signatures.md lists every shipped YARA rule.
+func TestDocsListEveryRule(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "signatures.md"))
+	if err != nil {
+		t.Skipf("no docs/signatures.md beside the package: %v", err)
+	}
+	rs, err := Compile(Rules())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rs.rules.GetRules() {
+		if !strings.Contains(string(b), "| `"+r.Identifier()+"` |") {
+			t.Errorf("docs/signatures.md lacks YARA rule %s", r.Identifier())
+		}
+	}
+}
