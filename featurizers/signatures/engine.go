@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"path"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -66,7 +65,7 @@ func (h *hits) add(ev, key string) {
 	if len(h.keys) < maxTracked {
 		h.keys[key] = true
 	}
-	if len(h.evidence) < EvidencePerRule {
+	if ev != "" && len(h.evidence) < EvidencePerRule {
 		h.evidence = append(h.evidence, features.Evidence(ev))
 	}
 }
@@ -121,6 +120,11 @@ func (st *state) event(ev *trace.Event) {
 	// before it, not by itself.
 	for _, c := range st.byCall[ev.Name] {
 		if st.matches(c, ev) {
+			h := st.hits[c]
+			if h != nil && len(h.evidence) >= EvidencePerRule {
+				h.add("", key(ev)) // evidence full: count it, skip rendering
+				continue
+			}
 			st.hit(c, describe(ev), key(ev))
 		}
 	}
@@ -161,18 +165,18 @@ func (st *state) matches(c *clause, ev *trace.Event) bool {
 	return true
 }
 
-func anyMatch(res []*regexp.Regexp, s string) bool {
+func anyMatch(ps []*pattern, s string) bool {
 	if s == "" {
 		return false
 	}
-	for _, re := range res {
-		if re.MatchString(s) {
+	for _, p := range ps {
+		if p.match(s) {
 			return true
 		}
 	}
 	if c := path.Clean(s); c != s {
-		for _, re := range res {
-			if re.MatchString(c) {
+		for _, p := range ps {
+			if p.match(c) {
 				return true
 			}
 		}

@@ -327,7 +327,7 @@ func (p parser) clause(n *yaml.Node) (*clause, error) {
 			c.calls[s] = true
 		}
 	}
-	globs := func(k string, exe bool) ([]*regexp.Regexp, error) {
+	globs := func(k string, exe bool) ([]*pattern, error) {
 		v := f[k]
 		if v == nil {
 			return nil, nil
@@ -336,13 +336,13 @@ func (p parser) clause(n *yaml.Node) (*clause, error) {
 		if err != nil {
 			return nil, err
 		}
-		var out []*regexp.Regexp
+		var out []*pattern
 		for _, g := range gs {
-			var re *regexp.Regexp
+			var re *pattern
 			if exe {
 				re, err = exeGlob(g)
 			} else {
-				re, err = glob(g)
+				re, err = compileGlob(g)
 			}
 			if err != nil {
 				return nil, lineErr(p.file, v.Line, "%s: %v", k, err)

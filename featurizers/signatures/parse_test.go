@@ -100,13 +100,21 @@ func TestGlob(t *testing.T) {
 		{"{/tmp,/dev/shm}/*.sh", "/dev/shm/a.sh", true},
 		{"/a.b", "/aXb", false},
 	}
+	cases = append(cases, []struct {
+		glob, path string
+		want       bool
+	}{
+		{"**/sh", "sh", true}, {"**/sh", "/bin/sh", true}, {"**/sh", "/bin/bash", false},
+		{"{/etc,/lib}/systemd/**.service", "/lib/systemd/system/a.service", true},
+		{"~/.ssh/id_*", "/root/.ssh/id_rsa", true}, {"/var/log/**", "/var/log", false},
+	}...)
 	for _, c := range cases {
-		re, err := glob(c.glob)
+		p, err := compileGlob(c.glob)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := re.MatchString(c.path); got != c.want {
-			t.Errorf("glob %q on %q: %v, want %v (%s)", c.glob, c.path, got, c.want, re)
+		if got := p.match(c.path); got != c.want {
+			t.Errorf("glob %q on %q: %v, want %v (%s, prefix %q, suffix %q)", c.glob, c.path, got, c.want, p.re, p.prefix, p.suffix)
 		}
 	}
 }

@@ -58,9 +58,9 @@ func SeverityName(s int) string {
 type clause struct {
 	line     int
 	calls    map[string]bool // system call names; nil: any call the other fields allow
-	exe      []*regexp.Regexp
-	path     []*regexp.Regexp
-	path2    []*regexp.Regexp
+	exe      []*pattern
+	path     []*pattern
+	path2    []*pattern
 	flags    []string // any of
 	argv     *regexp.Regexp
 	argvNot  *regexp.Regexp
@@ -92,6 +92,46 @@ const (
 	MaxPatterns    = 64
 	MaxRegexLen    = 1024
 )
+
+// pattern is a compiled glob with its literal prefix and suffix, checked
+// before the regular expression (most paths fail them).
+type pattern struct {
+	re             *regexp.Regexp
+	prefix, suffix string
+}
+
+func (p *pattern) match(s string) bool {
+	return strings.HasPrefix(s, p.prefix) && strings.HasSuffix(s, p.suffix) && p.re.MatchString(s)
+}
+
+// literalEnds returns the literal text a glob starts and ends with.
+func literalEnds(g string) (prefix, suffix string) {
+	const special = "*?[{~"
+	i := strings.IndexAny(g, special)
+	if i < 0 {
+		return g, g
+	}
+	prefix = g[:i]
+	j := strings.LastIndexAny(g, special+"]}")
+	suffix = g[j+1:]
+	if j >= 1 && g[j-1:j+1] == "**" {
+		suffix = strings.TrimPrefix(suffix, "/") // "**/" also matches nothing
+	}
+	if strings.HasPrefix(g, "~") {
+		prefix = ""
+	}
+	return prefix, suffix
+}
+
+// compileGlob is glob with the literal prefix and suffix.
+func compileGlob(g string) (*pattern, error) {
+	re, err := glob(g)
+	if err != nil {
+		return nil, err
+	}
+	p, s := literalEnds(g)
+	return &pattern{re: re, prefix: p, suffix: s}, nil
+}
 
 // glob compiles a path glob to an anchored regexp: "*" is any run of
 // characters but "/", "**" any run including "/" ("**/" also none), "?" one character but
@@ -159,11 +199,11 @@ func glob(g string) (*regexp.Regexp, error) {
 
 // exeGlob compiles an exe pattern: a glob over the executed path when it
 // holds a "/", else over the path's last element.
-func exeGlob(g string) (*regexp.Regexp, error) {
+func exeGlob(g string) (*pattern, error) {
 	if strings.Contains(g, "/") {
-		return glob(g)
+		return compileGlob(g)
 	}
-	return glob("**/" + g)
+	return compileGlob("**/" + g)
 }
 
 // match converts a compiled rule to its report form.

@@ -101,7 +101,7 @@ func child(name string, parent, kid int) trace.Event {
 // close-by behaviour that must not (benign look-alikes where there are).
 var ruleCases = map[string]struct{ pos, neg []item }{
 	// credential access
-	"shadow-read":         {[]item{rd("/etc/shadow")}, []item{rd("/etc/passwd"), fail(rd("/etc/shadow"), "EACCES")}},
+	"shadow-read":         {[]item{rd("/etc/shadow")}, []item{rd("/etc/passwd"), fail(rd("/etc/shadow"), "EACCES"), op("/etc/shadow", "O_WRONLY|O_APPEND")}},
 	"proc-mem-read":       {[]item{rd("/proc/4242/mem")}, []item{rd("/proc/self/maps"), rd("/proc/4242/status")}},
 	"proc-mem-write":      {[]item{op("/proc/4242/mem", "O_RDWR")}, []item{rd("/proc/self/status")}},
 	"private-key-search":  {[]item{ex("/usr/bin/find", "find", "/", "-name", "id_rsa")}, []item{ex("/usr/bin/find", "find", ".", "-name", "*.go"), rd("/root/.ssh/known_hosts")}},
@@ -151,7 +151,7 @@ var ruleCases = map[string]struct{ pos, neg []item }{
 	"download-tool":            {[]item{ex("/usr/bin/wget", "wget", "http://10.0.0.1/x")}, []item{ex("/usr/bin/wget", "wget", "--version")}},
 	"memfd-exec":               {[]item{call("memfd_create", 3), ex("/proc/self/fd/3", "x")}, []item{call("memfd_create", 3), ex("/usr/bin/id")}},
 	"ptrace-attempt":           {[]item{fail(call("ptrace", 0), "EPERM")}, []item{call("getpid", 100)}},
-	"miner":                    {[]item{ex("/tmp/m", "m", "-o", "stratum+tcp://pool.example:3333", "-u", "x")}, []item{ex("/usr/bin/openssl", "openssl", "speed")}},
+	"miner":                    {[]item{ex("/tmp/m", "m", "-o", "stratum+tcp://pool.example:3333", "-u", "x")}, []item{ex("/usr/bin/openssl", "openssl", "speed"), conn(3, "inet 127.0.0.1:4444")}},
 	"setuid-bit-set":           {[]item{ex("/bin/chmod", "chmod", "u+s", "/tmp/x")}, []item{ex("/bin/chmod", "chmod", "u+x", "/tmp/x"), ex("/bin/chmod", "chmod", "755", "/tmp/x")}},
 	"capability-set":           {[]item{ex("/sbin/setcap", "setcap", "cap_net_raw+ep", "/tmp/x")}, []item{ex("/sbin/getcap", "getcap", "/tmp/x")}},
 	"chmod-executable-in-temp": {[]item{ex("/bin/chmod", "chmod", "+x", "/tmp/x")}, []item{ex("/bin/chmod", "chmod", "+x", "/root/build.sh"), ex("/bin/chmod", "chmod", "644", "/tmp/x")}},
