@@ -20,9 +20,10 @@ setup:            ## install and start what the host needs (apt packages, libvir
 	scripts/setup-host.sh
 	$(GO) mod download
 
-build:            ## the scalemalnet binary (CLI + orchestrator + built-in plugins) and the example external plugin
+build:            ## the scalemalnet binary (CLI + orchestrator + built-in plugins), the example external plugin and the YARA plugin (needs libyara-dev)
 	$(GO) build -o $(BIN) ./cmd/scalemalnet
 	$(GO) build -o $(BUILD)/plugins/syscall-heuristic ./plugins/examples/syscall-heuristic
+	$(GO) build -o $(BUILD)/plugins/yara ./featurizers/yara/cmd/yara-featurizer
 
 image: setup      ## the guest image: Debian kernel + initramfs with the agent as /init
 	vmimages/build.sh $(IMAGE_DIR)

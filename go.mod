@@ -8,6 +8,7 @@ require (
 	github.com/getkin/kin-openapi v0.128.0
 	github.com/hashicorp/go-hclog v1.6.3
 	github.com/hashicorp/go-plugin v1.7.0
+	github.com/hillu/go-yara/v4 v4.2.4
 	github.com/prometheus/client_golang v1.20.5
 	github.com/prometheus/client_model v0.6.1
 	github.com/ulikunitz/xz v0.5.15

@@ -25,6 +25,10 @@ log() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 mkdir -p "$DATA/plugins"
 install -m 0755 build/plugins/syscall-heuristic "$DATA/plugins/syscall-heuristic"
 $BIN plugins register "$DATA/plugins/syscall-heuristic" --dir "$DATA/plugins" >/dev/null
+# The YARA featurizer (docs/signatures.md): a separate process, so a libyara
+# crash costs only its vote.
+install -m 0755 build/plugins/yara "$DATA/plugins/yara"
+$BIN plugins register "$DATA/plugins/yara" --dir "$DATA/plugins" >/dev/null
 
 started=
 if $BIN jobs --limit 1 >/dev/null 2>&1; then

@@ -15,7 +15,9 @@ PKGS=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libvirt-dev
       # static-feature parity checks: real PE files and the reference parser
       wine64 mingw-w64 python3-pefile
       # the web interface's browser tests (driven by chromedp, headless)
-      chromium)
+      chromium
+      # the YARA featurizer plugin (github.com/hillu/go-yara v4.2 over libyara 4.2, cgo + pkg-config)
+      libyara-dev)
 # samples/fetch-benign-pe.sh fetches Windows builds of CLI tools with npm. Any
 # npm will do (some hosts have NodeSource's nodejs, which ships npm and
 # conflicts with Debian's npm package): install Debian's only when none is there.

@@ -40,6 +40,7 @@ func serveConfig(o cli.ServeOptions) (daemon.Config, error) {
 	str(&cfg.LibvirtURI, o.LibvirtURI)
 	str(&cfg.Accel, o.Accel)
 	str(&cfg.ModelDir, o.ModelDir)
+	str(&cfg.SignatureRules, o.SignatureRules)
 	if o.ProcessWorkers > 0 {
 		cfg.ProcessWorkers = o.ProcessWorkers
 	}

@@ -47,6 +47,8 @@ type File struct {
 	Accel               string `toml:"accel"`
 	PluginDir           string `toml:"plugin_dir"`
 	ModelDir            string `toml:"model_dir"`
+	// SignatureRules: behaviour signature rules replacing the shipped ones.
+	SignatureRules string `toml:"signature_rules"`
 	// MaxQueued caps the queue (daemon.Config.MaxQueued).
 	MaxQueued *int `toml:"max_queued"`
 
@@ -249,9 +251,10 @@ func (v *validator) config(f *File) daemon.Config {
 	cfg := daemon.Config{
 		DataDir: f.DataDir, Listen: f.Listen, LibvirtURI: f.Libvirt, ImageDir: f.ImageDir,
 		PluginDir: f.PluginDir, ModelDir: f.ModelDir, AllowInsecureListen: f.AllowInsecureListen,
+		SignatureRules: f.SignatureRules,
 	}
 	for key, val := range map[string]string{"data_dir": f.DataDir, "listen": f.Listen, "libvirt": f.Libvirt,
-		"image_dir": f.ImageDir, "plugin_dir": f.PluginDir, "model_dir": f.ModelDir} {
+		"image_dir": f.ImageDir, "plugin_dir": f.PluginDir, "model_dir": f.ModelDir, "signature_rules": f.SignatureRules} {
 		if strings.ContainsRune(val, 0) || len(val) > 4096 {
 			v.errf(key, "not a usable path or address")
 		}

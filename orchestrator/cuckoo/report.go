@@ -197,7 +197,9 @@ func severity(p float64) int {
 
 // signatures turns the verdict and the votes into Cuckoo signatures: one
 // for the fused verdict when it says malware, one per detection vote
-// scoring malware at 0.5 or more.
+// scoring malware at 0.5 or more, and one per matched behaviour signature
+// or YARA rule (report.Signatures), its evidence as marks and its ATT&CK
+// techniques as references.
 func signatures(rep *report.Report) []Signature {
 	out := []Signature{}
 	if v := rep.Verdict; v != nil && v.Label == report.VerdictMalware {
@@ -237,7 +239,30 @@ func signatures(rep *report.Report) []Signature {
 			Markcount: 1,
 		})
 	}
+	for _, m := range rep.Signatures {
+		sig := Signature{Name: m.ID, Description: m.Description, Severity: cuckooSeverity(m.Severity),
+			Families: []string{}, References: []string{}, Marks: []Mark{}}
+		for _, t := range m.Techniques {
+			sig.References = append(sig.References, "https://attack.mitre.org/techniques/"+strings.ReplaceAll(t, ".", "/")+"/")
+		}
+		for _, e := range m.Evidence {
+			sig.Marks = append(sig.Marks, Mark{Type: "generic", Category: m.Source, Description: e})
+		}
+		sig.Markcount = max(m.Count, len(sig.Marks))
+		out = append(out, sig)
+	}
 	return out
+}
+
+// cuckooSeverity maps a match's severity (1-5) to Cuckoo's (1-3).
+func cuckooSeverity(s int) int {
+	switch {
+	case s >= 4:
+		return 3
+	case s == 3:
+		return 2
+	}
+	return 1
 }
 
 func orEmpty(s []string) []string {

@@ -8,6 +8,7 @@ import (
 	"github.com/scalemalnet/scalemalnet/orchestrator/verdict"
 	"io"
 	"os"
+	"sort"
 	"time"
 
 	"github.com/scalemalnet/scalemalnet/featurizers/features"
@@ -28,6 +29,7 @@ type setOutcome struct {
 // not apply is recorded; it never fails the job.
 func (r *jobRun) featurize(ctx context.Context) error {
 	r.sets = map[string]*setOutcome{}
+	r.signatures = nil
 	fzs := r.pluginSet().Plugins(plugins.KindFeaturizer)
 	if len(fzs) == 0 {
 		return nil
@@ -65,8 +67,12 @@ func (r *jobRun) featurize(ctx context.Context) error {
 		}
 		for _, s := range sets {
 			r.sets[s.Name] = &setOutcome{set: s, featurizer: p.Name()}
-			r.features = append(r.features, report.Feature{Featurizer: p.Name(), Set: s.Name, Version: s.Version,
-				Kind: string(s.Kind), Size: setSize(s), Duration: dur, Meta: s.Meta})
+			f := report.Feature{Featurizer: p.Name(), Set: s.Name, Version: s.Version,
+				Kind: string(s.Kind), Size: setSize(s), Duration: dur, Meta: s.Meta}
+			if features.IsMatches(s) {
+				f.Meta = r.addMatches(p.Name(), s)
+			}
+			r.features = append(r.features, f)
 		}
 	}
 	return nil
@@ -184,4 +190,57 @@ func setSize(s *features.Set) int {
 		}
 	}
 	return 0
+}
+
+// addMatches lists a matches set's rules in the report's signatures
+// section and returns the set's Meta without the matches themselves (the
+// signatures section has them). A set that breaks the matches bounds adds
+// nothing; its Meta says why.
+func (r *jobRun) addMatches(featurizer string, s *features.Set) map[string]string {
+	meta := make(map[string]string, len(s.Meta))
+	for k, v := range s.Meta {
+		if k != features.MetaMatches {
+			meta[k] = v
+		}
+	}
+	ms, err := features.DecodeMatches(s)
+	if err != nil {
+		r.d.log.Warn("matches set refused", "job", r.job.ID, "plugin", featurizer, "set", s.Name, "err", err)
+		meta["error"] = err.Error()
+		return meta
+	}
+	for _, m := range ms {
+		r.signatures = append(r.signatures, report.Signature{Match: m, Featurizer: featurizer, Set: s.Name})
+	}
+	return meta
+}
+
+// sortedSignatures orders the report's signatures: highest severity
+// first, then by id.
+func sortedSignatures(sigs []report.Signature) []report.Signature {
+	out := append([]report.Signature(nil), sigs...)
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Severity != out[j].Severity {
+			return out[i].Severity > out[j].Severity
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
+
+// MaxJobSignatures bounds the signature names kept on a job for search.
+const MaxJobSignatures = 64
+
+// signatureNames are the distinct ids of the matched signatures, for the
+// job's search index.
+func signatureNames(sigs []report.Signature) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, s := range sigs {
+		if !seen[s.ID] && len(out) < MaxJobSignatures {
+			seen[s.ID] = true
+			out = append(out, s.ID)
+		}
+	}
+	return out
 }

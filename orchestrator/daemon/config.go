@@ -72,6 +72,11 @@ type Config struct {
 	// ModelDir holds trained model files (*.smnmodel), each served as a
 	// built-in classifier plugin; default "build/models" (`make models`).
 	ModelDir string
+	// SignatureRules is a directory of behaviour signature rule files
+	// (*.yaml, docs/signatures.md) replacing the shipped ones; "" keeps the
+	// shipped rules. A rule file that does not load stops Run with its
+	// file and line.
+	SignatureRules string
 	// Fusion turns the votes into the two-stage verdict.
 	Fusion FusionConfig
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"github.com/scalemalnet/scalemalnet/classifiers/modelfile"
@@ -136,6 +137,11 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 	h := sha256.Sum256([]byte(cfg.DataDir))
 	d.instance = hex.EncodeToString(h[:4])
 
+	// Rules are checked first: a bad rule file is the operator's to fix,
+	// named with its file and line before anything else starts.
+	if _, err := signatureConfig(cfg); err != nil {
+		return nil, err
+	}
 	var err error
 	if d.token, err = api.LoadOrCreateToken(d.layout().Token()); err != nil {
 		return nil, err
@@ -421,8 +427,16 @@ func newPluginManager(cfg Config) (*host.Manager, error) {
 		if err != nil {
 			return nil, fmt.Errorf("built-in plugins: %w", err)
 		}
+		sigCfg, err := signatureConfig(cfg)
+		if err != nil {
+			return nil, err
+		}
 		for _, name := range builtin.Names() {
-			srcs = append(srcs, host.Source{Name: name, Path: bin, Args: []string{"plugin", "serve", name}, SHA256: sum, Builtin: true})
+			src := host.Source{Name: name, Path: bin, Args: []string{"plugin", "serve", name}, SHA256: sum, Builtin: true}
+			if name == builtin.SignaturesFeaturizer {
+				src.Config = sigCfg
+			}
+			srcs = append(srcs, src)
 		}
 		models, err := modelSources(cfg, bin, sum)
 		if err != nil {
@@ -473,4 +487,27 @@ func modelSources(cfg Config, bin, sum string) ([]host.Source, error) {
 	}
 	cfg.Logger.Info("model files found", "dir", dir, "models", len(out), "skipped", len(skipped))
 	return out, nil
+}
+
+// signatureConfig loads the configured signature rules once in the
+// orchestrator, so that a rule file that does not load stops the start
+// with its file and line (the plugin process loads them again), and
+// returns the signatures featurizer's configuration.
+func signatureConfig(cfg Config) (json.RawMessage, error) {
+	if cfg.SignatureRules == "" {
+		if _, _, err := builtin.LoadSignatures(""); err != nil {
+			return nil, fmt.Errorf("shipped signature rules: %w", err)
+		}
+		return nil, nil
+	}
+	dir, err := filepath.Abs(cfg.SignatureRules)
+	if err != nil {
+		return nil, err
+	}
+	set, _, err := builtin.LoadSignatures(dir)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Logger.Info("signature rules loaded", "dir", dir, "rules", len(set.Rules))
+	return json.Marshal(builtin.SignaturesConfig{RulesDir: dir})
 }

@@ -67,6 +67,8 @@ type jobRun struct {
 	zw       *gzip.Writer
 	jw       *trace.JSONLWriter
 	plugins  *host.Set // the plugins this job runs with, taken at its first plugin step
+	// signatures: every matches set's rules (analysis.go addMatches)
+	signatures []report.Signature
 }
 
 // runJob runs the VM steps of one claimed job (state restoring) on its
@@ -315,6 +317,7 @@ func (r *jobRun) storeReport(ctx context.Context) error {
 		Verdict:  r.verdict,
 		Created:  time.Now().UTC(),
 	}
+	rep.Signatures = sortedSignatures(r.signatures)
 	if r.d.plugins != nil {
 		rep.PluginProblems = r.pluginProblems()
 	}
@@ -329,6 +332,7 @@ func (r *jobRun) storeReport(ctx context.Context) error {
 	// resumed; after it, the job is done with its report.
 	return r.d.store.PutReportAndUpdate(r.job.ID, rep, func(j *jobs.Job) error {
 		j.Verdict = verdict.Brief(r.verdict)
+		j.Signatures = signatureNames(r.signatures)
 		return j.Move(jobs.Done, time.Now().UTC(), "")
 	})
 }

@@ -48,6 +48,7 @@ var sections = []section{
 	listSection("behavior.files_deleted", func(r *Report) *[]string { return &r.Behavior.FilesDeleted }),
 	listSection("behavior.executed", func(r *Report) *[]Exec { return &r.Behavior.Executed }),
 	listSection("behavior.connections", func(r *Report) *[]Connection { return &r.Behavior.Connections }),
+	listSection("signatures", func(r *Report) *[]Signature { return &r.Signatures }),
 	{
 		name: "behavior.processes",
 		len:  func(r *Report) int { return countNodes(r.Behavior.Processes) },

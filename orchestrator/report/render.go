@@ -33,6 +33,7 @@ func Render(w io.Writer, r *Report) error {
 	bw := bufio.NewWriter(w)
 	p := &printer{w: bw}
 	p.verdict(r)
+	p.signatures(r)
 	p.header(r)
 	p.votes(r)
 	p.processes(r.Behavior.Processes)
@@ -131,6 +132,52 @@ func (p *printer) verdict(r *Report) {
 		}
 	}
 	p.f("  method   %s, fusion model %s\n\n", clean(v.Method), clean(v.Model))
+}
+
+// renderSigEvidence is how many evidence lines a signature shows.
+const renderSigEvidence = 2
+
+// signatures shows the matched rules right after the verdict: why, in
+// words an analyst can check against the evidence.
+func (p *printer) signatures(r *Report) {
+	if len(r.Signatures) == 0 {
+		return
+	}
+	p.f("SIGNATURES (%d)\n", len(r.Signatures))
+	for i, s := range r.Signatures {
+		if i == renderListMax {
+			p.f("  ... %d more in the JSON report\n", len(r.Signatures)-i)
+			break
+		}
+		p.f("  %d %-8s %-28s %s  [%s; %s]\n", s.Severity, severityWord(s.Severity), clean(s.ID), shorten(clean(s.Description), 90),
+			clean(strings.Join(s.Techniques, ",")), clean(s.Source))
+		for j, e := range s.Evidence {
+			if j == renderSigEvidence {
+				if s.Count > j {
+					p.f("             ... %d matching in all\n", s.Count)
+				}
+				break
+			}
+			p.f("             %s\n", shorten(clean(e), 110))
+		}
+	}
+	p.f("\n")
+}
+
+func severityWord(s int) string {
+	switch s {
+	case 1:
+		return "info"
+	case 2:
+		return "low"
+	case 3:
+		return "medium"
+	case 4:
+		return "high"
+	case 5:
+		return "critical"
+	}
+	return "?"
 }
 
 // votes shows each classifier's vote, abstention or failure, the feature

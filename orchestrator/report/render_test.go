@@ -2,10 +2,12 @@ package report
 
 import (
 	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/scalemalnet/scalemalnet/featurizers/features"
 	"github.com/scalemalnet/scalemalnet/guest/trace"
 	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
 )
@@ -212,5 +214,43 @@ func TestRenderLongNamesAndExplanations(t *testing.T) {
 	}
 	if !strings.Contains(out, "↳ no rule matched") || !strings.Contains(out, "plain-ignored") {
 		t.Errorf("an ignored vote's explanation is not shown")
+	}
+}
+
+// Signatures come right after the verdict, with severity, techniques and
+// escaped evidence; the JSON keeps them under "signatures".
+func TestRenderSignatures(t *testing.T) {
+	r := sampleReport()
+	r.Verdict = &Verdict{Label: VerdictMalware, Probability: 0.9, Threshold: 0.5, ThresholdRule: "fixed", Method: "soft-vote", Model: "f.json"}
+	r.Signatures = []Signature{
+		{Match: features.Match{ID: "socket-shell", Source: "signatures", Description: "A connected socket becomes a shell's stdin", Severity: 5,
+			Techniques: []string{"T1059.004", "T1071"}, Evidence: []string{"pid 7 execve /bin/sh \x1b[31m", "second", "third"}, Count: 3}, Featurizer: "signatures", Set: "signature-matches"},
+		{Match: features.Match{ID: "upx_packed", Source: "yara", Description: "UPX-packed executable", Severity: 2, Techniques: []string{"T1027.002"}},
+			Featurizer: "yara", Set: "yara-matches"},
+	}
+	var buf bytes.Buffer
+	if err := Render(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	t.Log("\n" + out)
+	v, s, h := strings.Index(out, "VERDICT"), strings.Index(out, "SIGNATURES (2)"), strings.Index(out, "Job ")
+	if v < 0 || s < v || h < s {
+		t.Fatalf("order: verdict at %d, signatures at %d, header at %d", v, s, h)
+	}
+	for _, want := range []string{"5 critical socket-shell", "T1059.004,T1071; signatures]", "2 low      upx_packed", "... 3 matching in all"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q", want)
+		}
+	}
+	if strings.Contains(out, "\x1b") || strings.Contains(out, "third") {
+		t.Error("raw escape or a third evidence line in the text report")
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"signatures":[{"id":"socket-shell","source":"signatures"`) || !strings.Contains(string(b), `"featurizer":"yara","set":"yara-matches"`) {
+		t.Fatalf("JSON: %s", b)
 	}
 }

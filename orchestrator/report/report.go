@@ -5,6 +5,7 @@ package report
 import (
 	"time"
 
+	"github.com/scalemalnet/scalemalnet/featurizers/features"
 	"github.com/scalemalnet/scalemalnet/guest/trace"
 	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
 )
@@ -30,6 +31,11 @@ type Report struct {
 	// configured (NoVerdict then says why).
 	Verdict   *Verdict `json:"verdict,omitempty"`
 	NoVerdict string   `json:"no_verdict,omitempty"`
+	// Signatures are the rules that matched the sample or its run:
+	// behaviour signatures over the trace, YARA rules over the file, and
+	// any other featurizer's matches set (features.MatchesSchema), highest
+	// severity first.
+	Signatures []Signature `json:"signatures,omitempty"`
 	// PluginProblems lists plugins that could take no part in this
 	// analysis at all (refused: checksum, API version, not registered;
 	// failed: restarted too often), with the reason.
@@ -38,6 +44,15 @@ type Report struct {
 	// Truncated lists the sections cut so the stored report fits
 	// MaxStoredBytes (see Fit); the trace artifact keeps everything.
 	Truncated []Truncation `json:"truncated,omitempty"`
+}
+
+// Signature is one matched rule (features.Match: id, source, description,
+// severity 1-5, ATT&CK techniques, evidence) with the featurizer plugin
+// and feature set that reported it.
+type Signature struct {
+	features.Match
+	Featurizer string `json:"featurizer"`
+	Set        string `json:"set"`
 }
 
 // Truncation is one section of a report cut to fit its size bound: Kept of

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"fmt"
+	"github.com/scalemalnet/scalemalnet/featurizers/features"
 	"log/slog"
 	"testing"
 	"time"
@@ -133,6 +134,10 @@ func addJob(t testing.TB, st *store.Store, name string, content []byte, tr *trac
 		Verdict: verdict, Created: time.Now().UTC()}
 	if verdict == nil {
 		rep.NoVerdict = "no fusion model configured"
+	} else if verdict.Label == report.VerdictMalware {
+		rep.Signatures = []report.Signature{{Match: features.Match{ID: "socket-shell", Source: "signatures", Severity: 5,
+			Description: "A connected socket becomes a shell's standard input or output", Techniques: []string{"T1059.004"},
+			Evidence: []string{"pid 7 execve /bin/sh " + hostile}, Count: 1}, Featurizer: "signatures", Set: "signature-matches"}}
 	}
 	if err := st.PutReport(j.ID, rep); err != nil {
 		t.Fatal(err)

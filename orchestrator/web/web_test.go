@@ -228,7 +228,8 @@ func TestReportPage(t *testing.T) {
 	_, body := get(t, c, srv.URL+"/ui/jobs/"+j.ID)
 	for _, want := range []string{`id="verdict-label">malware<`, `id="family">Mirai<`, "callseq-cnn", `class="proc"`,
 		"/usr/bin/wgetx", "System calls per window", "Windows API calls per window", `HKLM\Software\Runx`,
-		"inet 203.0.113.7:4444", "/ui/jobs/" + j.ID + "/trace.jsonl.gz"} {
+		"inet 203.0.113.7:4444", "/ui/jobs/" + j.ID + "/trace.jsonl.gz",
+		`<tr class="sig sev-5">`, "<strong>socket-shell</strong>", "T1059.004", "pid 7 execve /bin/sh &lt;script&gt;"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("report page lacks %q", want)
 		}

@@ -31,10 +31,25 @@ var featurizers = map[string]func() plugins.Featurizer{
 	"callseq":    newCallSeq,
 	"apiseq":     newAPISeq,
 	"trace-args": func() plugins.Featurizer { return traceArgs{} },
+	"signatures": newSignatures,
 }
 
-// Names lists the built-in plugins.
+var classifiers = map[string]func() plugins.Classifier{
+	SignatureClassifier: newSigClassifier,
+}
+
+// Names lists the built-in plugins, featurizers and classifiers.
 func Names() []string {
+	out := FeaturizerNames()
+	for n := range classifiers {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// FeaturizerNames lists the built-in featurizers.
+func FeaturizerNames() []string {
 	var out []string
 	for n := range featurizers {
 		out = append(out, n)
@@ -49,7 +64,15 @@ func Featurizer(name string) (plugins.Featurizer, error) {
 	if f, ok := featurizers[name]; ok {
 		return f(), nil
 	}
-	return nil, fmt.Errorf("%w: featurizer %q (have %v)", ErrUnknown, name, Names())
+	return nil, fmt.Errorf("%w: featurizer %q (have %v)", ErrUnknown, name, FeaturizerNames())
+}
+
+// Classifier returns a built-in classifier implementation, in process.
+func Classifier(name string) (plugins.Classifier, error) {
+	if c, ok := classifiers[name]; ok {
+		return c(), nil
+	}
+	return nil, fmt.Errorf("%w: classifier %q", ErrUnknown, name)
 }
 
 // Serve runs the named built-in as a plugin process (`scalemalnet plugin
@@ -57,6 +80,10 @@ func Featurizer(name string) (plugins.Featurizer, error) {
 func Serve(name string) error {
 	if f, ok := featurizers[name]; ok {
 		sdk.ServeFeaturizer(f())
+		return nil
+	}
+	if c, ok := classifiers[name]; ok {
+		sdk.ServeClassifier(c())
 		return nil
 	}
 	return fmt.Errorf("%w: %q (have %v)", ErrUnknown, name, Names())

@@ -89,7 +89,7 @@ func run(w io.Writer, dir, fusionPath string, reasons bool, args []string) error
 		}
 	}
 	var fzs []plugins.Featurizer
-	for _, n := range builtin.Names() {
+	for _, n := range builtin.FeaturizerNames() {
 		if f, err := builtin.Featurizer(n); err == nil {
 			fzs = append(fzs, f)
 		}

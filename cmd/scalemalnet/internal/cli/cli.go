@@ -33,6 +33,7 @@ type ServeOptions struct {
 	Accel               string
 	MaxSample           int64
 	ModelDir            string
+	SignatureRules      string
 	Logger              *slog.Logger
 	// Storage limits (daemon.Config); zero takes the daemon's defaults.
 	MaxArtifactBytes int64
@@ -107,6 +108,7 @@ func commands() []command {
 			"train --model NAME --data PATH [--task T] [--out MODEL] [--oof FILE] [--seed N] [--folds 5] [--seq-len N] [--json]\n  scalemalnet " + trainFusionUsage, runTrain},
 		{"eval", "measure a model file on a dataset; or classifiers and fusion on out-of-fold predictions",
 			"eval --model MODEL --data PATH [--predictions FILE] [--json]\n  scalemalnet " + evalFusionUsage, runEval},
+		{"signatures", "list or check behaviour signature rules; measure them on a corpus", "signatures list|check|eval ...", signaturesGroup.run},
 	}
 }
 
@@ -119,6 +121,8 @@ func subcommands(group string) []command {
 		return poolCommands()
 	case "corpus":
 		return corpusCommands()
+	case "signatures":
+		return signatureCommands()
 	}
 	return nil
 }

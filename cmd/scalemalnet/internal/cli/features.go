@@ -30,7 +30,7 @@ const maxFeatureInput = plugins.MaxMessageBytes / 2
 // it prints is what a classifier would get.
 func runFeatures(ctx context.Context, e *Env, args []string) int {
 	fs := newFlags(e, "features")
-	name := fs.String("featurizer", "", "featurizer plugin name: built-in ("+strings.Join(builtin.Names(), ", ")+") or registered in the plugin directory")
+	name := fs.String("featurizer", "", "featurizer plugin name: built-in ("+strings.Join(builtin.FeaturizerNames(), ", ")+") or registered in the plugin directory")
 	tracePath := fs.String("trace", "", "trace file for dynamic featurizers")
 	traceFormat := fs.String("trace-format", "own", "own (scalemalnet trace, .jsonl or .jsonl.gz), adfa (ADFA-LD file of i386 numbers), names (one call name per line, as FHIDS), cuckoo (Cuckoo/CAPE report.json)")
 	syscallMap := fs.String("syscall-map", "", "ADFA-LD number map (default DATASETS/adfa-ld/syscall_numbers_i386_to_x86_64.tsv)")
@@ -102,7 +102,7 @@ func runFeatures(ctx context.Context, e *Env, args []string) int {
 
 // featurizerSource finds a built-in featurizer, or a registered external one.
 func featurizerSource(name, dataDir string) (host.Source, error) {
-	for _, n := range builtin.Names() {
+	for _, n := range builtin.FeaturizerNames() {
 		if n == name {
 			return host.BuiltinSource(name, "plugin", "serve", name)
 		}
@@ -117,7 +117,7 @@ func featurizerSource(name, dataDir string) (host.Source, error) {
 			return host.Source{Name: en.Name, Path: filepath.Join(dir, en.Path), SHA256: en.SHA256, Config: en.Config}, nil
 		}
 	}
-	return host.Source{}, fmt.Errorf("no featurizer %q: not built in (%s) and not registered in %s", name, strings.Join(builtin.Names(), ", "), dir)
+	return host.Source{}, fmt.Errorf("no featurizer %q: not built in (%s) and not registered in %s", name, strings.Join(builtin.FeaturizerNames(), ", "), dir)
 }
 
 func readLimited(path string) ([]byte, error) {

@@ -26,6 +26,7 @@ func runServe(ctx context.Context, e *Env, args []string) int {
 	fs.StringVar(&o.ImageDir, "image", "", "guest image directory (default build/image)")
 	fs.StringVar(&o.Wine, "wine", "", "Wine warm-up before a slot's clean state is saved: warm (default: Windows samples start at once) or lazy (faster cold boots; Wine's services start inside the first Windows sample's trace)")
 	fs.StringVar(&o.ModelDir, "models", "", "directory of trained model files served as classifiers (default build/models, made by `make models`)")
+	fs.StringVar(&o.SignatureRules, "signature-rules", "", "directory of behaviour signature rules (*.yaml) replacing the shipped ones (docs/signatures.md); a bad rule file stops serve with its file and line")
 	fs.StringVar(&o.LibvirtURI, "libvirt", "", "libvirt connection URI (default qemu:///system)")
 	fs.StringVar(&o.Accel, "accel", "auto", "accelerator: auto (kvm if /dev/kvm exists), kvm or qemu (TCG)")
 	fs.Int64Var(&maxMiB, "max-sample-mib", 0, "largest accepted sample in MiB (default 64)")
