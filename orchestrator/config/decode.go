@@ -85,6 +85,13 @@ func (v *validator) assignValue(key string, val any, dst reflect.Value) bool {
 		return true
 	}
 	switch dst.Kind() {
+	case reflect.Bool:
+		b, ok := val.(bool)
+		if !ok {
+			v.errf(key, "want true or false (without quotes), not %s", describe(val))
+			return false
+		}
+		dst.SetBool(b)
 	case reflect.String:
 		s, ok := val.(string)
 		if !ok {
