@@ -34,10 +34,15 @@ type Config struct {
 	MemoryMiB  int    // guest memory; default 256, 1024 for an image with a root filesystem
 	// Wine is the Wine warm-up of a guest with Wine: vm.WineWarm (default)
 	// or vm.WineLazy.
-	Wine      string
-	MaxSample int64         // largest accepted sample in bytes; default 64 MiB
-	StepGrace time.Duration // added to a job's timeout for the run step; default 30s
-	Logger    *slog.Logger  // default slog.Default()
+	Wine string
+	// AllowUserNetwork permits slots and jobs with network "user" (QEMU
+	// user-mode NAT, which gives the guest the host's loopback and every
+	// network the host reaches). Off by default: network jobs use
+	// "isolated", the fake internet.
+	AllowUserNetwork bool
+	MaxSample        int64         // largest accepted sample in bytes; default 64 MiB
+	StepGrace        time.Duration // added to a job's timeout for the run step; default 30s
+	Logger           *slog.Logger  // default slog.Default()
 
 	// PluginDir holds external plugins and their plugins.json registry;
 	// default <DataDir>/plugins.
@@ -99,7 +104,7 @@ type Config struct {
 type SlotConfig struct {
 	Name      string   // [a-z0-9][a-z0-9_-]*, at most 32 characters; names the VM and its state directory
 	MemoryMiB int      // guest memory; default Config.MemoryMiB
-	Network   string   // guest network: "" (none) or "user"; see vm.Spec.Network
+	Network   string   // guest network: "" (none), "isolated" or "user"; see vm.Spec.Network
 	Tags      []string // free-form labels shown by `pool ls`
 }
 

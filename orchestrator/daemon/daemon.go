@@ -45,6 +45,7 @@ type Daemon struct {
 	instance string // short id of this instance, from its data directory
 	token    string
 	slots    []*slotState // guarded by pool.mu; see pool.go
+	fakeNets fakeNets     // the isolated slots' fake internets (fakenet.go)
 	pool     pool
 	wake     chan struct{}
 	timeouts StepTimeouts
@@ -188,6 +189,7 @@ func (d *Daemon) domainPrefix() string { return "smn-" + d.instance + "-" }
 // Close releases the store and the libvirt connection.
 func (d *Daemon) Close() error {
 	var errs []error
+	d.closeFakeNets()
 	if d.hv != nil {
 		errs = append(errs, d.hv.Close())
 	}

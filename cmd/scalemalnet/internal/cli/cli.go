@@ -79,7 +79,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"serve", "run the orchestrator (API, VM pool, job workers)", "serve [--config FILE] [--data-dir DIR] [--listen ADDR] [--slots N] [--image DIR] [--libvirt URI] [--accel auto|kvm|qemu]", runServe},
-		{"submit", "submit a sample for analysis", "submit FILE [--timeout 20s] [--window 1s] [--arg X]... [--network none|user] [--wait] [--json]", runSubmit},
+		{"submit", "submit a sample for analysis", "submit FILE [--timeout 20s] [--window 1s] [--arg X]... [--network none|isolated|user] [--wait] [--json]", runSubmit},
 		{"status", "show a job's state and history", "status ID [--json]", runStatus},
 		{"report", "show a finished job's report", "report ID [--json]", runReport},
 		{"trace", "download a job's call trace (gzip JSON lines)", "trace ID [-o FILE]", runTrace},
@@ -123,7 +123,7 @@ func pluginCommands() []command {
 func poolCommands() []command {
 	return []command{
 		{"ls", "list the slots: state, current job, analyses done, last error", "pool ls [--json]", runPoolList},
-		{"add", "add a slot (it makes its clean state, then takes jobs)", "pool add NAME [--memory MiB] [--network none|user] [--tag T]...", runPoolAdd},
+		{"add", "add a slot (it makes its clean state, then takes jobs)", "pool add NAME [--memory MiB] [--network none|isolated|user] [--tag T]...", runPoolAdd},
 		{"remove", "drain a slot (its current job finishes), then delete its VM and files", "pool remove NAME [--json]", runPoolEdit("remove")},
 		{"drain", "stop a slot taking jobs after its current one (until reset or restart)", "pool drain NAME [--json]", runPoolEdit("drain")},
 		{"reset", "discard a slot's clean state and make a new one from a cold boot; lifts a drain or quarantine", "pool reset NAME [--json]", runPoolEdit("reset")},
