@@ -121,7 +121,7 @@ func (h *handler) createFile(w http.ResponseWriter, r *http.Request) {
 // parseForm reads Cuckoo's form fields. What ScaleMalNet acts on:
 // timeout (whole seconds; 0 or empty: the default), options "arguments"
 // (the sample's arguments) and "route" (none/drop: no network; internet:
-// the user-mode network), unique. What it records and shows but does not
+// the user-mode network; inetsim: the isolated fake internet), unique. What it records and shows but does not
 // act on (Task.Ignored lists them): package, machine, platform, tags,
 // memory, enforce_timeout, clock and every other option and field.
 // priority, owner and custom are kept and shown as Cuckoo does.
@@ -266,6 +266,8 @@ func parseOptions(s string) (jobs.Options, []string, error) {
 				o.Network = jobs.NetworkNone
 			case "internet":
 				o.Network = jobs.NetworkUser
+			case "inetsim":
+				o.Network = jobs.NetworkIsolated
 			default:
 				ignored = append(ignored, "options.route="+val+" (taken as none)")
 			}
