@@ -125,7 +125,7 @@ func TestNetworkIsolated(t *testing.T) {
 	for _, want := range []string{
 		"resolved 10.0.2.4\n",
 		"http HTTP/1.1 200 OK | scalemalnet fake internet\n",
-		"tls answer bytes: 0\n", // no TLS server: the responder reads the hello and closes
+		"tls answer bytes: 0\n",    // no TLS server: the responder reads the hello and closes
 		"probe 127.0.0.1 failed\n", // the guest's own loopback: nothing listens there
 		"done\n",
 	} {
