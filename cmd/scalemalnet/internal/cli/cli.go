@@ -83,6 +83,7 @@ func commands() []command {
 		{"status", "show a job's state and history", "status ID [--json]", runStatus},
 		{"report", "show a finished job's report", "report ID [--json]", runReport},
 		{"trace", "download a job's call trace (gzip JSON lines)", "trace ID [-o FILE]", runTrace},
+		{"pcap", "download the packet capture of a job run with --network isolated", "pcap ID [-o FILE]", runPcap},
 		{"jobs", "list or search jobs, newest first", "jobs [--state S] [--sha256|--sha1|--md5 H] [--name TEXT] [--verdict V] [--family F] [--signature S] [--since T] [--until T] [--limit N] [--cursor C] [--json]", runJobs},
 		{"cancel", "cancel a job (a running one is stopped, its VM destroyed)", "cancel ID [--json]", runCancel},
 		{"delete", "delete a finished job with its report and artifacts", "delete ID [--json]", runDelete},
