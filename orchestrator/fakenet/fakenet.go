@@ -224,8 +224,11 @@ func (r *Responder) Serve(ctx context.Context, rw io.ReadWriter) error {
 	buf := make([]byte, MaxFrame)
 	for {
 		if _, err := io.ReadFull(rw, hdr[:]); err != nil {
-			if errors.Is(err, io.EOF) || ctx.Err() != nil {
+			if err == io.EOF || ctx.Err() != nil {
 				return nil
+			}
+			if errors.Is(err, io.ErrUnexpectedEOF) {
+				return fmt.Errorf("%w: frame length cut short", ErrStream)
 			}
 			return err
 		}
