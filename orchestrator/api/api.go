@@ -127,3 +127,10 @@ type ErrorBody struct {
 	Kind  Kind       `json:"kind"`
 	State jobs.State `json:"state,omitempty"` // job state, with KindNotReady
 }
+
+// PcapService is implemented by a Service that keeps network captures (the
+// isolated network mode): OpenPcap opens a finished job's pcap, ErrNotFound
+// when the job has none. Without it GET /api/v1/jobs/{id}/pcap answers 404.
+type PcapService interface {
+	OpenPcap(ctx context.Context, id string) (io.ReadCloser, error)
+}

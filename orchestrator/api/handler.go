@@ -74,6 +74,7 @@ func NewHandler(svc Service, token string, opts HandlerOptions) http.Handler {
 	h.mux.HandleFunc("GET /api/v1/jobs/{id}", h.job)
 	h.mux.HandleFunc("GET /api/v1/jobs/{id}/report", h.report)
 	h.mux.HandleFunc("GET /api/v1/jobs/{id}/trace", h.trace)
+	h.mux.HandleFunc("GET /api/v1/jobs/{id}/pcap", h.pcap)
 	h.mux.HandleFunc("GET /api/v1/health", h.health)
 	h.mux.HandleFunc("GET /api/v1/plugins", h.plugins)
 	h.mux.HandleFunc("POST /api/v1/gc", h.gc)
@@ -337,6 +338,33 @@ func (h *handler) trace(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	if _, err := io.Copy(w, rc); err != nil {
 		h.log.Warn("trace download interrupted", "job", id, "err", err)
+	}
+}
+
+// pcap serves a finished isolated-mode job's packet capture.
+func (h *handler) pcap(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	ps, ok := h.svc.(PcapService)
+	if !ok {
+		h.fail(w, r, fmt.Errorf("%w: this orchestrator keeps no packet captures", ErrNotFound))
+		return
+	}
+	rc, err := ps.OpenPcap(r.Context(), id)
+	if err != nil {
+		h.fail(w, r, h.notReady(r.Context(), id, err))
+		return
+	}
+	defer rc.Close()
+	w.Header().Set("Content-Type", "application/vnd.tcpdump.pcap")
+	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", safeFileName(id)+".pcap"))
+	if f, ok := rc.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+			w.Header().Set("Content-Length", strconv.FormatInt(st.Size(), 10))
+		}
+	}
+	w.WriteHeader(http.StatusOK)
+	if _, err := io.Copy(w, rc); err != nil {
+		h.log.Warn("pcap download interrupted", "job", id, "err", err)
 	}
 }
 

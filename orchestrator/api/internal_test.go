@@ -96,7 +96,7 @@ func FuzzParseSubmitQuery(f *testing.F) {
 	for _, s := range []string{
 		"", "name=x&timeout=20s&window=1s&arg=a&arg=b", "timeout=1h", "window=0", "arg=%00",
 		"timeout=1.5s&window=10ms", "name=../../etc/passwd", "timeout=9223372036854775807ns", "x=1",
-		"network=user", "network=none", "network=bridge",
+		"network=user", "network=none", "network=bridge", "network=isolated",
 	} {
 		f.Add(s)
 	}
@@ -114,7 +114,7 @@ func FuzzParseSubmitQuery(f *testing.F) {
 		}
 		if opts.Timeout < jobs.DefaultTimeout/20 || opts.Timeout > jobs.MaxTimeout ||
 			opts.Window < jobs.MinWindow || opts.Window > opts.Timeout || len(opts.Args) > jobs.MaxArgs ||
-			(opts.Network != jobs.NetworkNone && opts.Network != jobs.NetworkUser) {
+			(opts.Network != jobs.NetworkNone && opts.Network != jobs.NetworkUser && opts.Network != jobs.NetworkIsolated) {
 			t.Fatalf("accepted bad options %+v from %q", opts, raw)
 		}
 		for _, a := range opts.Args {

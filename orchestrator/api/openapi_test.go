@@ -29,6 +29,7 @@ import (
 
 func init() {
 	openapi3filter.RegisterBodyDecoder("application/x-ndjson", openapi3filter.FileBodyDecoder)
+	openapi3filter.RegisterBodyDecoder("application/vnd.tcpdump.pcap", openapi3filter.FileBodyDecoder)
 }
 
 type metricsSource struct{ st *store.Store }
@@ -199,6 +200,16 @@ func TestOpenAPIContract(t *testing.T) {
 	c.call("GET", "/api/v1/jobs/"+done, nil, "", 200)
 	c.call("GET", "/api/v1/jobs/"+done+"/report", nil, "", 200)
 	c.call("GET", "/api/v1/jobs/"+done+"/trace", nil, "", 200)
+	c.call("GET", "/api/v1/jobs/"+queued+"/pcap", nil, "", 409)
+	c.call("GET", "/api/v1/jobs/"+done+"/pcap", nil, "", 404) // ran without network isolated
+	if w, err := st.CreateArtifact(done, "traffic.pcap"); err != nil {
+		t.Fatal(err)
+	} else if w.Write([]byte("\xd4\xc3\xb2\xa1")); true {
+		if _, err := w.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.call("GET", "/api/v1/jobs/"+done+"/pcap", nil, "", 200)
 	c.call("POST", "/api/v1/jobs/"+queued+"/cancel", nil, "", 200)
 	c.call("POST", "/api/v1/jobs/"+queued+"/cancel", nil, "", 409)
 	c.call("POST", "/api/v1/jobs/20261124T014000Z-0k3f9q2w/cancel", nil, "", 404)

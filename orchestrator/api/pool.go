@@ -54,7 +54,7 @@ type PoolSlot struct {
 	Host                string     `json:"host"`
 	Domain              string     `json:"domain"`
 	MemoryMiB           int        `json:"memory_mib"`
-	Network             string     `json:"network"` // none or user
+	Network             string     `json:"network"` // none, isolated or user
 	Tags                []string   `json:"tags,omitempty"`
 	Origin              string     `json:"origin"` // config, flags or api
 	Analyses            int        `json:"analyses"`

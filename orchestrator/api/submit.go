@@ -76,7 +76,7 @@ func parseSubmitQuery(v url.Values) (name string, opts jobs.Options, err error) 
 			}
 		case ParamNetwork:
 			if vals[0] == "" {
-				return "", opts, fmt.Errorf("%w: network is empty (want none or user)", jobs.ErrInvalid)
+				return "", opts, fmt.Errorf("%w: network is empty (want none, isolated or user)", jobs.ErrInvalid)
 			}
 			opts.Network = vals[0] // checked by Normalize
 		case ParamExport:

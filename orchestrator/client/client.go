@@ -274,6 +274,16 @@ func (c *Client) Trace(ctx context.Context, id string) (io.ReadCloser, error) {
 	return resp.Body, nil
 }
 
+// Pcap opens the packet capture of a job run with network isolated
+// (libpcap). The caller closes it.
+func (c *Client) Pcap(ctx context.Context, id string) (io.ReadCloser, error) {
+	resp, err := c.do(ctx, http.MethodGet, "/api/v1/jobs/"+url.PathEscape(id)+"/pcap", nil, nil, "", nil)
+	if err != nil {
+		return nil, err
+	}
+	return resp.Body, nil
+}
+
 // Health returns the orchestrator's health.
 func (c *Client) Health(ctx context.Context) (api.Health, error) {
 	var h api.Health

@@ -51,6 +51,9 @@ type File struct {
 	SignatureRules string `toml:"signature_rules"`
 	// MaxQueued caps the queue (daemon.Config.MaxQueued).
 	MaxQueued *int `toml:"max_queued"`
+	// AllowUserNetwork permits network = "user" slots and jobs (unsafe:
+	// see docs/network.md).
+	AllowUserNetwork bool `toml:"allow_user_network"`
 
 	Storage  Storage  `toml:"storage"`
 	Timeouts Timeouts `toml:"timeouts"`
@@ -96,7 +99,7 @@ type Pool struct {
 type Slot struct {
 	Name      string   `toml:"name"`
 	MemoryMiB *int     `toml:"memory_mib"`
-	Network   string   `toml:"network"` // none (default) or user
+	Network   string   `toml:"network"` // none (default), isolated, or user (with allow_user_network)
 	Tags      []string `toml:"tags"`
 }
 
@@ -251,7 +254,7 @@ func (v *validator) config(f *File) daemon.Config {
 	cfg := daemon.Config{
 		DataDir: f.DataDir, Listen: f.Listen, LibvirtURI: f.Libvirt, ImageDir: f.ImageDir,
 		PluginDir: f.PluginDir, ModelDir: f.ModelDir, AllowInsecureListen: f.AllowInsecureListen,
-		SignatureRules: f.SignatureRules,
+		SignatureRules: f.SignatureRules, AllowUserNetwork: f.AllowUserNetwork,
 	}
 	for key, val := range map[string]string{"data_dir": f.DataDir, "listen": f.Listen, "libvirt": f.Libvirt,
 		"image_dir": f.ImageDir, "plugin_dir": f.PluginDir, "model_dir": f.ModelDir, "signature_rules": f.SignatureRules} {
@@ -356,6 +359,10 @@ func (v *validator) config(f *File) daemon.Config {
 				field = ".network"
 			}
 			v.errf(key+field, "%s", strings.TrimPrefix(err.Error(), daemon.ErrBadSlot.Error()+": "))
+			continue
+		}
+		if c.Network == vm.NetworkUser && !f.AllowUserNetwork {
+			v.errf(key+".network", "%q: QEMU user-mode NAT gives the guest the host's loopback and every network the host reaches; use \"isolated\", or set allow_user_network = true", s.Network)
 			continue
 		}
 		cfg.Pool = append(cfg.Pool, c)

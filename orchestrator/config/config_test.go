@@ -36,6 +36,7 @@ func TestParseGood(t *testing.T) {
 	src := `
 data_dir = "/srv/smn"
 accel = "qemu"
+allow_user_network = true
 [storage]
 min_free = "off"
 retain_max_age = "720h"
@@ -247,7 +248,7 @@ func FuzzParseConfig(f *testing.F) {
 			if s.MemoryMiB < daemon.MinSlotMemoryMiB || s.MemoryMiB > daemon.MaxSlotMemoryMiB {
 				t.Fatalf("accepted memory %d", s.MemoryMiB)
 			}
-			if s.Network != "" && s.Network != "user" {
+			if s.Network != "" && s.Network != "isolated" && (s.Network != "user" || !cfg.AllowUserNetwork) {
 				t.Fatalf("accepted network %q", s.Network)
 			}
 		}
@@ -259,4 +260,17 @@ func FuzzParseConfig(f *testing.F) {
 			t.Fatalf("accepted negative limit %+v", cfg)
 		}
 	})
+}
+
+// TestUserNetworkNeedsAllow: a user-mode slot is refused unless the file
+// sets allow_user_network; an isolated one is accepted.
+func TestUserNetworkNeedsAllow(t *testing.T) {
+	_, err := Parse("t.toml", []byte("[[pool.slot]]\nname = \"net0\"\nnetwork = \"user\"\n"))
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "pool.slot[0].network") || !strings.Contains(err.Error(), "allow_user_network") {
+		t.Fatalf("user slot without allow_user_network: %v", err)
+	}
+	cfg, err := Parse("t.toml", []byte("[[pool.slot]]\nname = \"net0\"\nnetwork = \"isolated\"\n"))
+	if err != nil || len(cfg.Pool) != 1 || cfg.Pool[0].Network != "isolated" || cfg.AllowUserNetwork {
+		t.Fatalf("isolated slot: %+v %v", cfg, err)
+	}
 }

@@ -161,8 +161,9 @@ func TestCortexAnalyzerFlow(t *testing.T) {
 	if len(hosts) != 1 || hosts[0][0] != "93.184.216.34" {
 		t.Fatalf("hosts %v: want the one remote address (loopback and unix sockets left out)", hosts)
 	}
-	if uris, ok := network["http"].([]any); !ok || len(uris) != 0 {
-		t.Fatalf("network.http %v: want an empty list (no capture yet)", network["http"])
+	// The report ran on the fake internet: Cortex reads network.http[].uri.
+	if uris, ok := network["http"].([]any); !ok || len(uris) != 1 || uris[0].(map[string]any)["uri"] != "http://evil.example/gate.php" {
+		t.Fatalf("network.http %v: want the fake internet's request", network["http"])
 	}
 	if r["malscore"] != 9.1 || r["malfamily"] != "Mirai" {
 		t.Fatalf("malscore %v malfamily %v, want 9.1 Mirai", r["malscore"], r["malfamily"])

@@ -360,10 +360,7 @@ func hosts(conns []report.Connection) []Host {
 // Convert maps a finished job's report to Cuckoo's layout.
 func Convert(j jobs.Job, t store.CuckooTask, rep *report.Report, smp *Sample) Report {
 	started, ended := phases(j)
-	route := "none"
-	if j.Options.Network == jobs.NetworkUser {
-		route = "internet"
-	}
+	route := routeOf(j.Options.Network)
 	out := Report{
 		Info: Info{
 			ID: t.ID, Category: "file", Package: t.Package,
@@ -400,7 +397,54 @@ func Convert(j jobs.Job, t store.CuckooTask, rep *report.Report, smp *Sample) Re
 	for _, c := range rep.Behavior.Connections {
 		out.Network.Connects = append(out.Network.Connects, Connect{PID: c.PID, Addr: c.Addr, Attempts: c.Attempts, OK: c.OK, Error: c.Error})
 	}
+	fakeNetwork(&out.Network, rep.Network)
 	return out
+}
+
+// routeOf is Cuckoo's route of a network mode: none, inetsim (the fake
+// internet, as CAPE and Cuckoo call theirs) or internet.
+func routeOf(network string) string {
+	switch network {
+	case jobs.NetworkUser:
+		return "internet"
+	case jobs.NetworkIsolated:
+		return "inetsim"
+	}
+	return "none"
+}
+
+// fakeNetwork fills Cuckoo's dns, domains, http, tcp and udp lists from the
+// isolated mode's traffic log.
+func fakeNetwork(n *Network, t *report.Traffic) {
+	if t == nil {
+		return
+	}
+	seen := map[string]bool{}
+	for _, q := range t.DNS {
+		answers := []map[string]string{}
+		if q.Answer != "" {
+			answers = append(answers, map[string]string{"type": q.Type, "data": q.Answer})
+			if !seen[q.Name] {
+				seen[q.Name] = true
+				n.Domains = append(n.Domains, map[string]string{"domain": q.Name, "ip": q.Answer})
+			}
+		}
+		n.DNS = append(n.DNS, map[string]any{"request": q.Name, "type": q.Type, "answers": answers})
+	}
+	for _, h := range t.HTTP {
+		host, port, _ := strings.Cut(h.Dst, ":")
+		p, _ := strconv.Atoi(port)
+		n.HTTP = append(n.HTTP, map[string]any{"method": h.Method, "host": h.Host, "path": h.Path, "uri": "http://" + h.Host + h.Path,
+			"port": p, "dst": host, "user-agent": h.UA})
+	}
+	for _, c := range t.Connections {
+		e := map[string]any{"dst": c.Dst, "dport": c.Port, "count": c.Count}
+		if c.Proto == "udp" {
+			n.UDP = append(n.UDP, e)
+		} else {
+			n.TCP = append(n.TCP, e)
+		}
+	}
 }
 
 func pluginErrors(rep *report.Report) []string {

@@ -121,7 +121,7 @@ func (h *handler) createFile(w http.ResponseWriter, r *http.Request) {
 // parseForm reads Cuckoo's form fields. What ScaleMalNet acts on:
 // timeout (whole seconds; 0 or empty: the default), options "arguments"
 // (the sample's arguments) and "route" (none/drop: no network; internet:
-// the user-mode network), tags (only slots with every tag run the job),
+// the user-mode network; inetsim: the isolated fake internet), tags (only slots with every tag run the job),
 // unique. What it records and shows but does not
 // act on (Task.Ignored lists them): package, machine, platform,
 // memory, enforce_timeout, clock and every other option and field.
@@ -265,6 +265,8 @@ func parseOptions(s string) (jobs.Options, []string, error) {
 				o.Network = jobs.NetworkNone
 			case "internet":
 				o.Network = jobs.NetworkUser
+			case "inetsim":
+				o.Network = jobs.NetworkIsolated
 			default:
 				ignored = append(ignored, "options.route="+val+" (taken as none)")
 			}

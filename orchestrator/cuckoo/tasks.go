@@ -162,10 +162,7 @@ func (h *handler) taskOf(j jobs.Job, t store.CuckooTask, digests bool) (Task, er
 		}
 	}
 	started, completed := phases(j)
-	route := "none"
-	if j.Options.Network == jobs.NetworkUser {
-		route = "internet"
-	}
+	route := routeOf(j.Options.Network)
 	opts := map[string]any{}
 	for _, kv := range strings.Split(t.Options, ",") {
 		if k, v, ok := strings.Cut(strings.TrimSpace(kv), "="); ok && k != "" {

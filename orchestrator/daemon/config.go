@@ -44,8 +44,13 @@ type Config struct {
 	// is refused (errkind.ErrQueueFull, 503 with Retry-After) and nothing
 	// stored changes. Default DefaultMaxQueued (10,000).
 	MaxQueued int
-	StepGrace time.Duration // added to a job's timeout for the run step; default 30s
-	Logger    *slog.Logger  // default slog.Default()
+	// AllowUserNetwork permits slots and jobs with network "user" (QEMU
+	// user-mode NAT, which gives the guest the host's loopback and every
+	// network the host reaches). Off by default: network jobs use
+	// "isolated", the fake internet.
+	AllowUserNetwork bool
+	StepGrace        time.Duration // added to a job's timeout for the run step; default 30s
+	Logger           *slog.Logger  // default slog.Default()
 
 	// PluginDir holds external plugins and their plugins.json registry;
 	// default <DataDir>/plugins.
@@ -112,7 +117,7 @@ type Config struct {
 type SlotConfig struct {
 	Name      string   // [a-z0-9][a-z0-9_-]*, at most 32 characters; names the VM and its state directory
 	MemoryMiB int      // guest memory; default Config.MemoryMiB
-	Network   string   // guest network: "" (none) or "user"; see vm.Spec.Network
+	Network   string   // guest network: "" (none), "isolated" or "user"; see vm.Spec.Network
 	Tags      []string // free-form labels shown by `pool ls`
 }
 

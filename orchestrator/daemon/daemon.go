@@ -46,6 +46,7 @@ type Daemon struct {
 	instance string // short id of this instance, from its data directory
 	token    string
 	slots    []*slotState // guarded by pool.mu; see pool.go
+	fakeNets fakeNets     // the isolated slots' fake internets (fakenet.go)
 	pool     pool
 	wake     chan struct{}
 	// queueSignal wakes every idle slot when a job is queued (notify).
@@ -208,6 +209,7 @@ func (d *Daemon) domainPrefix() string { return "smn-" + d.instance + "-" }
 // its parent too when no other instance uses it).
 func (d *Daemon) Close() error {
 	var errs []error
+	d.closeFakeNets()
 	if dir := d.pool.runDir; dir != "" {
 		if err := os.RemoveAll(dir); err != nil {
 			errs = append(errs, fmt.Errorf("remove runtime directory: %w", err))

@@ -46,6 +46,9 @@ func (s *slotState) tags() []string {
 // jobs.ErrInvalid (400 through the API). opts must be normalized. With no
 // slots at all the job is accepted and waits.
 func (d *Daemon) checkNetworkAvailable(opts jobs.Options) error {
+	if opts.Network == jobs.NetworkUser && !d.cfg.AllowUserNetwork {
+		return fmt.Errorf("%w: %w", jobs.ErrInvalid, ErrUserNetworkOff)
+	}
 	slots := d.poolSlots()
 	if len(slots) == 0 {
 		return nil // no pool (yet): nothing to judge by
@@ -64,7 +67,7 @@ func (d *Daemon) checkNetworkAvailable(opts jobs.Options) error {
 	}
 	sort.Strings(parts)
 	if opts.Network == jobs.NetworkNone {
-		return fmt.Errorf("%w: no slot without network in this orchestrator's pool (%s): submit with network=user, or configure a slot with no network",
+		return fmt.Errorf("%w: no slot without network in this orchestrator's pool (%s): submit with the network of a slot, or configure a slot with no network",
 			jobs.ErrInvalid, strings.Join(parts, ", "))
 	}
 	return fmt.Errorf("%w: network %q requested, but no slot of this orchestrator's pool has network %s (%s); an operator must configure one (slot setting network: %s)",
@@ -95,7 +98,7 @@ func (r *jobRun) setNetwork(m *report.Machine) {
 		}
 		gi := vm.GuestInterface{Name: n.Name, Up: n.Up, Addrs: capped(n.Addrs, 16)}
 		m.Interfaces = append(m.Interfaces, report.NetInterface{Name: n.Name, MAC: n.MAC, Up: n.Up, Addrs: gi.Addrs})
-		if mode == vm.NetworkUser && m.GuestAddr == "" && gi.Up && gi.HasAddr(vm.UserGuestAddr) {
+		if (mode == vm.NetworkUser || mode == vm.NetworkIsolated) && m.GuestAddr == "" && gi.Up && gi.HasAddr(vm.UserGuestAddr) {
 			m.GuestAddr = vm.UserGuestAddr
 		}
 	}

@@ -51,6 +51,7 @@ func TestNetworkOptIn(t *testing.T) {
 
 	td := startDaemonWith(t, imageDir, 0, func(c *Config) {
 		c.Pool = []SlotConfig{{Name: "net0", Network: vm.NetworkUser}, {Name: "plain0"}}
+		c.AllowUserNetwork = true // user mode is off unless the configuration allows it
 	})
 	sample := filepath.Join(samplesDir, "test-netcheck")
 	args := []string{vm.UserGateway, port}

@@ -25,6 +25,9 @@ func testSlot(t *testing.T, id, network string) *slotState {
 		ChannelPath: filepath.Join(dir, "a.sock"), ConsolePath: filepath.Join(dir, "console.log"),
 		Network: network,
 	}
+	if network == vm.NetworkIsolated {
+		spec.NetPort = 9 // never connected: the slot is not started
+	}
 	s, err := vm.NewSlot(id, spec, nil, dir, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +53,7 @@ func TestSlotAcceptsByNetwork(t *testing.T) {
 // TestClaimByNetwork: through the store's claim, each slot gets only the
 // jobs of its network mode, oldest first, whatever the queue order.
 func TestClaimByNetwork(t *testing.T) {
-	d, _ := storageDaemon(t, Config{MinFreeBytes: -1})
+	d, _ := storageDaemon(t, Config{MinFreeBytes: -1, AllowUserNetwork: true})
 	plain, net := testSlot(t, "plain0", vm.NetworkNone), testSlot(t, "net0", vm.NetworkUser)
 	d.slots = []*slotState{plain, net}
 	ctx := context.Background()
@@ -89,7 +92,7 @@ func TestClaimByNetwork(t *testing.T) {
 }
 
 func TestSubmitRefusesUnavailableNetwork(t *testing.T) {
-	d, h := storageDaemon(t, Config{MinFreeBytes: -1})
+	d, h := storageDaemon(t, Config{MinFreeBytes: -1, AllowUserNetwork: true})
 	d.slots = []*slotState{testSlot(t, "plain0", vm.NetworkNone), testSlot(t, "plain1", vm.NetworkNone)}
 	ctx := context.Background()
 	_, err := d.Submit(ctx, "s", strings.NewReader("x"), jobs.Options{Network: jobs.NetworkUser})
@@ -142,5 +145,44 @@ func TestAgentInfoAndReportNetwork(t *testing.T) {
 	r.setNetwork(&m)
 	if m.Network != "none" || m.GuestAddr != "" || len(m.Interfaces) != 0 {
 		t.Fatalf("plain slot machine: %+v", m)
+	}
+}
+
+// TestUserNetworkOffByDefault: without AllowUserNetwork a job asking for
+// user-mode NAT is refused at submission (400, nothing stored) even when a
+// slot has it, and a user-mode slot cannot be defined; isolated jobs and
+// slots are accepted, and an isolated slot gets its fake internet's port.
+func TestUserNetworkOffByDefault(t *testing.T) {
+	d, h := storageDaemon(t, Config{MinFreeBytes: -1})
+	d.slots = []*slotState{testSlot(t, "net0", vm.NetworkUser), testSlot(t, "iso0", vm.NetworkIsolated)}
+	ctx := context.Background()
+	_, err := d.Submit(ctx, "s", strings.NewReader("x"), jobs.Options{Network: jobs.NetworkUser})
+	if !errors.Is(err, jobs.ErrInvalid) || !errors.Is(err, ErrUserNetworkOff) || !strings.Contains(err.Error(), "allow_user_network") {
+		t.Fatalf("user job: %v", err)
+	}
+	rec := post(t, h, "/api/v1/jobs?network=user", "x")
+	if rec.Code != 400 || !strings.Contains(rec.Body.String(), "allow_user_network") {
+		t.Fatalf("API: %d %s", rec.Code, rec.Body.String())
+	}
+	if l, err := d.store.ListJobs(store.ListQuery{}); err != nil || len(l) != 0 {
+		t.Fatalf("refused job was stored: %v %v", l, err)
+	}
+	if j, err := d.Submit(ctx, "s", strings.NewReader("x"), jobs.Options{Network: "isolated"}); err != nil || j.Options.Network != jobs.NetworkIsolated {
+		t.Fatalf("isolated job: %+v %v", j, err)
+	}
+	var spec vm.Spec
+	if err := d.attachFakeNet(SlotConfig{Name: "u", Network: vm.NetworkUser}, &spec); !errors.Is(err, ErrBadSlot) || !errors.Is(err, ErrUserNetworkOff) {
+		t.Fatalf("user slot: %v", err)
+	}
+	if err := d.attachFakeNet(SlotConfig{Name: "iso0", Network: vm.NetworkIsolated}, &spec); err != nil || spec.NetPort == 0 {
+		t.Fatalf("isolated slot: port %d, %v", spec.NetPort, err)
+	}
+	port := spec.NetPort
+	if err := d.attachFakeNet(SlotConfig{Name: "iso0", Network: vm.NetworkIsolated}, &spec); err != nil || spec.NetPort != port {
+		t.Fatalf("the slot's responder changed: %d -> %d (%v)", port, spec.NetPort, err)
+	}
+	d.closeFakeNet("iso0")
+	if d.fakeNet("iso0") != nil {
+		t.Fatal("responder kept after close")
 	}
 }

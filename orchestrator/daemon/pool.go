@@ -333,20 +333,28 @@ func (d *Daemon) sweepSlotDirs(eff []SlotConfig) {
 	}
 }
 
-func (d *Daemon) slotSpec(c SlotConfig) (vm.Spec, string) {
+// slotSpec is the VM spec of a slot definition. For the isolated network
+// it starts the slot's fake internet; a user-mode slot is refused unless
+// the configuration allows it (errors wrap ErrBadSlot).
+func (d *Daemon) slotSpec(c SlotConfig) (vm.Spec, string, error) {
 	name := d.domainPrefix() + c.Name
 	dir := d.layout().SlotDir(c.Name)
-	return vm.Spec{
+	spec := vm.Spec{
 		Name: name, UUID: vm.StableUUID(name), Accel: d.accel,
 		MemoryMiB: uint(c.MemoryMiB), VCPUs: 1, Image: d.img, Network: c.Network,
 		ChannelPath: filepath.Join(d.pool.runDir, c.Name+".sock"),
 		ConsolePath: d.layout().Console(c.Name),
-	}, dir
+	}
+	err := d.attachFakeNet(c, &spec) // isolated mode: the slot's responder and its port
+	return spec, dir, err
 }
 
 // newSlot makes a slot (not started) from its definition.
 func (d *Daemon) newSlot(c SlotConfig, origin string) (*slotState, error) {
-	spec, dir := d.slotSpec(c)
+	spec, dir, err := d.slotSpec(c)
+	if err != nil {
+		return nil, err
+	}
 	vs, err := vm.NewSlot(c.Name, spec, d.hv, dir, d.log)
 	if err != nil {
 		return nil, err
@@ -569,8 +577,11 @@ func (d *Daemon) applyRequests(ctx context.Context, s *slotState) bool {
 		_ = s.Destroy(dctx)
 		cancel()
 		_ = s.Invalidate()
-		spec, dir := d.slotSpec(*respec)
-		vs, err := vm.NewSlot(respec.Name, spec, d.hv, dir, d.log)
+		spec, dir, err := d.slotSpec(*respec)
+		var vs *vm.Slot
+		if err == nil {
+			vs, err = vm.NewSlot(respec.Name, spec, d.hv, dir, d.log)
+		}
 		s.mu.Lock()
 		old := s.def
 		if err == nil {
@@ -603,6 +614,7 @@ func (d *Daemon) teardown(ctx context.Context, s *slotState) {
 		s.log.Warn("destroy removed slot's VM", "err", err)
 	}
 	_ = os.Remove(s.Spec().ChannelPath)
+	d.closeFakeNet(s.name)
 	if err := os.RemoveAll(d.layout().SlotDir(s.name)); err != nil {
 		s.log.Warn("delete removed slot's files", "err", err)
 	}

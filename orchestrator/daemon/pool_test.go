@@ -559,7 +559,7 @@ func TestPoolReload(t *testing.T) {
 		mu.Unlock()
 	}
 	// b goes, c comes, a gets more memory, quarantine_after changes.
-	set(Config{Pool: []SlotConfig{{Name: "a", MemoryMiB: 512}, {Name: "c", Network: "user", Tags: []string{"net"}}}, QuarantineAfter: 7}, nil)
+	set(Config{Pool: []SlotConfig{{Name: "a", MemoryMiB: 512}, {Name: "c", Network: "isolated", Tags: []string{"net"}}}, QuarantineAfter: 7}, nil)
 	if err := e.Reload("test"); err != nil {
 		t.Fatal(err)
 	}
@@ -573,7 +573,7 @@ func TestPoolReload(t *testing.T) {
 	if !hasTransition(a.Transitions, "", SlotDraining) || !strings.Contains(transitionLog(a.Transitions), "memory 256 -> 512 MiB") {
 		t.Fatalf("a:\n%s", transitionLog(a.Transitions))
 	}
-	if c := e.slotByName("c").snapshot("", false); c.Network != "user" || c.Origin != OriginConfig {
+	if c := e.slotByName("c").snapshot("", false); c.Network != "isolated" || c.Origin != OriginConfig {
 		t.Fatalf("c %+v", c)
 	}
 	if e.Pool(context.Background()).QuarantineAfter != 7 {
@@ -591,7 +591,7 @@ func TestPoolReload(t *testing.T) {
 	if hh := e.Health(context.Background()); hh.Status != "degraded" || hh.ReloadError == "" {
 		t.Fatalf("health %+v", hh)
 	}
-	set(Config{Pool: []SlotConfig{{Name: "a", MemoryMiB: 512}, {Name: "c", Network: "user", Tags: []string{"net"}}}}, nil)
+	set(Config{Pool: []SlotConfig{{Name: "a", MemoryMiB: 512}, {Name: "c", Network: "isolated", Tags: []string{"net"}}}}, nil)
 	if err := e.Reload("test"); err != nil {
 		t.Fatal(err)
 	}

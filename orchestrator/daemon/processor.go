@@ -33,6 +33,7 @@ type handoffRecord struct {
 	Machine report.Machine  `json:"machine"`
 	Steps   []report.Step   `json:"steps"`
 	Trace   report.TraceRef `json:"trace"`
+	Network *report.Traffic `json:"network,omitempty"` // isolated mode: the traffic log
 }
 
 // processor runs the post-VM steps of jobs handed over by slot workers.
@@ -84,7 +85,7 @@ func (d *Daemon) startProcessor(ctx context.Context, wg *sync.WaitGroup) {
 // processing needs, and queues it for the post-VM workers. The slot is free
 // as soon as it returns.
 func (d *Daemon) handOff(ctx context.Context, r *jobRun) error {
-	rec := handoffRecord{Machine: r.machine, Steps: r.steps.steps, Trace: r.traceRef}
+	rec := handoffRecord{Machine: r.machine, Steps: r.steps.steps, Trace: r.traceRef, Network: r.traffic}
 	if err := d.writeHandoff(r.job.ID, rec); err != nil {
 		return &StepError{Step: StepReport, Err: fmt.Errorf("record hand-off: %w", err)}
 	}
@@ -158,7 +159,7 @@ func (d *Daemon) resumable(j jobs.Job) (*jobRun, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", processingArtifact, err)
 	}
-	r := &jobRun{d: d, job: j, builder: report.NewBuilder(), machine: rec.Machine, traceRef: rec.Trace,
+	r := &jobRun{d: d, job: j, builder: report.NewBuilder(), machine: rec.Machine, traceRef: rec.Trace, traffic: rec.Network,
 		steps: &stepRunner{steps: rec.Steps}}
 	tf, err := d.store.OpenArtifact(j.ID, defaults.TraceArtifact)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
 	"github.com/scalemalnet/scalemalnet/orchestrator/report"
 	"github.com/scalemalnet/scalemalnet/orchestrator/store"
+	"github.com/scalemalnet/scalemalnet/orchestrator/vm"
 )
 
 // The Daemon is the API's Service.
@@ -89,6 +90,23 @@ func (d *Daemon) OpenTrace(ctx context.Context, id string) (io.ReadCloser, error
 		return nil, fmt.Errorf("%w: job %s is %s", api.ErrNotReady, id, j.State)
 	}
 	return d.store.OpenArtifact(id, defaults.TraceArtifact)
+}
+
+// OpenPcap opens a finished job's packet capture (the isolated network
+// mode's traffic.pcap); api.ErrNotFound for a job that ran without it.
+func (d *Daemon) OpenPcap(ctx context.Context, id string) (io.ReadCloser, error) {
+	j, err := d.store.Job(id)
+	if err != nil {
+		return nil, err
+	}
+	if !j.HasReport {
+		return nil, fmt.Errorf("%w: job %s is %s", api.ErrNotReady, id, j.State)
+	}
+	f, err := d.store.OpenArtifact(id, defaults.PcapArtifact)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("%w: job %s has no packet capture (network %s; only network isolated records one)", api.ErrNotFound, id, vm.NetworkName(j.Options.Network))
+	}
+	return f, err
 }
 
 // Health summarises the orchestrator's state.

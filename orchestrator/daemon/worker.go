@@ -15,6 +15,7 @@ import (
 	"github.com/scalemalnet/scalemalnet/guest/proto"
 	"github.com/scalemalnet/scalemalnet/guest/trace"
 	"github.com/scalemalnet/scalemalnet/orchestrator/agentclient"
+	"github.com/scalemalnet/scalemalnet/orchestrator/fakenet"
 	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
 	"github.com/scalemalnet/scalemalnet/orchestrator/report"
 	"github.com/scalemalnet/scalemalnet/orchestrator/store"
@@ -63,7 +64,9 @@ type jobRun struct {
 	features []report.Feature
 	votes    []report.Vote
 	verdict  *report.Verdict
-	machine  report.Machine // set when the VM steps succeeded
+	machine  report.Machine     // set when the VM steps succeeded
+	fakeNet  *fakenet.Responder // isolated mode: recording during run
+	traffic  *report.Traffic    // isolated mode: set by collect
 	zw       *gzip.Writer
 	jw       *trace.JSONLWriter
 	plugins  *host.Set // the plugins this job runs with, taken at its first plugin step
@@ -155,6 +158,9 @@ func (r *jobRun) runPostSteps() error {
 }
 
 func (r *jobRun) destroy(ctx context.Context) error {
+	if r.fakeNet != nil {
+		r.fakeNet.End() // a run that failed before collect: drop its capture
+	}
 	if r.conn != nil {
 		r.conn.Close()
 	}
@@ -260,6 +266,7 @@ func (r *jobRun) run(ctx context.Context) error {
 		MaxWindows: MaxWindows,
 		Export:     r.job.Options.Export,
 	}
+	r.beginCapture()
 	sum, err := r.sess.Run(ctx, req, func(w trace.Window) error {
 		r.builder.AddWindow(w)
 		return r.jw.Window(&w)
@@ -285,7 +292,7 @@ func (r *jobRun) collect(ctx context.Context) error {
 		return err
 	}
 	r.traceRef = report.TraceRef{Path: ref.Path, Format: "jsonl+gzip", Size: ref.Size, SHA256: ref.SHA256}
-	return nil
+	return r.endCapture()
 }
 
 // machineInfo is the report's machine section, taken while the job still
@@ -312,6 +319,7 @@ func (r *jobRun) storeReport(ctx context.Context) error {
 		Behavior: r.builder.Behavior(r.summary),
 		Windows:  r.builder.Windows(),
 		Trace:    r.traceRef,
+		Network:  r.traffic,
 		Features: r.features,
 		Votes:    r.votes,
 		Verdict:  r.verdict,

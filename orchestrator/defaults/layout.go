@@ -28,6 +28,7 @@ const (
 	VMsDir        = "vms"
 	ConsoleLog    = "console.log"
 	TraceArtifact = "trace.jsonl.gz"
+	PcapArtifact  = "traffic.pcap" // a network job's capture (isolated mode)
 )
 
 func (l Layout) DB() string        { return filepath.Join(l.Root, DBName) }

@@ -43,9 +43,10 @@ type Options struct {
 	Window  time.Duration `json:"window"`  // length of one trace window
 	Args    []string      `json:"args,omitempty"`
 	// Network is the guest network the sample gets: NetworkNone (the
-	// default: no network device at all) or NetworkUser (NAT to whatever
-	// the host can reach). Only slots configured with the same mode run
-	// the job.
+	// default: no network device at all), NetworkIsolated (the fake
+	// internet, captured) or NetworkUser (NAT to whatever the host can
+	// reach; only when the configuration allows it). Only slots configured
+	// with the same mode run the job.
 	Network string `json:"network,omitempty"`
 	// Export is the export a DLL sample's rundll32 calls ("#1", the first
 	// ordinal, when empty); ignored for other samples.
@@ -68,7 +69,11 @@ func (o Options) TagsIn(have []string) bool {
 // Guest network modes of a job (Options.Network).
 const (
 	NetworkNone = ""     // no network device; loopback only
-	NetworkUser = "user" // QEMU user-mode networking (NAT through the host)
+	NetworkUser = "user" // QEMU user-mode networking (NAT through the host); off unless the configuration allows it
+	// NetworkIsolated: the fake internet (orchestrator/fakenet): DNS,
+	// TCP and HTTP answered by the orchestrator, nothing routed anywhere,
+	// the traffic captured.
+	NetworkIsolated = "isolated"
 )
 
 // Defaults and bounds for Options.
@@ -125,11 +130,11 @@ func (o *Options) Normalize() error {
 		o.Tags = slices.Compact(slices.Sorted(slices.Values(o.Tags)))
 	}
 	switch o.Network {
-	case NetworkNone, NetworkUser:
+	case NetworkNone, NetworkUser, NetworkIsolated:
 	case "none":
 		o.Network = NetworkNone
 	default:
-		return fmt.Errorf("%w: network %q (want none or user)", ErrInvalid, o.Network)
+		return fmt.Errorf("%w: network %q (want none, isolated or user)", ErrInvalid, o.Network)
 	}
 	return nil
 }

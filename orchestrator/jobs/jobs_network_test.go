@@ -6,7 +6,7 @@ import (
 )
 
 func TestOptionsNetwork(t *testing.T) {
-	for in, want := range map[string]string{"": NetworkNone, "none": NetworkNone, "user": NetworkUser} {
+	for in, want := range map[string]string{"": NetworkNone, "none": NetworkNone, "user": NetworkUser, "isolated": NetworkIsolated} {
 		o := Options{Network: in}
 		if err := o.Normalize(); err != nil || o.Network != want {
 			t.Errorf("network %q: got %q, %v; want %q", in, o.Network, err, want)

@@ -39,6 +39,7 @@ func Render(w io.Writer, r *Report) error {
 	p.processes(r.Behavior.Processes)
 	p.lists(&r.Behavior)
 	p.winAPI(r)
+	p.traffic(r.Network)
 	p.calls(r)
 	if r.Outcome.Output != "" {
 		p.section("Output", "")

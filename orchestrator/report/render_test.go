@@ -254,3 +254,30 @@ func TestRenderSignatures(t *testing.T) {
 		t.Fatalf("JSON: %s", b)
 	}
 }
+
+// TestRenderTraffic: the Network section lists DNS, HTTP, TLS and
+// connections, with guest-chosen text made printable.
+func TestRenderTraffic(t *testing.T) {
+	r := &Report{Machine: Machine{Network: NetworkIsolated, GuestAddr: "10.0.2.15"}, Network: &Traffic{
+		DNS:         []DNSQuery{{Name: "evil.example", Type: "A", Answer: "10.0.2.4", Server: "10.0.2.3"}, {Name: "v6.example", Type: "AAAA"}},
+		HTTP:        []HTTPRequest{{Method: "GET", Host: "evil.example", Path: "/gate\x1b[2J.php", Dst: "10.0.2.4:80"}},
+		TLS:         []TLSHello{{SNI: "c2.example", Dst: "10.0.2.4:443"}, {Dst: "1.2.3.4:443"}},
+		Connections: []NetConn{{Proto: "tcp", Dst: "10.0.2.4", Port: 80, Count: 2}},
+		Packets:     17, Bytes: 2000, Pcap: &FileRef{Path: "artifacts/j/traffic.pcap", Size: 2300},
+	}}
+	var b strings.Builder
+	if err := Render(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"network: isolated (10.0.2.15)", "Network (isolated fake internet, 17 packets, 2000 bytes)",
+		"A     evil.example -> 10.0.2.4", "AAAA  v6.example -> (no answer)", "GET http://evil.example/gate", "(10.0.2.4:80)",
+		"c2.example (10.0.2.4:443)", "(no SNI) (1.2.3.4:443)", "tcp 10.0.2.4:80 x2", "pcap: artifacts/j/traffic.pcap (2300 bytes)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("rendered report lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "\x1b") {
+		t.Error("escape sequence from the guest reached the rendered report")
+	}
+}

@@ -25,8 +25,11 @@ type Report struct {
 	Behavior Behavior     `json:"behavior"` // summary of what it did
 	Windows  []WindowStat `json:"windows"`  // per-window call counts
 	Trace    TraceRef     `json:"trace"`    // where the full call trace is
-	Features []Feature    `json:"features"` // what each featurizer produced (or why not)
-	Votes    []Vote       `json:"votes"`    // every classifier's vote, failed or abstained ones included
+	// Network is the guest's traffic on the isolated fake internet (nil
+	// for the other network modes).
+	Network  *Traffic  `json:"network,omitempty"`
+	Features []Feature `json:"features"` // what each featurizer produced (or why not)
+	Votes    []Vote    `json:"votes"`    // every classifier's vote, failed or abstained ones included
 	// Verdict is the fused two-stage verdict; nil when no fusion model is
 	// configured (NoVerdict then says why).
 	Verdict   *Verdict `json:"verdict,omitempty"`

@@ -54,8 +54,13 @@ type Spec struct {
 	Emulator    string // QEMU binary; empty lets libvirt choose
 	// Network is the slot's guest network: NetworkNone (no network device
 	// at all, the default) or NetworkUser (QEMU user-mode networking, NAT
-	// through the host; see NormalizeNetwork).
+	// through the host), or NetworkIsolated (the fake internet; see
+	// NormalizeNetwork).
 	Network string
+	// NetPort is the port on 127.0.0.1 of the slot's fake internet
+	// responder (NetworkIsolated only). It may change between orchestrator
+	// runs: a restore then gives the saved VM the new one.
+	NetPort int
 }
 
 // ErrConfig is wrapped by errors in a slot or pool configuration.
@@ -81,6 +86,9 @@ func (s Spec) Validate() error {
 		return err
 	} else if n != s.Network {
 		return fmt.Errorf("%w: network %q must be given as %q", ErrConfig, s.Network, n)
+	}
+	if s.Network == NetworkIsolated && (s.NetPort <= 0 || s.NetPort > 65535) {
+		return fmt.Errorf("%w: isolated network without its responder port (%d)", ErrConfig, s.NetPort)
 	}
 	return nil
 }

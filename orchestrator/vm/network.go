@@ -21,6 +21,14 @@ const (
 	// anything the host can reach; 10.0.2.2 is the host's own loopback.
 	// Nothing can connect into the guest (no port forwards are defined).
 	NetworkUser = "user"
+	// NetworkIsolated: one virtio NIC whose frames go to the slot's fake
+	// internet (orchestrator/fakenet), a user-space network stack in the
+	// orchestrator that answers DNS, accepts TCP on every port and routes
+	// nowhere. libvirt <interface type='client'>: QEMU's socket netdev
+	// connects to the responder's port on 127.0.0.1 (Spec.NetPort) and
+	// carries Ethernet frames over it; no tap device, bridge or host socket
+	// is opened for the guest. The guest has the user-mode addresses.
+	NetworkIsolated = "isolated"
 )
 
 // User-mode network addresses (QEMU's slirp defaults), as the guest agent
@@ -32,7 +40,8 @@ const (
 )
 
 // NormalizeNetwork maps a configured network mode to its canonical form:
-// "" and "none" to NetworkNone, "user" to NetworkUser. Anything else is an
+// "" and "none" to NetworkNone, "user" to NetworkUser, "isolated" to
+// NetworkIsolated. Anything else is an
 // error wrapping ErrConfig.
 func NormalizeNetwork(mode string) (string, error) {
 	switch strings.ToLower(strings.TrimSpace(mode)) {
@@ -40,8 +49,10 @@ func NormalizeNetwork(mode string) (string, error) {
 		return NetworkNone, nil
 	case NetworkUser:
 		return NetworkUser, nil
+	case NetworkIsolated:
+		return NetworkIsolated, nil
 	}
-	return "", fmt.Errorf("%w: network %q (want none or user)", ErrConfig, mode)
+	return "", fmt.Errorf("%w: network %q (want none, isolated or user)", ErrConfig, mode)
 }
 
 // NetworkName is how reports and logs name a mode: "none" or "user".
@@ -53,21 +64,26 @@ func NetworkName(mode string) string {
 }
 
 // networkInterfaces returns the domain's network devices: none at all for
-// NetworkNone, one virtio NIC on user-mode networking for NetworkUser. The
+// NetworkNone, one virtio NIC on user-mode networking for NetworkUser or on
+// the slot's fake internet for NetworkIsolated. The
 // NIC's option ROM is disabled (direct kernel boot never PXE-boots) and its
 // MAC address is derived from the domain name, so it is stable across
 // clean-state rebuilds and orchestrator restarts.
 func networkInterfaces(s Spec) []libvirtxml.DomainInterface {
-	if s.Network != NetworkUser {
+	var src libvirtxml.DomainInterfaceSource
+	switch s.Network {
+	case NetworkUser:
+		src.User = &libvirtxml.DomainInterfaceSourceUser{}
+	case NetworkIsolated:
+		src.Client = &libvirtxml.DomainInterfaceSourceClient{Address: "127.0.0.1", Port: uint(s.NetPort)}
+	default:
 		return nil
 	}
 	return []libvirtxml.DomainInterface{{
-		MAC: &libvirtxml.DomainInterfaceMAC{Address: stableMAC(s.Name)},
-		Source: &libvirtxml.DomainInterfaceSource{
-			User: &libvirtxml.DomainInterfaceSourceUser{},
-		},
-		Model: &libvirtxml.DomainInterfaceModel{Type: "virtio"},
-		ROM:   &libvirtxml.DomainROM{Enabled: "no"},
+		MAC:    &libvirtxml.DomainInterfaceMAC{Address: stableMAC(s.Name)},
+		Source: &src,
+		Model:  &libvirtxml.DomainInterfaceModel{Type: "virtio"},
+		ROM:    &libvirtxml.DomainROM{Enabled: "no"},
 	}}
 }
 
@@ -105,13 +121,13 @@ func (s *Slot) checkNetwork(info AgentInfo) error {
 		if len(info.Interfaces) > 0 {
 			return fmt.Errorf("slot %s has no network, but the guest reports interface %q", s.ID, info.Interfaces[0].Name)
 		}
-	case NetworkUser:
+	case NetworkUser, NetworkIsolated:
 		for _, g := range info.Interfaces {
 			if g.Up && g.HasAddr(UserGuestAddr) {
 				return nil
 			}
 		}
-		return fmt.Errorf("slot %s has user networking, but the guest reports no interface up with %s (interfaces: %v)", s.ID, UserGuestAddr, info.Interfaces)
+		return fmt.Errorf("slot %s has %s networking, but the guest reports no interface up with %s (interfaces: %v)", s.ID, s.spec.Network, UserGuestAddr, info.Interfaces)
 	}
 	return nil
 }

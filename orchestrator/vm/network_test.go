@@ -152,3 +152,38 @@ func TestSlotNetworkChecks(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestDomainXMLIsolatedNetwork: the isolated mode is a virtio NIC on a QEMU
+// socket netdev connecting to the responder's port on 127.0.0.1, and a spec
+// without the port is refused.
+func TestDomainXMLIsolatedNetwork(t *testing.T) {
+	s := testSpec(t, "smn-test-iso")
+	s.Network = NetworkIsolated
+	if _, err := DomainXML(s); !errors.Is(err, ErrConfig) {
+		t.Fatalf("isolated without a port: %v, want ErrConfig", err)
+	}
+	s.NetPort = 40123
+	x, err := DomainXML(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(x, `<interface type="client">`) || !strings.Contains(x, `<source address="127.0.0.1" port="40123"`) {
+		t.Fatalf("XML lacks the client interface:\n%s", x)
+	}
+	var d libvirtxml.Domain
+	if err := d.Unmarshal(x); err != nil {
+		t.Fatal(err)
+	}
+	i := d.Devices.Interfaces[0]
+	if len(d.Devices.Interfaces) != 1 || i.Source.Client == nil || i.Source.User != nil || i.Model.Type != "virtio" || i.MAC.Address != stableMAC(s.Name) {
+		t.Fatalf("interface %+v", i)
+	}
+	if n, err := NormalizeNetwork(" Isolated "); err != nil || n != NetworkIsolated {
+		t.Fatalf("NormalizeNetwork(isolated) = %q, %v", n, err)
+	}
+	hv := testHV(t)
+	if err := hv.Create(context.Background(), x); err != nil {
+		t.Fatalf("test driver refuses the client interface: %v", err)
+	}
+	hv.Destroy(context.Background(), s.Name)
+}

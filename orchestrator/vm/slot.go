@@ -198,8 +198,18 @@ func (s *Slot) Restore(ctx context.Context) error {
 	s.rotateConsole()
 	_ = os.Remove(s.spec.ChannelPath)
 	// The save file embeds the domain XML it was made with; the slot's paths
-	// do not change between Prepare and Restore, so no replacement XML.
-	if err := s.hv.Restore(ctx, s.savePath(), ""); err != nil {
+	// do not change between Prepare and Restore, so no replacement XML,
+	// except for the fake internet's port, which is new at every start of
+	// the orchestrator (a host-side setting libvirt lets a restore change).
+	var xml string
+	if s.spec.Network == NetworkIsolated {
+		x, err := DomainXML(s.spec)
+		if err != nil {
+			return fmt.Errorf("slot %s: restore: %w", s.ID, err)
+		}
+		xml = x
+	}
+	if err := s.hv.Restore(ctx, s.savePath(), xml); err != nil {
 		return fmt.Errorf("slot %s: restore: %w", s.ID, err)
 	}
 	return nil

@@ -38,6 +38,7 @@ type Fake struct {
 	jobs    map[string]*jobs.Job
 	reports map[string]*report.Report
 	traces  map[string][]byte
+	pcaps   map[string][]byte
 	samples map[string][]byte
 	gcCalls []api.Policy
 }
@@ -239,4 +240,25 @@ func (f *Fake) Delete(ctx context.Context, id string) (jobs.Job, error) {
 	delete(f.reports, id)
 	delete(f.traces, id)
 	return *j, nil
+}
+
+// SetPcap stores a packet capture of a job (isolated network mode).
+func (f *Fake) SetPcap(id string, b []byte) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.pcaps == nil {
+		f.pcaps = map[string][]byte{}
+	}
+	f.pcaps[id] = b
+}
+
+// OpenPcap returns a stored capture; api.ErrNotFound if there is none.
+func (f *Fake) OpenPcap(ctx context.Context, id string) (io.ReadCloser, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b, ok := f.pcaps[id]
+	if !ok {
+		return nil, fmt.Errorf("pcap of %q: %w", id, api.ErrNotFound)
+	}
+	return io.NopCloser(bytes.NewReader(b)), nil
 }

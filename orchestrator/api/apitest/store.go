@@ -65,6 +65,11 @@ func (s StoreService) Report(ctx context.Context, id string) (*report.Report, er
 	return s.Store.Report(id)
 }
 
+// OpenPcap opens the packet capture artifact (api.PcapService).
+func (s StoreService) OpenPcap(ctx context.Context, id string) (io.ReadCloser, error) {
+	return s.Store.OpenArtifact(id, "traffic.pcap")
+}
+
 // OpenTrace opens the trace artifact.
 func (s StoreService) OpenTrace(ctx context.Context, id string) (io.ReadCloser, error) {
 	return s.Store.OpenArtifact(id, "trace.jsonl.gz")
@@ -152,7 +157,15 @@ func RichReport() *report.Report {
 	exit0 := 0
 	return &report.Report{
 		Schema:  report.SchemaVersion,
-		Machine: report.Machine{Slot: "slot0", Domain: "smn-1234-slot0", Hypervisor: "qemu", Kernel: "6.1.0-28-amd64", Network: "user", GuestAddr: "10.0.2.15"},
+		Machine: report.Machine{Slot: "slot0", Domain: "smn-1234-slot0", Hypervisor: "qemu", Kernel: "6.1.0-28-amd64", Network: "isolated", GuestAddr: "10.0.2.15"},
+		Network: &report.Traffic{
+			DNS:         []report.DNSQuery{{Name: "evil.example", Type: "A", Answer: "10.0.2.4", Server: "10.0.2.3"}},
+			HTTP:        []report.HTTPRequest{{Method: "GET", Host: "evil.example", Path: "/gate.php", Dst: "10.0.2.4:80", UA: "curl/7.88"}},
+			TLS:         []report.TLSHello{{SNI: "c2.example", Dst: "10.0.2.4:443"}},
+			Connections: []report.NetConn{{Proto: "tcp", Dst: "10.0.2.4", Port: 80, Count: 1}},
+			Packets:     42, Bytes: 4242,
+			Pcap: &report.FileRef{Path: "artifacts/x/traffic.pcap", Format: "pcap", Size: 4938, SHA256: "00"},
+		},
 		Outcome: report.Outcome{Status: trace.Outcome("exited"), Events: 1234},
 		Behavior: report.Behavior{
 			Processes: []report.ProcessNode{{

@@ -88,10 +88,11 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"serve", "run the orchestrator (API, VM pool, job workers)", "serve [--config FILE] [--data-dir DIR] [--listen ADDR] [--slots N] [--image DIR] [--libvirt URI] [--accel auto|kvm|qemu]", runServe},
-		{"submit", "submit a sample for analysis", "submit FILE [--timeout 20s] [--window 1s] [--arg X]... [--network none|user] [--wait] [--json]", runSubmit},
+		{"submit", "submit a sample for analysis", "submit FILE [--timeout 20s] [--window 1s] [--arg X]... [--network none|isolated|user] [--wait] [--json]", runSubmit},
 		{"status", "show a job's state and history", "status ID [--json]", runStatus},
 		{"report", "show a finished job's report", "report ID [--json]", runReport},
 		{"trace", "download a job's call trace (gzip JSON lines)", "trace ID [-o FILE]", runTrace},
+		{"pcap", "download the packet capture of a job run with --network isolated", "pcap ID [-o FILE]", runPcap},
 		{"jobs", "list or search jobs, newest first", "jobs [--state S] [--sha256|--sha1|--md5 H] [--name TEXT] [--verdict V] [--family F] [--signature S] [--since T] [--until T] [--limit N] [--cursor C] [--json]", runJobs},
 		{"cancel", "cancel a job (a running one is stopped, its VM destroyed)", "cancel ID [--json]", runCancel},
 		{"delete", "delete a finished job with its report and artifacts", "delete ID [--json]", runDelete},
@@ -140,7 +141,7 @@ func pluginCommands() []command {
 func poolCommands() []command {
 	return []command{
 		{"ls", "list the slots: state, current job, analyses done, last error", "pool ls [--json]", runPoolList},
-		{"add", "add a slot (it makes its clean state, then takes jobs)", "pool add NAME [--memory MiB] [--network none|user] [--tag T]...", runPoolAdd},
+		{"add", "add a slot (it makes its clean state, then takes jobs)", "pool add NAME [--memory MiB] [--network none|isolated|user] [--tag T]...", runPoolAdd},
 		{"remove", "drain a slot (its current job finishes), then delete its VM and files", "pool remove NAME [--json]", runPoolEdit("remove")},
 		{"drain", "stop a slot taking jobs after its current one (until undrain, reset or restart)", "pool drain NAME [--json]", runPoolEdit("drain")},
 		{"undrain", "lift a drain: the slot takes jobs again with its clean state (no cold boot)", "pool undrain NAME [--json]", runPoolEdit("undrain")},

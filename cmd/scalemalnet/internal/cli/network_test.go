@@ -2,10 +2,13 @@ package cli
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
+	"github.com/scalemalnet/scalemalnet/orchestrator/report"
 )
 
 func TestSubmitNetwork(t *testing.T) {
@@ -32,5 +35,23 @@ func TestSubmitNetwork(t *testing.T) {
 	}
 	if code, _, e := h.run("submit", "-h"); code != 0 || !strings.Contains(e, "-network") {
 		t.Fatalf("submit -h lacks --network: %s", e)
+	}
+}
+
+// TestPcapCommand: `pcap ID -o FILE` saves the capture; a job without one
+// fails with the server's reason.
+func TestPcapCommand(t *testing.T) {
+	h := newHarness(t)
+	_, out, _ := h.run("submit", writeSample(t, "x"), "--network", "isolated")
+	id := strings.TrimSpace(out)
+	h.fake.Finish(id, &report.Report{JobID: id}, []byte("gz"))
+	dst := filepath.Join(t.TempDir(), "t.pcap")
+	if code, _, errOut := h.run("pcap", id, "-o", dst); code == 0 {
+		t.Fatalf("pcap of a job without one: exit 0 (%s)", errOut)
+	}
+	h.fake.SetPcap(id, []byte("\xd4\xc3\xb2\xa1pcap"))
+	code, _, errOut := h.run("pcap", id, "-o", dst)
+	if b, _ := os.ReadFile(dst); code != 0 || string(b) != "\xd4\xc3\xb2\xa1pcap" || !strings.Contains(errOut, "libpcap") {
+		t.Fatalf("pcap: %d %s %q", code, errOut, b)
 	}
 }

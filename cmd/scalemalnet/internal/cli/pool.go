@@ -57,7 +57,7 @@ func runPoolAdd(ctx context.Context, e *Env, args []string) int {
 	var req api.SlotRequest
 	var tags stringList
 	fs.IntVar(&req.MemoryMiB, "memory", 0, "guest memory in MiB (default: the orchestrator's, 256)")
-	fs.StringVar(&req.Network, "network", "", "guest network: none (default) or user (jobs submitted with --network user run only on such slots)")
+	fs.StringVar(&req.Network, "network", "", "guest network: none (default), isolated (the fake internet; jobs submitted with --network isolated run only on such slots) or user (QEMU NAT; only if the orchestrator allows it)")
 	fs.Var(&tags, "tag", "a label shown by pool ls (repeatable); jobs submitted with --tag T run only on slots with T")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	pos, code, ok := parse(fs, args, 1)

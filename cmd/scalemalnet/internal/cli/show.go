@@ -109,15 +109,25 @@ func runReport(ctx context.Context, e *Env, args []string) int {
 
 // runTrace downloads a job's trace artifact.
 func runTrace(ctx context.Context, e *Env, args []string) int {
-	fs := newFlags(e, "trace")
+	return download(ctx, e, args, "trace", ".jsonl.gz", "gzip-compressed JSON lines", (*client.Client).Trace)
+}
+
+// runPcap downloads a job's packet capture (network isolated).
+func runPcap(ctx context.Context, e *Env, args []string) int {
+	return download(ctx, e, args, "pcap", ".pcap", "libpcap", (*client.Client).Pcap)
+}
+
+// download saves an artifact of a job to a file (ID+ext by default).
+func download(ctx context.Context, e *Env, args []string, cmd, ext, what string, open func(*client.Client, context.Context, string) (io.ReadCloser, error)) int {
+	fs := newFlags(e, cmd)
 	var cn conn
 	cn.register(fs)
-	out := fs.String("o", "", `output file (default ID.jsonl.gz; "-" for standard output)`)
+	out := fs.String("o", "", `output file (default ID`+ext+`; "-" for standard output)`)
 	c, pos, code, ok := connect(e, fs, &cn, args, 1)
 	if !ok {
 		return code
 	}
-	rc, err := c.Trace(ctx, pos[0])
+	rc, err := open(c, ctx, pos[0])
 	if err != nil {
 		return fail(e, err)
 	}
@@ -130,13 +140,13 @@ func runTrace(ctx context.Context, e *Env, args []string) int {
 	}
 	path := *out
 	if path == "" {
-		path = safeName(pos[0]) + ".jsonl.gz"
+		path = safeName(pos[0]) + ext
 	}
 	n, err := writeFileAtomic(path, rc)
 	if err != nil {
 		return fail(e, err)
 	}
-	fmt.Fprintf(e.Stderr, "wrote %s (%d bytes, gzip-compressed JSON lines)\n", path, n)
+	fmt.Fprintf(e.Stderr, "wrote %s (%d bytes, %s)\n", path, n, what)
 	return ExitOK
 }
 

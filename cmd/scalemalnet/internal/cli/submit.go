@@ -28,7 +28,7 @@ func runSubmit(ctx context.Context, e *Env, args []string) int {
 	fs.DurationVar(&opts.Timeout, "timeout", 0, fmt.Sprintf("run time before the sample's process tree is killed (default %s)", jobs.DefaultTimeout))
 	fs.DurationVar(&opts.Window, "window", 0, fmt.Sprintf("length of one trace window (default %s)", jobs.DefaultWindow))
 	fs.Var(&argList, "arg", "argument passed to the sample (repeat for several, in order)")
-	fs.StringVar(&opts.Network, "network", "", "guest network: none (default: no network device) or user (NAT to anything the host reaches; needs a slot with network user)")
+	fs.StringVar(&opts.Network, "network", "", "guest network: none (default: no network device), isolated (the fake internet: DNS, HTTP and TLS names logged, pcap kept; needs a slot with network isolated) or user (NAT to anything the host reaches; only if the orchestrator allows it)")
 	fs.Var(&tagList, "tag", "run only on a slot with this tag (repeat for several: the slot must have all; see pool ls)")
 	fs.StringVar(&opts.Export, "export", "", "for a DLL sample: the export rundll32 calls (default #1, the first ordinal)")
 	fs.StringVar(&name, "name", "", "display name of the sample (default the file's base name)")
