@@ -86,6 +86,12 @@ for m in "${MODELS[@]}"; do
   echo "[models]   done in $(( $(date +%s) - start )) s; cross-validation in $OUT/$name.cv.txt" >&2
 done
 oofs=()
+if [[ $CORPUS != none ]]; then
+  # The behaviour signatures vote too: their votes on the corpus (rules
+  # written without looking at it, so these are held-out predictions).
+  "$BIN" signatures eval --corpus "$CORPUS" --predictions "$OUT/behavior-signatures.corpus.jsonl" > "$OUT/behavior-signatures.corpus.txt"
+  oofs+=(--oof "$OUT/behavior-signatures.corpus.jsonl")
+fi
 for m in "${MODELS[@]}"; do
   set -- $m
   if [[ $CORPUS != none && " ${ON_CORPUS[*]} " == *" $1 "* ]]; then
@@ -104,7 +110,7 @@ if [[ $CORPUS != none ]]; then
   # folds keeping each technique and program whole, per technique.
   coofs=()
   for m in "${CORPUS_MODELS[@]}"; do set -- $m; coofs+=(--data "$OUT/$1.oof.jsonl"); done
-  for n in "${ON_CORPUS[@]}"; do coofs+=(--data "$OUT/$n.corpus.jsonl"); done
+  for n in "${ON_CORPUS[@]}" behavior-signatures; do coofs+=(--data "$OUT/$n.corpus.jsonl"); done
   "$BIN" eval fusion "${coofs[@]}" "${FUSION[@]:2}" --methods soft-vote,stacking --corpus "$CORPUS" --markdown > "$OUT/corpus-eval.md"
   echo "[models]   on the corpus (grouped cross-validation, per technique): $OUT/corpus-eval.md" >&2
 fi

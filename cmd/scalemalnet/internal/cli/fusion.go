@@ -295,7 +295,7 @@ func runEvalFusion(_ context.Context, e *Env, args []string) int {
 		}
 		return ExitOK
 	}
-	writeFusionEval(e.Stdout, rep, opt, time.Since(start))
+	writeFusionEval(e.Stdout, rep, opt, time.Since(start), ents != nil)
 	if ents != nil {
 		fmt.Fprintln(e.Stdout)
 		corpus.WriteBreakdown(e.Stdout, corpus.Breakdown(ents, rep.Entries), rep.Entries)
@@ -320,7 +320,7 @@ func writeFusionMarkdown(w io.Writer, r fusion.EvalReport) {
 	}
 }
 
-func writeFusionEval(w io.Writer, r fusion.EvalReport, opt fusion.Options, took time.Duration) {
+func writeFusionEval(w io.Writer, r fusion.EvalReport, opt fusion.Options, took time.Duration, grouped bool) {
 	rule := opt.Threshold.Rule
 	switch rule {
 	case fusion.RuleFPR:
@@ -328,8 +328,12 @@ func writeFusionEval(w io.Writer, r fusion.EvalReport, opt fusion.Options, took 
 	case fusion.RuleFixed:
 		rule = fmt.Sprintf("fixed %g", opt.Threshold.Fixed)
 	}
-	fmt.Fprintf(w, "%d-fold stratified over %d records (%d malicious), seed %d; %s calibration, threshold rule %s, fitted on the other folds (%.1fs)\n",
-		r.K, r.N, r.NMalicious, r.Seed, opt.Calibration, rule, took.Seconds())
+	kind := "stratified"
+	if grouped {
+		kind = "stratified group (each technique's and program's runs in one fold)"
+	}
+	fmt.Fprintf(w, "%d-fold %s over %d records (%d malicious), seed %d; %s calibration, threshold rule %s, fitted on the other folds (%.1fs)\n",
+		r.K, kind, r.N, r.NMalicious, r.Seed, opt.Calibration, rule, took.Seconds())
 	fmt.Fprintf(w, "%-32s %-10s %-17s %-17s %-17s %-17s %-17s %-17s %8s\n",
 		"classifier / method", "kind", "accuracy", "precision", "recall", "F1", "FPR", "AUC", "coverage")
 	for _, en := range r.Entries {

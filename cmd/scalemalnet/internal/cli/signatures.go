@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/scalemalnet/scalemalnet/classifiers/fusion"
+	"github.com/scalemalnet/scalemalnet/classifiers/train"
+	"os"
 	"strings"
 
 	"github.com/scalemalnet/scalemalnet/featurizers/signatures"
@@ -69,6 +72,7 @@ func runSignaturesEval(ctx context.Context, e *Env, args []string) int {
 	corpus := fs.String("corpus", "", "corpus folder: corpus.jsonl and the traces it names")
 	dir := fs.String("rules", "", "rules directory (default: the shipped rules)")
 	asJSON := fs.Bool("json", false, "print JSON (every item's score and rules)")
+	predPath := fs.String("predictions", "", "also write each run's behavior-signatures vote as a fusion line (keyed by run, like the corpus models' out-of-fold lines; the rules never saw the corpus)")
 	if _, code, ok := parse(fs, args, 0); !ok {
 		return code
 	}
@@ -83,6 +87,29 @@ func runSignaturesEval(ctx context.Context, e *Env, args []string) int {
 	ev, err := set.Evaluate(ctx, *corpus)
 	if err != nil {
 		return fail(e, err)
+	}
+	if *predPath != "" {
+		var lines []fusion.OOFLine
+		for _, it := range ev.Items {
+			if it.Error != "" {
+				continue
+			}
+			lines = append(lines, fusion.OOFLine{Key: train.IDKey(it.ID), ID: it.ID, Label: it.Label, Fold: -1,
+				Classifier: builtin.SignatureClassifier, Stage: fusion.StageDetection,
+				Scores: []fusion.ClassScore{{Class: "benign", Score: 1 - it.Score}, {Class: "malware", Score: it.Score}}})
+		}
+		f, err := os.Create(*predPath)
+		if err != nil {
+			return fail(e, err)
+		}
+		err = fusion.WriteOOF(f, lines)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fail(e, err)
+		}
+		fmt.Fprintf(e.Stderr, "wrote %s (%d predictions)\n", *predPath, len(lines))
 	}
 	if *asJSON {
 		enc := json.NewEncoder(e.Stdout)
