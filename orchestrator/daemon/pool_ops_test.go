@@ -315,7 +315,7 @@ func TestCloseRemovesRuntimeDir(t *testing.T) {
 // many jobs are ahead of it and how many suitable slots are busy.
 func TestWaitReasonQueuePlace(t *testing.T) {
 	d, _ := storageDaemon(t, Config{MinFreeBytes: -1})
-	busy, other := testSlot(t, "slot0", ""), testSlot(t, "net0", "user")
+	busy, other := testSlot(t, "slot0", ""), testSlot(t, "net0", jobs.NetworkIsolated)
 	busy.state, other.state = SlotBusy, SlotBusy
 	d.slots = []*slotState{busy, other}
 	ctx := context.Background()
@@ -327,7 +327,7 @@ func TestWaitReasonQueuePlace(t *testing.T) {
 		}
 		last = j
 	}
-	if _, err := d.Submit(ctx, "n", strings.NewReader("net"), jobs.Options{Network: jobs.NetworkUser}); err != nil {
+	if _, err := d.Submit(ctx, "n", strings.NewReader("net"), jobs.Options{Network: jobs.NetworkIsolated}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := d.Job(ctx, last.ID)
