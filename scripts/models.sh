@@ -78,7 +78,7 @@ fi
 # (daemon FusionConfig, fusion.Model.WithThreshold).
 FUSION=(--method soft-vote --calibration platt --rule fpr --target-fpr 0.01)
 
-rm -f "$OUT"/*.smnmodel "$OUT"/*.oof.jsonl "$OUT"/*.corpus.jsonl "$OUT/fusion.json" "$OUT/.stamp"
+rm -f "$OUT"/*.smnmodel "$OUT/models.json" "$OUT"/*.oof.jsonl "$OUT"/*.corpus.jsonl "$OUT/fusion.json" "$OUT/.stamp"
 for m in "${MODELS[@]}"; do
   set -- $m
   name=$1 model=$2 data=$3
