@@ -134,7 +134,6 @@ func sortedKeys[V any](m map[string]V) []string {
 	return k
 }
 
-
 // corpusGroup is "scalemalnet corpus".
 var corpusGroup = &group{
 	name:    "corpus",

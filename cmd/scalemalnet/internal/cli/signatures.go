@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"github.com/scalemalnet/scalemalnet/classifiers/fusion"
 	"github.com/scalemalnet/scalemalnet/classifiers/train"
-	"os"
 	"strings"
 
 	"github.com/scalemalnet/scalemalnet/featurizers/signatures"
@@ -98,15 +97,7 @@ func runSignaturesEval(ctx context.Context, e *Env, args []string) int {
 				Classifier: builtin.SignatureClassifier, Stage: fusion.StageDetection,
 				Scores: []fusion.ClassScore{{Class: "benign", Score: 1 - it.Score}, {Class: "malware", Score: it.Score}}})
 		}
-		f, err := os.Create(*predPath)
-		if err != nil {
-			return fail(e, err)
-		}
-		err = fusion.WriteOOF(f, lines)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
+		if err := writeLines(*predPath, lines); err != nil {
 			return fail(e, err)
 		}
 		fmt.Fprintf(e.Stderr, "wrote %s (%d predictions)\n", *predPath, len(lines))

@@ -109,15 +109,7 @@ func runEval(ctx context.Context, e *Env, args []string) int {
 		return fail(e, err)
 	}
 	if *predPath != "" {
-		f, err := os.Create(*predPath)
-		if err != nil {
-			return fail(e, err)
-		}
-		err = fusion.WriteOOF(f, lines)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
+		if err := writeLines(*predPath, lines); err != nil {
 			return fail(e, err)
 		}
 		fmt.Fprintf(e.Stderr, "wrote %s (%d predictions)\n", *predPath, len(lines))
@@ -156,9 +148,18 @@ func writeMetrics(w io.Writer, h *modelfile.Header, m eval.Metrics) {
 	}
 }
 
-// writeOOFFile writes a training result's out-of-fold predictions to path
-// (through a temporary file, so a failed run leaves no partial file).
+// writeOOFFile writes a training result's out-of-fold predictions to path.
 func writeOOFFile(path string, res *train.Result) error {
+	if len(res.OOF) == 0 {
+		return res.WriteOOF(io.Discard) // its error says why there are none
+	}
+	return writeLines(path, res.OOF)
+}
+
+// writeLines writes fusion lines (train --oof, eval --predictions,
+// signatures eval --predictions) to path through a temporary file, so a
+// failed run leaves no partial file.
+func writeLines(path string, lines []fusion.OOFLine) error {
 	if dir := filepath.Dir(path); dir != "." {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
@@ -169,7 +170,7 @@ func writeOOFFile(path string, res *train.Result) error {
 	if err != nil {
 		return err
 	}
-	err = res.WriteOOF(f)
+	err = fusion.WriteOOF(f, lines)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -178,7 +179,7 @@ func writeOOFFile(path string, res *train.Result) error {
 	}
 	if err != nil {
 		os.Remove(tmp)
-		return fmt.Errorf("out-of-fold predictions: %w", err)
+		return fmt.Errorf("predictions: %w", err)
 	}
 	return nil
 }
