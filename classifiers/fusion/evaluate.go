@@ -28,7 +28,18 @@ type EvalOptions struct {
 	// keep a group's records together (eval.StratifiedGroupKFold), as the
 	// sandbox corpus's models were cross-validated.
 	Group func(id string) string `json:"-"`
+	// Decisive, when set, names the records whose decisive evidence makes
+	// the verdict malware whatever the fused probability (a critical
+	// behaviour signature: see DecisiveSuffix). Each fusion method is then
+	// also measured with that rule applied, as an entry named
+	// method+DecisiveSuffix. The evidence is fixed per record (rules are not
+	// fitted), so applying it per fold needs no validation part.
+	Decisive func(id string) bool `json:"-"`
 }
+
+// DecisiveSuffix ends the name of a fusion entry measured with the
+// decisive-evidence rule (EvalOptions.Decisive).
+const DecisiveSuffix = " + decisive"
 
 // Prediction is one record's out-of-fold prediction by an entry.
 type Prediction struct {
@@ -156,7 +167,11 @@ func Evaluate(records []Record, opt EvalOptions) (EvalReport, error) {
 		return EvalReport{}, fmt.Errorf("%w: %w", ErrOptions, err)
 	}
 	classifiers := sortedKeys(detNames)
-	accs := make([]evalAcc, len(classifiers)+len(methods))
+	nm := len(methods)
+	if opt.Decisive != nil {
+		nm *= 2 // each method, then each method with the decisive rule
+	}
+	accs := make([]evalAcc, len(classifiers)+nm)
 	for f, fold := range folds {
 		val := subset(records, fold.Train)
 		test := fold.Test
@@ -198,6 +213,18 @@ func Evaluate(records []Record, opt EvalOptions) (EvalReport, error) {
 			a.folds = append(a.folds, s)
 			a.prob, a.pred, a.ys = append(a.prob, prob...), append(a.pred, pred...), append(a.ys, pick(y, test)...)
 			a.idx = append(a.idx, test...)
+			if opt.Decisive != nil {
+				pd := slices.Clone(pred)
+				for j, i := range test {
+					pd[j] = pd[j] || opt.Decisive(records[i].ID)
+				}
+				sd := score(pd, prob, pick(y, test))
+				sd.Threshold = s.Threshold
+				d := &accs[len(classifiers)+len(methods)+k]
+				d.folds = append(d.folds, sd)
+				d.prob, d.pred, d.ys = append(d.prob, prob...), append(d.pred, pd...), append(d.ys, pick(y, test)...)
+				d.idx = append(d.idx, test...)
+			}
 		}
 		for k, name := range classifiers {
 			a := &accs[k]
@@ -209,8 +236,10 @@ func Evaluate(records []Record, opt EvalOptions) (EvalReport, error) {
 		e := EvalEntry{Kind: KindClassifier}
 		if k < len(classifiers) {
 			e.Name = classifiers[k]
+		} else if m := k - len(classifiers); m < len(methods) {
+			e.Name, e.Kind = methods[m], KindFusion
 		} else {
-			e.Name, e.Kind = methods[k-len(classifiers)], KindFusion
+			e.Name, e.Kind = methods[m-len(methods)]+DecisiveSuffix, KindFusion
 		}
 		e.Folds = accs[k].folds
 		var ac, pr, rc, f1, fpr, auc []float64

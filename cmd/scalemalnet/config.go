@@ -1,9 +1,12 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/scalemalnet/scalemalnet/cmd/scalemalnet/internal/cli"
 	"github.com/scalemalnet/scalemalnet/orchestrator/config"
 	"github.com/scalemalnet/scalemalnet/orchestrator/daemon"
+	"github.com/scalemalnet/scalemalnet/orchestrator/verdict"
 )
 
 // serveConfig is the daemon configuration of the serve command: the
@@ -64,6 +67,12 @@ func serveConfig(o cli.ServeOptions) (daemon.Config, error) {
 	}
 	if o.FusionUnfittedWeight != 0 {
 		cfg.Fusion.UnfittedWeight = o.FusionUnfittedWeight
+	}
+	if o.FusionDecisive != "" {
+		if _, ok := verdict.ParseDecisive(o.FusionDecisive); !ok {
+			return cfg, fmt.Errorf("--fusion-decisive %q: want critical, high, medium or off", o.FusionDecisive)
+		}
+		cfg.Fusion.Decisive = o.FusionDecisive
 	}
 	cfg.Logger = o.Logger
 	return cfg, nil

@@ -139,6 +139,10 @@ type ItemResult struct {
 	Score      float64  `json:"score"`    // Score of its matches
 	Detected   bool     `json:"detected"` // Score >= Threshold
 	Rules      []string `json:"rules,omitempty"`
+	// MaxSeverity is the highest severity matched (0: nothing matched).
+	// A critical match decides the verdict in the orchestrator
+	// (docs/signatures.md, "Decisive signatures").
+	MaxSeverity int `json:"max_severity,omitempty"`
 	// SameTechnique: a matched rule names one of the item's techniques
 	// (or its parent technique, or a sub-technique of it).
 	SameTechnique bool   `json:"same_technique"`
@@ -163,19 +167,23 @@ type RuleResult struct {
 
 // Evaluation is the signatures measured on a corpus.
 type Evaluation struct {
-	Rules      int               `json:"rules"`
-	Items      []ItemResult      `json:"items"`
-	Skipped    int               `json:"skipped"` // items not done
-	Errors     int               `json:"errors"`  // done items whose trace could not be read
-	Malware    int               `json:"malware"`
-	Benign     int               `json:"benign"`
-	TP         int               `json:"tp"`       // malware detected
-	FP         int               `json:"fp"`       // benign detected
-	TPR        float64           `json:"tpr"`      // detected malware / malware
-	FPR        float64           `json:"fpr"`      // detected benign / benign
-	Accuracy   float64           `json:"accuracy"` // at Threshold
-	Techniques []TechniqueResult `json:"techniques"`
-	PerRule    []RuleResult      `json:"per_rule"`
+	Rules    int          `json:"rules"`
+	Items    []ItemResult `json:"items"`
+	Skipped  int          `json:"skipped"` // items not done
+	Errors   int          `json:"errors"`  // done items whose trace could not be read
+	Malware  int          `json:"malware"`
+	Benign   int          `json:"benign"`
+	TP       int          `json:"tp"`       // malware detected
+	FP       int          `json:"fp"`       // benign detected
+	TPR      float64      `json:"tpr"`      // detected malware / malware
+	FPR      float64      `json:"fpr"`      // detected benign / benign
+	Accuracy float64      `json:"accuracy"` // at Threshold
+	// CriticalMalware and CriticalBenign count the items with a critical
+	// match: what the decisive-signature rule alone would call malware.
+	CriticalMalware int               `json:"critical_malware"`
+	CriticalBenign  int               `json:"critical_benign"`
+	Techniques      []TechniqueResult `json:"techniques"`
+	PerRule         []RuleResult      `json:"per_rule"`
 }
 
 // sameTechnique reports whether technique ids a and b are the same, or one
@@ -224,6 +232,7 @@ func (s *Set) Evaluate(ctx context.Context, dir string) (*Evaluation, error) {
 		res.Detected = res.Score >= Threshold
 		for _, m := range ms {
 			res.Rules = append(res.Rules, m.ID)
+			res.MaxSeverity = max(res.MaxSeverity, m.Severity)
 			rr := rules[m.ID]
 			if rr == nil {
 				rr = &RuleResult{ID: m.ID}
@@ -235,10 +244,14 @@ func (s *Set) Evaluate(ctx context.Context, dir string) (*Evaluation, error) {
 				rr.Benign++
 			}
 		}
+		critical := res.MaxSeverity >= features.SeverityMax
 		if it.Label == "malware" {
 			ev.Malware++
 			if res.Detected {
 				ev.TP++
+			}
+			if critical {
+				ev.CriticalMalware++
 			}
 			tl := it.Techniques
 			if len(tl) == 0 {
@@ -272,6 +285,9 @@ func (s *Set) Evaluate(ctx context.Context, dir string) (*Evaluation, error) {
 			ev.Benign++
 			if res.Detected {
 				ev.FP++
+			}
+			if critical {
+				ev.CriticalBenign++
 			}
 		}
 		ev.Items = append(ev.Items, res)
@@ -308,8 +324,10 @@ func (ev *Evaluation) WriteText(w io.Writer) error {
 	p := func(format string, a ...any) { fmt.Fprintf(bw, format, a...) }
 	p("Signatures: %d rules; detected = P(malware) >= %.2f (signatures.Score)\n", ev.Rules, Threshold)
 	p("Items: %d malware, %d benign measured; %d not done skipped; %d traces unreadable\n", ev.Malware, ev.Benign, ev.Skipped, ev.Errors)
-	p("Detection (TPR) %.3f (%d/%d)   false positives (FPR) %.3f (%d/%d)   accuracy %.3f\n\n",
+	p("Detection (TPR) %.3f (%d/%d)   false positives (FPR) %.3f (%d/%d)   accuracy %.3f\n",
 		ev.TPR, ev.TP, ev.Malware, ev.FPR, ev.FP, ev.Benign, ev.Accuracy)
+	p("Critical matches (decisive in the orchestrator): malware %d/%d, benign %d/%d\n\n",
+		ev.CriticalMalware, ev.Malware, ev.CriticalBenign, ev.Benign)
 	if len(ev.Techniques) > 0 {
 		p("| technique | items | detected | any rule | rule of this technique |\n|---|---|---|---|---|\n")
 		for _, t := range ev.Techniques {

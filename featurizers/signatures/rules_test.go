@@ -2,6 +2,7 @@ package signatures
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -108,9 +109,11 @@ var ruleCases = map[string]struct{ pos, neg []item }{
 	"credential-grep":     {[]item{ex("/bin/grep", "grep", "-ri", "password", "/etc")}, []item{ex("/bin/grep", "grep", "-r", "TODO", ".")}},
 	"shell-history-read":  {[]item{ex("/bin/cat", "cat", "/root/.bash_history")}, []item{ex("/bin/cat", "cat", "/etc/hostname")}},
 	"browser-credentials": {[]item{rd("/home/u/.mozilla/firefox/abc.default/logins.json")}, []item{rd("/home/u/.mozilla/firefox/abc.default/prefs.js")}},
+	"login-bruteforce":    {bruteForce(22, 20), append(bruteForce(22, 19), bruteForce(8080, 40)...)},
 	"brute-force-tool":    {[]item{ex("/usr/bin/hydra", "hydra", "-l", "root", "ssh://127.0.0.1")}, []item{ex("/usr/bin/ssh", "ssh", "host")}},
 
 	// persistence
+	"account-files-appended": {[]item{op("/etc/shadow", "O_WRONLY|O_APPEND")}, []item{pc("rename", "/etc/passwd"), wr("/etc/passwd+"), rd("/etc/passwd"), op("/etc/passwd.bak", "O_WRONLY|O_APPEND")}},
 	"account-files-written":  {[]item{pc("rename", "/etc/passwd")}, []item{rd("/etc/passwd"), wr("/etc/passwd.bak")}},
 	"account-created":        {[]item{ex("/usr/sbin/useradd", "useradd", "-M", "evil")}, []item{ex("/usr/bin/passwd", "passwd", "-S")}},
 	"sudoers-modified":       {[]item{wr("/etc/sudoers.d/evil")}, []item{rd("/etc/sudoers")}},
@@ -252,4 +255,13 @@ func TestDocsListEveryRule(t *testing.T) {
 			t.Errorf("docs/signatures.md lacks rule %s with severity %d", r.ID, r.Severity)
 		}
 	}
+}
+
+// bruteForce is n connection attempts to a port of 127.0.0.1.
+func bruteForce(port, n int) []item {
+	out := make([]item, n)
+	for i := range out {
+		out[i] = conn(3+i, fmt.Sprintf("inet 127.0.0.1:%d", port))
+	}
+	return out
 }

@@ -9,7 +9,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"github.com/scalemalnet/scalemalnet/orchestrator/defaults"
 	"io"
 	"os"
 	"reflect"
@@ -18,8 +17,9 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
-
 	"github.com/scalemalnet/scalemalnet/orchestrator/daemon"
+	"github.com/scalemalnet/scalemalnet/orchestrator/defaults"
+	"github.com/scalemalnet/scalemalnet/orchestrator/verdict"
 	"github.com/scalemalnet/scalemalnet/orchestrator/vm"
 )
 
@@ -112,6 +112,10 @@ type Fusion struct {
 	// UnfittedWeight counts classifiers the fusion model was not fitted
 	// on with this prior weight (daemon.FusionConfig.UnfittedWeight).
 	UnfittedWeight *float64 `toml:"unfitted_weight"`
+	// Decisive: a matched signature of this severity or above decides
+	// the verdict (daemon.FusionConfig.Decisive): critical (default), high,
+	// medium or off.
+	Decisive string `toml:"decisive"`
 }
 
 // Size is a byte count: an integer, or a string such as "50GiB", "500MB",
@@ -393,6 +397,10 @@ func (v *validator) config(f *File) daemon.Config {
 			v.errf("fusion.unfitted_weight", "%v outside [0, 10]", *fu.UnfittedWeight)
 		}
 		cfg.Fusion.UnfittedWeight = *fu.UnfittedWeight
+	}
+	cfg.Fusion.Decisive = fu.Decisive
+	if _, ok := verdict.ParseDecisive(fu.Decisive); !ok {
+		v.errf("fusion.decisive", "%q: want critical, high, medium or off", fu.Decisive)
 	}
 	if fu.Rule == "fpr" && fu.TargetFPR == nil {
 		v.errf("fusion.rule", `"fpr" needs target_fpr`)

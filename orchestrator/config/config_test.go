@@ -114,6 +114,7 @@ func TestParseErrors(t *testing.T) {
 		{"slots and entries", "[pool]\nslots = 2\n[[pool.slot]]\nname = \"a\"\n", []string{"line 2", "either"}},
 		{"bad accel", "accel = \"xen\"\n", []string{"line 1", "accel", "xen"}},
 		{"bad fusion", "[fusion]\nrule = \"fixed\"\nthreshold = 1.5\n", []string{"line 3", "fusion.threshold"}},
+		{"bad decisive", "[fusion]\ndecisive = \"severe\"\n", []string{"fusion.decisive", "severe", "critical, high, medium or off"}},
 		{"fpr without target", "[fusion]\nrule = \"fpr\"\n", []string{"line 2", "target_fpr"}},
 		{"syntax", "[pool\nslots = 2\n", []string{"line "}},
 	}

@@ -141,4 +141,9 @@ type FusionConfig struct {
 	// as ignored. Refit with `scalemalnet plugins oof` and `train fusion`
 	// to replace the prior with a fitted weight.
 	UnfittedWeight float64
+	// Decisive is the severity at and above which one matched signature
+	// makes the verdict malware whatever the fused probability
+	// (verdict.Decide): "critical" (also ""), "high", "medium" or "off"
+	// (verdict.ParseDecisive).
+	Decisive string
 }

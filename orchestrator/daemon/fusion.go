@@ -127,6 +127,8 @@ func (r *jobRun) fuse(ctx context.Context) error {
 			r.d.log.Warn("fusion failed", "job", r.job.ID, "err", err)
 		}
 	}
+	min, _ := verdict.ParseDecisive(r.d.cfg.Fusion.Decisive) // checked at start
+	verdict.Decide(v, r.signatures, min)
 	v.Duration = time.Since(start)
 	r.verdict = v
 	return nil

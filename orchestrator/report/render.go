@@ -84,6 +84,13 @@ func (p *printer) verdict(r *Report) {
 		}
 		p.f("VERDICT    %s  (P(malware) %.3f %s threshold %.3f, %s)\n", word, v.Probability, rel, v.Threshold, clean(v.ThresholdRule))
 	}
+	for i, d := range v.DecidedBy {
+		lead := "  decided "
+		if i > 0 {
+			lead = "          "
+		}
+		p.f("%s by signature %s\n", lead, clean(d))
+	}
 	if v.Family != "" {
 		p.f("  family   %s (%.3f, from %s)\n", clean(v.Family), v.FamilyScore, clean(strings.Join(v.FamilyVoters, ", ")))
 	} else if v.Label == VerdictMalware {

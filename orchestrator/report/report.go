@@ -282,9 +282,15 @@ type Verdict struct {
 	Ignored []string      `json:"ignored,omitempty"`
 	// Unfitted: classifiers the model was not fitted on whose votes were
 	// counted with the configured prior weight, uncalibrated.
-	Unfitted []string      `json:"unfitted,omitempty"`
-	Error    string        `json:"error,omitempty"` // why the label is unknown
-	Duration time.Duration `json:"duration_ns"`
+	Unfitted []string `json:"unfitted,omitempty"`
+	// DecidedBy lists the decisive signatures that made the label malware
+	// whatever the fused probability (a match at or above the configured
+	// severity, critical by default; docs/signatures.md), one line each:
+	// "socket-shell (critical; T1059.004, T1071)". Empty when the models
+	// decided.
+	DecidedBy []string      `json:"decided_by,omitempty"`
+	Error     string        `json:"error,omitempty"` // why the label is unknown
+	Duration  time.Duration `json:"duration_ns"`
 }
 
 // Contribution is one detection vote's part in the verdict. Delta is the

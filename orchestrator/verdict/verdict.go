@@ -11,7 +11,10 @@
 package verdict
 
 import (
+	"strings"
+
 	"github.com/scalemalnet/scalemalnet/classifiers/fusion"
+	"github.com/scalemalnet/scalemalnet/featurizers/features"
 	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
 	"github.com/scalemalnet/scalemalnet/orchestrator/report"
 	"github.com/scalemalnet/scalemalnet/plugins"
@@ -80,4 +83,65 @@ func Brief(v *report.Verdict) *jobs.VerdictBrief {
 		return nil
 	}
 	return &jobs.VerdictBrief{Label: v.Label, Probability: v.Probability, Family: v.Family}
+}
+
+// DecisiveDefault is the severity at and above which a matched signature
+// decides the verdict when the configuration does not say: critical.
+const DecisiveDefault = features.SeverityMax
+
+// ParseDecisive parses a decisive-signature setting into the lowest
+// decisive severity: "critical" (also "", the default) 5, "high" 4,
+// "medium" 3, "off" 0 (no signature decides); ok is false otherwise.
+func ParseDecisive(s string) (min int, ok bool) {
+	switch s {
+	case "", "critical":
+		return DecisiveDefault, true
+	case "high":
+		return 4, true
+	case "medium":
+		return 3, true
+	case "off", "none":
+		return 0, true
+	}
+	return 0, false
+}
+
+// Decide applies the decisive-signature rule to v: when a signature of
+// severity min or above matched, the label is malware whatever the fused
+// probability (which the report keeps), and DecidedBy names the
+// signatures. min <= 0 turns the rule off. A rule is decisive because its
+// author says the behaviour has no benign use in a sandbox run; the
+// corpus measures that claim (`signatures eval`: critical matches on
+// benign runs).
+func Decide(v *report.Verdict, sigs []report.Signature, min int) {
+	if v == nil || min <= 0 {
+		return
+	}
+	for _, s := range sigs {
+		if s.Severity < min {
+			continue
+		}
+		line := s.ID + " (" + signatureSeverity(s.Severity)
+		if len(s.Techniques) > 0 {
+			line += "; " + strings.Join(s.Techniques, ", ")
+		}
+		v.DecidedBy = append(v.DecidedBy, line+")")
+	}
+	if len(v.DecidedBy) > 0 {
+		v.Label, v.Error = report.VerdictMalware, ""
+	}
+}
+
+func signatureSeverity(s int) string {
+	switch s {
+	case 5:
+		return "critical"
+	case 4:
+		return "high"
+	case 3:
+		return "medium"
+	case 2:
+		return "low"
+	}
+	return "info"
 }

@@ -48,6 +48,9 @@ type ServeOptions struct {
 	// was not fitted on (0: ignored).
 	FusionUnfittedWeight float64
 	FusionThreshold      float64
+	// FusionDecisive: "critical", "high", "medium" or "off" ("": the
+	// configuration's, critical by default).
+	FusionDecisive string
 	// ConfigFile is the --config file; the other fields, when set,
 	// override its values ("" and 0 mean "not given").
 	ConfigFile string

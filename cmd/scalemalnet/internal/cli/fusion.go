@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/scalemalnet/scalemalnet/classifiers/corpus"
 	"io"
 	"os"
 	"path/filepath"
@@ -13,7 +12,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/scalemalnet/scalemalnet/classifiers/corpus"
 	"github.com/scalemalnet/scalemalnet/classifiers/fusion"
+	"github.com/scalemalnet/scalemalnet/featurizers/signatures"
+	"github.com/scalemalnet/scalemalnet/orchestrator/verdict"
+	"github.com/scalemalnet/scalemalnet/plugins/builtin"
 )
 
 // "train fusion" and "eval fusion": subcommands of train and eval that read
@@ -21,7 +24,7 @@ import (
 
 const (
 	trainFusionUsage = "train fusion --oof FILE [--oof FILE]... [--method soft-vote|stacking|auc-vote|mean] [--calibration platt|isotonic|none] [--rule f1|fpr|youden|fixed] [--target-fpr 0.01] [--threshold T] [--out fusion.json] [--json]"
-	evalFusionUsage  = "eval fusion --data FILE [--data FILE]... [--folds 5] [--seed 1] [--methods m1,m2] [--calibration platt] [--rule f1|fpr|youden|fixed] [--target-fpr 0.01] [--threshold T] [--corpus DIR] [--json|--markdown]"
+	evalFusionUsage  = "eval fusion --data FILE [--data FILE]... [--folds 5] [--seed 1] [--methods m1,m2] [--calibration platt] [--rule f1|fpr|youden|fixed] [--target-fpr 0.01] [--threshold T] [--corpus DIR [--decisive critical|high|medium] [--rules DIR]] [--json|--markdown]"
 )
 
 // subFlags returns a flag set for a subcommand with its own usage text.
@@ -222,7 +225,7 @@ func writeFusionModel(w io.Writer, m *fusion.Model) {
 		t.Value, rule, t.FPR, t.TPR, t.Precision, t.F1)
 }
 
-func runEvalFusion(_ context.Context, e *Env, args []string) int {
+func runEvalFusion(ctx context.Context, e *Env, args []string) int {
 	fs := subFlags(e, "eval fusion", "measure each classifier and each fusion method on the same out-of-fold records", evalFusionUsage)
 	var dataFiles stringList
 	fs.Var(&dataFiles, "data", "out-of-fold predictions of one model (`train --oof`); repeat for each model")
@@ -234,8 +237,19 @@ func runEvalFusion(_ context.Context, e *Env, args []string) int {
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	asMarkdown := fs.Bool("markdown", false, "print the table as Markdown")
 	corpusDir := fs.String("corpus", "", "corpus folder the predictions are of: folds keep each ATT&CK technique's and each program's runs together, and a table per technique and program follows")
+	decisive := fs.String("decisive", "", "with --corpus: also measure each method with the decisive-signature rule the orchestrator applies (a match of this severity or above makes a run malware): critical, high or medium")
+	rulesDir := fs.String("rules", "", "with --decisive: signature rules directory (default: the shipped rules)")
 	if _, code, ok := parse(fs, args, 0); !ok {
 		return code
+	}
+	decisiveSev := 0
+	if *decisive != "" {
+		sev, ok := verdict.ParseDecisive(*decisive)
+		if !ok || sev <= 0 || *corpusDir == "" {
+			fmt.Fprintf(e.Stderr, "scalemalnet: --decisive %q: want critical, high or medium, with --corpus\n", *decisive)
+			return ExitUsage
+		}
+		decisiveSev = sev
 	}
 	if len(dataFiles) == 0 {
 		fmt.Fprintln(e.Stderr, "usage: scalemalnet "+evalFusionUsage)
@@ -274,6 +288,27 @@ func runEvalFusion(_ context.Context, e *Env, args []string) int {
 			return fail(e, err)
 		}
 		eo.Group = corpus.GroupOf(ents)
+	}
+	if decisiveSev > 0 {
+		set, _, err := builtin.LoadSignatures(*rulesDir)
+		if err != nil {
+			return fail(e, err)
+		}
+		ev, err := set.Evaluate(ctx, *corpusDir)
+		if err != nil {
+			return fail(e, err)
+		}
+		flagged := map[string]bool{}
+		for _, it := range ev.Items {
+			if it.MaxSeverity >= decisiveSev {
+				flagged[it.ID] = true
+			}
+		}
+		eo.Decisive = func(id string) bool { return flagged[id] }
+		if !*asJSON && !*asMarkdown {
+			fmt.Fprintf(e.Stdout, "decisive signatures (severity >= %d): %d runs (%d malware, %d benign) of %d\n",
+				decisiveSev, len(flagged), countLabel(ev.Items, flagged, "malware"), countLabel(ev.Items, flagged, "benign"), len(ev.Items))
+		}
 	}
 	start := time.Now()
 	rep, err := fusion.Evaluate(recs, eo)
@@ -350,4 +385,15 @@ func writeFusionEval(w io.Writer, r fusion.EvalReport, opt fusion.Options, took 
 		}
 	}
 	fmt.Fprintln(w, "(mean ± sample std over folds at the threshold chosen on the other folds; a classifier alone predicts benign where it did not vote; coverage is the share of records it voted on)")
+}
+
+// countLabel counts the flagged items of one label.
+func countLabel(items []signatures.ItemResult, flagged map[string]bool, label string) int {
+	n := 0
+	for _, it := range items {
+		if flagged[it.ID] && it.Label == label {
+			n++
+		}
+	}
+	return n
 }

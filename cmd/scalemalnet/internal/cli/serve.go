@@ -40,6 +40,7 @@ func runServe(ctx context.Context, e *Env, args []string) int {
 	fs.Float64Var(&o.FusionTargetFPR, "fusion-target-fpr", 0, "with --fusion-rule fpr: the largest validation false-positive rate, e.g. 0.01")
 	fs.Float64Var(&o.FusionThreshold, "fusion-threshold", 0, "with --fusion-rule fixed: malware when P(malware) >= this")
 	fs.Float64Var(&o.FusionUnfittedWeight, "fusion-unfitted-weight", 0, "count votes of classifiers the fusion model was not fitted on (new plugins) with this prior weight, uncalibrated (default 0: ignored; see docs/fusion.md)")
+	fs.StringVar(&o.FusionDecisive, "fusion-decisive", "", "a matched signature of this severity or above makes the verdict malware whatever the models say: critical (default), high, medium or off (docs/signatures.md)")
 	fs.TextVar(&level, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
 	fs.StringVar(&o.ConfigFile, "config", "", "configuration file (TOML, see docs/scalemalnet.example.toml); flags given override it; its [pool] is reloaded when it changes and on SIGHUP")
 	check := fs.String("check-config", "", "check this configuration file, print every problem (one per line) and exit: 0 when valid, 1 otherwise; starts nothing")

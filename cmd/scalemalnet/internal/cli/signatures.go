@@ -71,7 +71,7 @@ func runSignaturesEval(ctx context.Context, e *Env, args []string) int {
 	corpus := fs.String("corpus", "", "corpus folder: corpus.jsonl and the traces it names")
 	dir := fs.String("rules", "", "rules directory (default: the shipped rules)")
 	asJSON := fs.Bool("json", false, "print JSON (every item's score and rules)")
-	predPath := fs.String("predictions", "", "also write each run's behavior-signatures vote as a fusion line (keyed by run, like the corpus models' out-of-fold lines; the rules never saw the corpus)")
+	predPath := fs.String("predictions", "", "also write each run's behavior-signatures vote as a fusion line (keyed by run, like the corpus models' out-of-fold lines; the rules are not fitted to the corpus)")
 	if _, code, ok := parse(fs, args, 0); !ok {
 		return code
 	}
