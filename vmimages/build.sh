@@ -312,6 +312,13 @@ build_rootfs() {
   fi
   chroot "$rfs" "${wenv[@]}" /usr/lib/wine/wineserver -w || true
   [[ -f $rfs/root/.wine/system.reg ]] || die "the Wine prefix was not created"
+  # Wine updates a prefix (wineboot -u: every builtin DLL copied again into
+  # drive_c, ~480 MB) when .update-timestamp differs from wine.inf's mtime.
+  # mksquashfs -all-time 0 below sets that mtime to 0, so without this the
+  # guest's first Windows program (the warm-up) rewrote the prefix into the
+  # RAM overlay and filled it: a sample then got ENOSPC writing anywhere
+  # outside /tmp. "disable" is Wine's switch for "never update this prefix".
+  echo disable >"$rfs/root/.wine/.update-timestamp"
   grep -q 'syswow64' "$rfs/root/.wine/system.reg" || log "warning: the prefix has no 32-bit (syswow64) registration"
   cleanup_rootfs
   mounted=()

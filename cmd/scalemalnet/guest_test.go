@@ -207,6 +207,26 @@ func TestGuestLinuxSamples(t *testing.T) {
 		}
 	})
 
+	// A sample must have room to write outside /tmp: the root overlay's
+	// upper layer is guest RAM, and Wine's warm-up once filled it by
+	// rewriting its prefix (vmimages/build.sh, .update-timestamp), so that
+	// every write under / failed with ENOSPC.
+	t.Run("room to write under /", func(t *testing.T) {
+		script := filepath.Join(t.TempDir(), "room.sh")
+		body := "#!/bin/sh\nset -e\n" +
+			"dd if=/dev/zero of=/var/tmp/smn-room bs=1M count=64 2>/dev/null\n" +
+			"echo 'smnroom:x:1234:1234::/nonexistent:/usr/sbin/nologin' >> /etc/passwd\n" +
+			"df -k / | tail -1\necho room-ok\n"
+		if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		g := o.analyse(t, script, "room.sh", opts, wait)
+		g.requireExited0(t)
+		if !strings.Contains(g.trace.Summary.Stdout, "room-ok") {
+			t.Errorf("output %q", g.trace.Summary.Stdout)
+		}
+	})
+
 	t.Run("ARM ELF refused with its reason", func(t *testing.T) {
 		g := o.analyse(t, filepath.Join(dir, "arm-hello"), "arm-hello", opts, wait)
 		s := g.trace.Summary

@@ -162,6 +162,16 @@ func warmWine(ctx context.Context, w agent.Wine, log *slog.Logger) {
 		b, _ := os.ReadFile(out.Name())
 		log.Warn("smn-agent: Wine warm-up", "err", err, "output", string(b[:min(len(b), 2048)]))
 	}
+	var st syscall.Statfs_t
+	if err := syscall.Statfs("/", &st); err == nil {
+		// The overlay's upper layer is guest RAM: what the warm-up wrote is
+		// gone from every sample's room (see .update-timestamp in
+		// vmimages/build.sh for how this once filled it).
+		used := (st.Blocks - st.Bfree) * uint64(st.Bsize) >> 20
+		free := st.Bavail * uint64(st.Bsize) >> 20
+		say(log, "wine warmed up", "took", time.Since(start).Round(time.Millisecond), "root_used_mib", used, "root_free_mib", free)
+		return
+	}
 	say(log, "wine warmed up", "took", time.Since(start).Round(time.Millisecond))
 }
 
