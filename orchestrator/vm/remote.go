@@ -160,16 +160,19 @@ type streamConn struct {
 	broken    error
 	wmu       sync.Mutex
 	closeOnce sync.Once
+	recvDone  chan struct{}
+	sending   sync.WaitGroup
 }
 
 func newStreamConn(st *libvirt.Stream, name string) *streamConn {
-	c := &streamConn{st: st, name: name}
+	c := &streamConn{st: st, name: name, recvDone: make(chan struct{})}
 	c.cond = sync.NewCond(&c.mu)
 	go c.recvLoop()
 	return c
 }
 
 func (c *streamConn) recvLoop() {
+	defer close(c.recvDone)
 	p := make([]byte, 64<<10)
 	for {
 		n, err := c.st.Recv(p)
@@ -237,7 +240,9 @@ func (c *streamConn) Write(p []byte) (int, error) {
 	dead := c.wdead
 	c.mu.Unlock()
 	done := make(chan error, 1)
+	c.sending.Add(1)
 	go func() {
+		defer c.sending.Done()
 		q := p
 		for len(q) > 0 {
 			n, err := c.st.Send(q)
@@ -279,10 +284,14 @@ func (c *streamConn) Close() error {
 		c.cond.Broadcast()
 		c.mu.Unlock()
 		// Abort tells libvirtd to close its end; on a dead host it waits
-		// for the connection to fail, so it is not waited for.
+		// for the connection to fail, so it is not waited for. The stream
+		// is freed only once no Recv or Send uses it any more (a call
+		// stuck on a dead host keeps it, and its memory, until it fails).
 		done := make(chan struct{})
 		go func() {
 			_ = c.st.Abort()
+			<-c.recvDone
+			c.sending.Wait()
 			_ = c.st.Free()
 			close(done)
 		}()
