@@ -80,22 +80,25 @@ func (d *Daemon) remoteSpec(c SlotConfig, spec *vm.Spec) error {
 
 // hostChanged wakes the slots of a host whose state changed: on "down"
 // they fail at once with the host's reason (and their jobs go back to the
-// queue for other slots); on "up" they make a new clean state now instead
-// of at the end of their backoff.
+// queue for other slots); on "up" they are reset: a new clean state now,
+// instead of at the end of their backoff, and out of quarantine.
 func (d *Daemon) hostChanged(st hosts.Status) {
 	d.log.Info("host state", "host", st.Name, "state", st.State, "reason", st.Reason, "generation", st.Generation)
 	for _, s := range d.poolSlots() {
 		if s.def.Host != st.Name {
 			continue
 		}
-		if st.State == hosts.StateDown {
+		switch st.State {
+		case hosts.StateDown:
 			s.mu.Lock()
 			s.lastErr = "host " + st.Name + " down: " + strings.TrimSpace(st.Reason)
 			s.mu.Unlock()
-		}
-		select {
-		case s.kick <- struct{}{}:
-		default:
+			s.wakeUp()
+		case hosts.StateUp:
+			// A new connection: the host may have lost its VMs (libvirtd
+			// or the machine restarted). Make a new clean state now, which
+			// also lifts a quarantine earned while the host was away.
+			s.requestReset()
 		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -225,7 +226,7 @@ func (s *Set) Conn(name string) (Conn, vm.Image, int, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.state != StateUp {
-		why := h.reason
+		why := strings.TrimPrefix(h.reason, vm.ErrHost.Error()+": ")
 		if why == "" {
 			why = h.state
 		}
