@@ -14,7 +14,7 @@
 #   scripts/hostlab.sh status      # one line per host
 #   scripts/hostlab.sh uri I       # qemu+tcp://10.213.I.2/system
 #
-# Needs root, iproute2, util-linux (unshare), libvirt (scripts/setup-host.sh).
+# Needs root, iproute2, util-linux (unshare, nsenter), tini, libvirt (scripts/setup-host.sh).
 # No traffic leaves the machine: the veth pairs connect nothing else.
 set -euo pipefail
 
@@ -83,7 +83,10 @@ start_host() {
   # fixed paths (/etc/libvirt, /run/libvirt, /var/lib/libvirt, ...) are
   # bind-mounted to this host's own directories, so its sockets, state and
   # configuration are its own. The daemons keep the namespaces alive.
-  ip netns exec "$n" unshare -m --propagation private -- sh -c "
+  # nsenter, not `ip netns exec`: the latter mounts a fresh /sys, which
+  # hides /sys/fs/cgroup, and libvirtd then leaves its QEMUs in the root
+  # cgroup, outside the 'machine' cgroup and its CPU weight.
+  nsenter --net="/run/netns/$n" unshare -m --propagation private -- sh -c "
     set -e
     mount --bind '$d/etc' /etc/libvirt
     mount --bind '$d/run' /run/libvirt

@@ -37,7 +37,7 @@ func Need(tb testing.TB) {
 	if os.Geteuid() != 0 {
 		stop("hostlab: needs root (network namespaces, a private libvirtd per host)")
 	}
-	for _, b := range []string{"ip", "unshare", "libvirtd", "virtlogd", "virsh", "tini"} {
+	for _, b := range []string{"ip", "unshare", "nsenter", "libvirtd", "virtlogd", "virsh", "tini"} {
 		if _, err := exec.LookPath(b); err != nil {
 			stop("hostlab: %s not found (scripts/setup-host.sh installs it)", b)
 		}

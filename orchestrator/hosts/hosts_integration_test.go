@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -115,7 +116,7 @@ func TestRemoteHosts(t *testing.T) {
 	uriA, uriB := lab.Start(t, a), lab.Start(t, b)
 
 	set := hosts.New(img, nil, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), nil)
-	set.MinBackoff, set.CheckEvery = 500*time.Millisecond, time.Second
+	set.MinBackoff, set.MaxBackoff, set.CheckEvery = 500*time.Millisecond, 2*time.Second, time.Second
 	defer set.Close()
 	for i, u := range []string{uriA, uriB} {
 		name := []string{"ha", "hb"}[i]
@@ -170,6 +171,10 @@ func TestRemoteHosts(t *testing.T) {
 		slots[h] = s
 		hello(t, s)
 	}
+	// The namespaced host's QEMU is in the 'machine' cgroup, with the CPU
+	// weight setup-host.sh gives it (not in the root cgroup, where it would
+	// weigh one process against all local guests: docs/operations.md).
+	checkCgroup(t, slots["ha"])
 
 	// Kill hb's libvirtd while a channel is open: the channel and the host fail.
 	s := slots["hb"]
@@ -212,4 +217,37 @@ func TestRemoteHosts(t *testing.T) {
 		t.Fatalf("prepare after heal: %v", err)
 	}
 	hello(t, s2)
+}
+
+func checkCgroup(t *testing.T, s *vm.Slot) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if err := s.Restore(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Destroy(context.Background())
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err != nil || !strings.Contains(string(b), "guest="+s.Spec().Name) {
+			continue
+		}
+		cg, err := os.ReadFile(filepath.Join(filepath.Dir(p), "cgroup"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(cg), "\n") {
+			f := strings.SplitN(line, ":", 3)
+			if len(f) == 3 && (f[1] == "" || strings.Contains(","+f[1]+",", ",cpu,")) {
+				if !strings.HasPrefix(f[2], "/machine") {
+					t.Fatalf("QEMU of %s is in cpu cgroup %q, want under /machine", s.Spec().Name, f[2])
+				}
+				t.Logf("QEMU of %s: cpu cgroup %s", s.Spec().Name, f[2])
+				return
+			}
+		}
+		t.Fatalf("no cpu cgroup line in %s", cg)
+	}
+	t.Fatalf("no QEMU process found for %s", s.Spec().Name)
 }

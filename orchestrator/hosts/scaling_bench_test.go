@@ -31,6 +31,13 @@ import (
 //
 //	go test ./orchestrator/hosts -run '^$' -bench HostScaling -benchtime 1x
 func BenchmarkHostScaling(b *testing.B) {
+	// The testing package calls a benchmark more than once (b.N 1, then
+	// the -benchtime count): the lab and the three clean states are made,
+	// and the ratios measured, at the first call only.
+	if scaling != nil {
+		reportScaling(b, *scaling)
+		return
+	}
 	imageDir, _ := vmtest.Need(b)
 	hostlab.Need(b)
 	rounds := 4
@@ -126,7 +133,7 @@ func BenchmarkHostScaling(b *testing.B) {
 		return s.Verify(info)
 	}
 	b.ResetTimer()
-	for range b.N {
+	{
 		var thr [4]float64
 		for n := 1; n <= 3; n++ {
 			start := time.Now()
@@ -153,8 +160,15 @@ func BenchmarkHostScaling(b *testing.B) {
 			thr[n] = float64(n*rounds) / el.Seconds()
 			b.Logf("%d host(s): %d cycles in %s: %.3f cycles/s", n, n*rounds, el.Round(time.Millisecond), thr[n])
 		}
-		b.ReportMetric(thr[1], "cycles/s_1host")
-		b.ReportMetric(thr[2]/thr[1], "ratio_2hosts")
-		b.ReportMetric(thr[3]/thr[1], "ratio_3hosts")
+		scaling = &thr
+		reportScaling(b, thr)
 	}
+}
+
+var scaling *[4]float64
+
+func reportScaling(b *testing.B, thr [4]float64) {
+	b.ReportMetric(thr[1], "cycles/s_1host")
+	b.ReportMetric(thr[2]/thr[1], "ratio_2hosts")
+	b.ReportMetric(thr[3]/thr[1], "ratio_3hosts")
 }
