@@ -17,7 +17,9 @@ PKGS=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libvirt-dev
       # the web interface's browser tests (driven by chromedp, headless)
       chromium
       # the YARA featurizer plugin (github.com/hillu/go-yara v4.2 over libyara 4.2, cgo + pkg-config)
-      libyara-dev)
+      libyara-dev
+      # scripts/hostlab.sh: namespaced libvirtd hosts for the scale-out tests (ip netns, veth, unshare)
+      iproute2 util-linux)
 # samples/fetch-benign-pe.sh fetches Windows builds of CLI tools with npm. Any
 # npm will do (some hosts have NodeSource's nodejs, which ships npm and
 # conflicts with Debian's npm package): install Debian's only when none is there.

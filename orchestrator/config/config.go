@@ -10,7 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -19,6 +21,7 @@ import (
 	"github.com/BurntSushi/toml"
 	"github.com/scalemalnet/scalemalnet/orchestrator/daemon"
 	"github.com/scalemalnet/scalemalnet/orchestrator/defaults"
+	"github.com/scalemalnet/scalemalnet/orchestrator/hosts"
 	"github.com/scalemalnet/scalemalnet/orchestrator/verdict"
 	"github.com/scalemalnet/scalemalnet/orchestrator/vm"
 )
@@ -93,6 +96,28 @@ type Pool struct {
 	MemoryMiB       *int   `toml:"memory_mib"` // default memory of a slot
 	QuarantineAfter *int   `toml:"quarantine_after"`
 	Slot            []Slot `toml:"slot"`
+	Host            []Host `toml:"host"`
+}
+
+// Host is one [[pool.host]]: a remote hypervisor host (docs/scale-out.md).
+type Host struct {
+	Name      string `toml:"name"`
+	URI       string `toml:"uri"` // qemu+tcp://addr/system, qemu+tls://..., qemu+ssh://user@addr/system
+	Slots     *int   `toml:"slots"`
+	MemoryMiB *int   `toml:"memory_mib"`
+	Transport string `toml:"transport"` // tcp, tls or ssh; must match the URI's scheme
+	// Insecure acknowledges transport "tcp": no encryption, and no
+	// authentication unless that libvirtd sets auth_tcp = "sasl".
+	Insecure bool `toml:"insecure"`
+	// TLSDir holds cacert.pem, clientcert.pem and clientkey.pem (libvirt's
+	// pkipath) for transport "tls".
+	TLSDir string `toml:"tls_dir"`
+	// SSHKey is the private key and SSHKnownHosts the known_hosts file for
+	// transport "ssh" (libvirt's keyfile and known_hosts URI parameters).
+	SSHKey        string `toml:"ssh_key"`
+	SSHKnownHosts string `toml:"ssh_known_hosts"`
+	ImageDir      string `toml:"image_dir"` // on that host: the uploaded image files
+	StateDir      string `toml:"state_dir"` // on that host: saved states, consoles; default image_dir/state
 }
 
 // Slot is one [[pool.slot]].
@@ -374,6 +399,7 @@ func (v *validator) config(f *File) daemon.Config {
 	if len(p.Slot) > 0 || p.Slots != nil {
 		cfg.PoolOrigin = daemon.OriginConfig
 	}
+	cfg.Hosts = v.hosts(p.Host, seen, cfg.MemoryMiB)
 
 	fu := f.Fusion
 	cfg.Fusion = daemon.FusionConfig{Model: fu.Model, Rule: fu.Rule}
@@ -505,4 +531,109 @@ func stripIndex(key string) string {
 		}
 	}
 	return b.String()
+}
+
+// MaxHosts bounds [[pool.host]] (one orchestrator: see docs/scale-out.md
+// for what changes beyond).
+const MaxHosts = 64
+
+// hosts validates the [[pool.host]] entries and builds each host's libvirt
+// URI with its credentials' parameters.
+func (v *validator) hosts(hs []Host, slotNames map[string]int, defMem int) []hosts.Config {
+	if len(hs) > MaxHosts {
+		v.errf("pool.host", "%d hosts, at most %d", len(hs), MaxHosts)
+	}
+	var out []hosts.Config
+	seen := map[string]int{}
+	for i, h := range hs {
+		key := fmt.Sprintf("pool.host[%d]", i)
+		ok := true
+		bad := func(field, format string, args ...any) {
+			v.errf(key+field, format, args...)
+			ok = false
+		}
+		switch {
+		case h.Name == "":
+			bad("", "name is required")
+		case h.Name == "local":
+			bad(".name", `"local" names this machine; choose another`)
+		case !daemon.ValidSlotName(h.Name) || len(h.Name) > 20:
+			bad(".name", "%q: want 1-20 of a-z, 0-9, '_' and '-', starting with a letter or digit", h.Name)
+		default:
+			if j, dup := seen[h.Name]; dup {
+				bad(".name", "%q already names pool.host[%d]", h.Name, j)
+			}
+			seen[h.Name] = i
+		}
+		slots := 1
+		if h.Slots != nil {
+			slots = v.intIn(key+".slots", h.Slots, 1, daemon.MaxSlots)
+		}
+		for n := range slots {
+			if j, clash := slotNames[fmt.Sprintf("%s-%d", h.Name, n)]; clash && h.Name != "" {
+				bad(".name", "its slot %s-%d clashes with pool.slot[%d]", h.Name, n, j)
+				break
+			}
+		}
+		mem := defMem
+		if h.MemoryMiB != nil {
+			mem = v.intIn(key+".memory_mib", h.MemoryMiB, daemon.MinSlotMemoryMiB, daemon.MaxSlotMemoryMiB)
+		}
+		uri, err := url.Parse(h.URI)
+		want := map[string]string{"tcp": "qemu+tcp", "tls": "qemu+tls", "ssh": "qemu+ssh"}[h.Transport]
+		switch {
+		case h.URI == "":
+			bad(".uri", "required (e.g. qemu+tls://host.example/system)")
+		case err != nil || uri.Host == "" || uri.Path != "/system":
+			bad(".uri", "%q: want qemu+tcp|tls|ssh://HOST/system", h.URI)
+		case want == "":
+			bad(".transport", "%q: want tcp, tls or ssh", h.Transport)
+		case uri.Scheme != want:
+			bad(".uri", "%q does not use transport %s (want a %s:// URI)", h.URI, h.Transport, want)
+		}
+		absPath := func(field, p string, required bool) {
+			switch {
+			case p == "" && required:
+				bad(field, "required (an absolute path)")
+			case p != "" && (!filepath.IsAbs(p) || strings.ContainsRune(p, 0) || len(p) > 200):
+				bad(field, "%q: want an absolute path of at most 200 bytes", p)
+			}
+		}
+		absPath(".image_dir", h.ImageDir, true)
+		absPath(".state_dir", h.StateDir, false)
+		switch h.Transport {
+		case "tcp":
+			if !h.Insecure {
+				bad(".transport", `"tcp" is neither encrypted nor (with auth_tcp = "none") authenticated: use tls or ssh, or set insecure = true for a private network`)
+			}
+		case "tls":
+			absPath(".tls_dir", h.TLSDir, true)
+		case "ssh":
+			absPath(".ssh_key", h.SSHKey, true)
+			absPath(".ssh_known_hosts", h.SSHKnownHosts, false)
+		}
+		if h.Transport != "tls" && h.TLSDir != "" {
+			bad(".tls_dir", "only for transport tls")
+		}
+		if h.Transport != "ssh" && (h.SSHKey != "" || h.SSHKnownHosts != "") {
+			bad(".ssh_key", "only for transport ssh")
+		}
+		if !ok {
+			continue
+		}
+		q := uri.Query()
+		switch h.Transport {
+		case "tls":
+			q.Set("pkipath", h.TLSDir)
+		case "ssh":
+			q.Set("keyfile", h.SSHKey)
+			if h.SSHKnownHosts != "" {
+				q.Set("known_hosts", h.SSHKnownHosts)
+			}
+		}
+		uri.RawQuery = q.Encode()
+		out = append(out, hosts.Config{Name: h.Name, URI: uri.String(), Slots: slots, MemoryMiB: uint(max(mem, 0)),
+			ImageDir: filepath.Clean(h.ImageDir), StateDir: h.StateDir})
+	}
+	return out
 }

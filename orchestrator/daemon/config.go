@@ -5,6 +5,8 @@ package daemon
 import (
 	"log/slog"
 	"time"
+
+	"github.com/scalemalnet/scalemalnet/orchestrator/hosts"
 )
 
 // Retention limits what the data directory keeps; see store.Policy. Zero
@@ -89,6 +91,9 @@ type Config struct {
 	// slot1, ... each with MemoryMiB of memory. Runtime edits through the
 	// API (pool.json in DataDir) are applied on top; see pool.go.
 	Pool []SlotConfig
+	// Hosts are remote hypervisor hosts, each adding its Slots slots
+	// (docs/scale-out.md). issue 16 hook
+	Hosts []hosts.Config
 	// PoolOrigin says where Pool came from, shown by `pool ls`: "config"
 	// (the configuration file) or "flags" (the default).
 	PoolOrigin string
@@ -119,6 +124,7 @@ type SlotConfig struct {
 	MemoryMiB int      // guest memory; default Config.MemoryMiB
 	Network   string   // guest network: "" (none), "isolated" or "user"; see vm.Spec.Network
 	Tags      []string // free-form labels shown by `pool ls`
+	Host      string   // remote host (Config.Hosts) the slot runs on; "" local. issue 16 hook
 }
 
 // FusionConfig selects the fusion model and the stage-1 operating point.

@@ -22,6 +22,7 @@ import (
 	"github.com/scalemalnet/scalemalnet/internal/privdir"
 	"github.com/scalemalnet/scalemalnet/orchestrator/api"
 	"github.com/scalemalnet/scalemalnet/orchestrator/defaults"
+	"github.com/scalemalnet/scalemalnet/orchestrator/hosts"
 	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
 	"github.com/scalemalnet/scalemalnet/orchestrator/metrics"
 	"github.com/scalemalnet/scalemalnet/orchestrator/store"
@@ -41,6 +42,7 @@ type Daemon struct {
 	log      *slog.Logger
 	store    *store.Store
 	hv       vm.Hypervisor
+	hosts    *hosts.Set // remote hypervisor hosts; nil without. issue 16 hook
 	img      vm.Image
 	accel    string
 	instance string // short id of this instance, from its data directory
@@ -187,6 +189,10 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 	}
 	d.pool.runDir = runDir // removed by Close
 	d.timeouts = mergeTimeouts(DefaultStepTimeouts, cfg.Timeouts)
+	if err := d.startHosts(); err != nil { // issue 16 hook
+		d.Close()
+		return nil, err
+	}
 	if err := d.initPool(runDir); err != nil {
 		d.Close()
 		return nil, err
@@ -210,6 +216,7 @@ func (d *Daemon) domainPrefix() string { return "smn-" + d.instance + "-" }
 func (d *Daemon) Close() error {
 	var errs []error
 	d.closeFakeNets()
+	d.closeHosts() // issue 16 hook
 	if dir := d.pool.runDir; dir != "" {
 		if err := os.RemoveAll(dir); err != nil {
 			errs = append(errs, fmt.Errorf("remove runtime directory: %w", err))

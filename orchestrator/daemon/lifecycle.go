@@ -210,6 +210,9 @@ func isInfraFailure(err error) bool {
 	if errors.Is(err, ErrVMStopped) {
 		return true // QEMU died under the job, at whatever step
 	}
+	if errors.Is(err, vm.ErrHost) {
+		return true // issue 16 hook: the slot's hypervisor host failed under the job
+	}
 	var se *StepError
 	if !errors.As(err, &se) {
 		return false

@@ -287,6 +287,7 @@ func (d *Daemon) initPool(runDir string) error {
 	if err != nil {
 		return err
 	}
+	base = append(base, d.hostSlots()...) // issue 16 hook
 	p.base, p.baseOrigin = base, origin
 	if p.overlay, err = loadOverlay(d.poolFile()); err != nil {
 		return err
@@ -345,6 +346,9 @@ func (d *Daemon) slotSpec(c SlotConfig) (vm.Spec, string, error) {
 		ChannelPath: filepath.Join(d.pool.runDir, c.Name+".sock"),
 		ConsolePath: d.layout().Console(c.Name),
 	}
+	if err := d.remoteSpec(c, &spec); err != nil { // issue 16 hook
+		return spec, dir, err
+	}
 	err := d.attachFakeNet(c, &spec) // isolated mode: the slot's responder and its port
 	return spec, dir, err
 }
@@ -355,7 +359,7 @@ func (d *Daemon) newSlot(c SlotConfig, origin string) (*slotState, error) {
 	if err != nil {
 		return nil, err
 	}
-	vs, err := vm.NewSlot(c.Name, spec, d.hv, dir, d.log)
+	vs, err := vm.NewSlot(c.Name, spec, d.slotHV(c), dir, d.log) // issue 16 hook: slotHV
 	if err != nil {
 		return nil, err
 	}
@@ -580,7 +584,7 @@ func (d *Daemon) applyRequests(ctx context.Context, s *slotState) bool {
 		spec, dir, err := d.slotSpec(*respec)
 		var vs *vm.Slot
 		if err == nil {
-			vs, err = vm.NewSlot(respec.Name, spec, d.hv, dir, d.log)
+			vs, err = vm.NewSlot(respec.Name, spec, d.slotHV(*respec), dir, d.log) // issue 16 hook: slotHV
 		}
 		s.mu.Lock()
 		old := s.def

@@ -4,6 +4,7 @@ package daemon
 // pool API methods.
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -257,7 +258,7 @@ func (s *slotState) snapshot(host string, withLog bool) api.PoolSlot {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p := api.PoolSlot{
-		Name: s.name, State: s.state, Since: s.since, Job: s.job, Host: host, Domain: s.domain,
+		Name: s.name, State: s.state, Since: s.since, Job: s.job, Host: cmp.Or(s.def.Host, host), Domain: s.domain, // issue 16 hook: remote host
 		MemoryMiB: s.def.MemoryMiB, Network: vm.NetworkName(s.def.Network), Tags: slices.Clone(s.def.Tags),
 		Origin: s.origin, Analyses: s.done, ConsecutiveFailures: s.failures, LastError: s.lastErr,
 		Quarantined: s.quarantined,

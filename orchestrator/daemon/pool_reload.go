@@ -146,6 +146,7 @@ func (d *Daemon) Reload(why string) error {
 	if err != nil {
 		return fail(err)
 	}
+	base = append(base, d.hostSlots()...) // issue 16 hook: hosts apply at start (a change of [[pool.host]] needs a restart)
 	d.pool.reloadErr, d.pool.reloadErrAt, d.pool.lastReload = "", time.Time{}, now
 	d.log.Info("configuration reloaded", "why", why, "file", d.cfg.ConfigFile, "slots", len(base))
 	qa := cfg.QuarantineAfter

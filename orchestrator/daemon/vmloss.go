@@ -42,7 +42,7 @@ func (d *Daemon) explainVMLoss(ctx context.Context, s *slotState, err error) err
 	// of the channel closed: give it a few seconds.
 	name := s.Spec().Name
 	for start := time.Now(); ; time.Sleep(200 * time.Millisecond) {
-		names, lerr := d.hv.Domains(lctx, name)
+		names, lerr := d.slotHV(s.def).Domains(lctx, name) // issue 16 hook: the slot's host
 		if lerr != nil {
 			return err
 		}

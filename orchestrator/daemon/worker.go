@@ -299,7 +299,7 @@ func (r *jobRun) collect(ctx context.Context) error {
 // has its slot.
 func (r *jobRun) machineInfo() report.Machine {
 	m := report.Machine{
-		Slot: r.slot.ID, Domain: r.slot.Spec().Name, Hypervisor: r.d.accel,
+		Slot: r.slot.ID, Host: r.slot.Spec().Host, Domain: r.slot.Spec().Name, Hypervisor: r.d.accel, // issue 16 hook: Host
 		Kernel: r.hello.Kernel, AgentVersion: r.hello.AgentVersion, BootID: r.hello.BootID,
 		Image: r.d.img.Digest,
 	}

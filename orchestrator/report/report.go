@@ -69,6 +69,7 @@ type Truncation struct {
 // Machine describes where the sample ran.
 type Machine struct {
 	Slot         string `json:"slot"`
+	Host         string `json:"host,omitempty"` // remote hypervisor host ([[pool.host]]); empty: the orchestrator's own
 	Domain       string `json:"domain"`
 	Hypervisor   string `json:"hypervisor"` // "kvm" or "qemu" (TCG)
 	Kernel       string `json:"kernel"`     // guest kernel release

@@ -61,7 +61,19 @@ type Spec struct {
 	// responder (NetworkIsolated only). It may change between orchestrator
 	// runs: a restore then gives the saved VM the new one.
 	NetPort int
+	// Host names the hypervisor host of a slot on another machine ("" for
+	// the local one). With Host set, ChannelPath, ConsolePath and SavePath
+	// are paths on that host: the agent channel is opened through libvirt
+	// (HostFiles.OpenChannel) and the saved state and console log are
+	// reached through libvirt's storage volumes, never the local disk.
+	Host string
+	// SavePath is where the slot's clean memory state is saved (on Host
+	// for a remote slot); "" keeps it in the slot's local directory.
+	SavePath string
 }
+
+// Remote tells whether the slot's VM runs on another host.
+func (s Spec) Remote() bool { return s.Host != "" }
 
 // ErrConfig is wrapped by errors in a slot or pool configuration.
 var ErrConfig = errors.New("invalid vm configuration")
@@ -86,6 +98,12 @@ func (s Spec) Validate() error {
 		return err
 	} else if n != s.Network {
 		return fmt.Errorf("%w: network %q must be given as %q", ErrConfig, s.Network, n)
+	}
+	if s.Remote() && s.Network == NetworkIsolated {
+		return fmt.Errorf("%w: host %s: the isolated network needs the fake internet on the orchestrator's 127.0.0.1, which a remote host cannot reach (use none)", ErrConfig, s.Host)
+	}
+	if s.Remote() && s.SavePath == "" {
+		return fmt.Errorf("%w: host %s: a remote slot needs SavePath on that host", ErrConfig, s.Host)
 	}
 	if s.Network == NetworkIsolated && (s.NetPort <= 0 || s.NetPort > 65535) {
 		return fmt.Errorf("%w: isolated network without its responder port (%d)", ErrConfig, s.NetPort)

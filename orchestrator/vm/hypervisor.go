@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"libvirt.org/go/libvirt"
 )
@@ -33,19 +34,26 @@ type Hypervisor interface {
 
 // Libvirt is a Hypervisor backed by a libvirt connection.
 type Libvirt struct {
-	uri  string
-	conn *libvirt.Connect
-	desc string
+	uri    string
+	conn   *libvirt.Connect
+	desc   string
+	remote bool
+
+	mu           sync.Mutex
+	closedReason string            // set by the close callback (remote)
+	pools        map[string]string // host directory -> storage pool name
 }
 
 // OpenLibvirt connects to uri (e.g. "qemu:///system", or "test:///default"
 // for unit tests).
 func OpenLibvirt(ctx context.Context, uri string) (*Libvirt, error) {
+	startEventLoop()
 	conn, err := call(ctx, "connect to "+uri, func() (*libvirt.Connect, error) { return libvirt.NewConnect(uri) })
 	if err != nil {
 		return nil, fmt.Errorf("%w (is libvirtd running? see scripts/setup-host.sh)", err)
 	}
-	l := &Libvirt{uri: uri, conn: conn, desc: uri}
+	l := &Libvirt{uri: uri, conn: conn, desc: uri, remote: IsRemoteURI(uri), pools: map[string]string{}}
+	l.watchClose()
 	if typ, err := conn.GetType(); err == nil {
 		if v, err := conn.GetVersion(); err == nil {
 			l.desc = fmt.Sprintf("%s %d.%d.%d via %s", typ, v/1000000, v/1000%1000, v%1000, uri)

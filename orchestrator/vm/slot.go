@@ -66,7 +66,11 @@ func NewSlot(id string, spec Spec, hv Hypervisor, dir string, log *slog.Logger) 
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("slot %s: %w", id, err)
 	}
-	if err := os.MkdirAll(filepath.Dir(spec.ChannelPath), 0o700); err != nil {
+	if spec.Remote() {
+		if _, ok := hv.(HostFiles); !ok {
+			return nil, fmt.Errorf("%w: slot %s on host %s: the hypervisor cannot reach files and channels on that host", ErrConfig, id, spec.Host)
+		}
+	} else if err := os.MkdirAll(filepath.Dir(spec.ChannelPath), 0o700); err != nil {
 		return nil, fmt.Errorf("slot %s: %w", id, err)
 	}
 	if log == nil {
@@ -81,7 +85,44 @@ func (s *Slot) Spec() Spec { return s.spec }
 // ConsolePath is the current console log of the slot's VM.
 func (s *Slot) ConsolePath() string { return s.spec.ConsolePath }
 
-func (s *Slot) savePath() string  { return filepath.Join(s.dir, "clean.save") }
+func (s *Slot) savePath() string {
+	if s.spec.SavePath != "" {
+		return s.spec.SavePath
+	}
+	return filepath.Join(s.dir, "clean.save")
+}
+
+// statSave returns the size and modification time of the saved state,
+// wherever it lives.
+func (s *Slot) statSave(ctx context.Context) (int64, time.Time, error) {
+	if s.spec.Remote() {
+		return s.hv.(HostFiles).StatFile(ctx, s.savePath())
+	}
+	st, err := os.Stat(s.savePath())
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	return st.Size(), st.ModTime(), nil
+}
+
+func (s *Slot) removeFile(ctx context.Context, p string) error {
+	if s.spec.Remote() {
+		return s.hv.(HostFiles).RemoveFile(ctx, p)
+	}
+	if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+func (s *Slot) renameSave(ctx context.Context, tmp string) error {
+	if s.spec.Remote() {
+		// libvirt has no rename of a volume: the remote save is written
+		// under its final name (clean.json, written last, marks it valid).
+		return nil
+	}
+	return os.Rename(tmp, s.savePath())
+}
 func (s *Slot) statePath() string { return filepath.Join(s.dir, "clean.json") }
 
 // Clean returns the slot's recorded clean state if it is still valid: made
@@ -102,12 +143,14 @@ func (s *Slot) Clean() (CleanState, error) {
 		// The save file embeds the domain XML: its devices cannot change.
 		return cs, fmt.Errorf("%w: made with network %s, slot now has %s", ErrNoCleanState, NetworkName(cs.Network), NetworkName(s.spec.Network))
 	}
-	st, err := os.Stat(s.savePath())
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	size, mtime, err := s.statSave(ctx)
 	if err != nil {
-		return cs, fmt.Errorf("%w: %v", ErrNoCleanState, err)
+		return cs, fmt.Errorf("%w: %w", ErrNoCleanState, err)
 	}
-	if st.Size() != cs.SaveSize || !st.ModTime().Equal(cs.SaveModTime) {
-		return cs, fmt.Errorf("%w: save file changed since it was made (size %d, want %d)", ErrNoCleanState, st.Size(), cs.SaveSize)
+	if size != cs.SaveSize || !mtime.Equal(cs.SaveModTime) {
+		return cs, fmt.Errorf("%w: save file changed since it was made (size %d, want %d)", ErrNoCleanState, size, cs.SaveSize)
 	}
 	return cs, nil
 }
@@ -115,7 +158,9 @@ func (s *Slot) Clean() (CleanState, error) {
 // Invalidate forgets the clean state so the next Prepare cold-boots.
 func (s *Slot) Invalidate() error {
 	err1 := os.Remove(s.statePath())
-	err2 := os.Remove(s.savePath())
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err2 := s.removeFile(ctx, s.savePath())
 	if err1 != nil && !errors.Is(err1, os.ErrNotExist) {
 		return err1
 	}
@@ -139,7 +184,7 @@ func (s *Slot) Prepare(ctx context.Context, probe Prober) (CleanState, error) {
 		return CleanState{}, err
 	}
 	s.rotateConsole()
-	_ = os.Remove(s.spec.ChannelPath)
+	s.removeChannel()
 	start := time.Now()
 	if err := s.hv.Create(ctx, xml); err != nil {
 		return CleanState{}, fmt.Errorf("slot %s: cold boot: %w", s.ID, err)
@@ -159,29 +204,32 @@ func (s *Slot) Prepare(ctx context.Context, probe Prober) (CleanState, error) {
 		return CleanState{}, fmt.Errorf("%w: %w%s", ErrAgent, err, s.consoleTail())
 	}
 	tmp := s.savePath() + ".tmp"
-	_ = os.Remove(tmp)
+	if s.spec.Remote() {
+		tmp = s.savePath()
+	}
+	_ = s.removeFile(ctx, tmp)
 	if err := s.hv.Save(ctx, s.spec.Name, tmp); err != nil {
 		_ = s.Destroy(context.WithoutCancel(ctx))
-		_ = os.Remove(tmp)
+		_ = s.removeFile(context.WithoutCancel(ctx), tmp)
 		return CleanState{}, fmt.Errorf("slot %s: save clean state: %w", s.ID, err)
 	}
-	if err := os.Rename(tmp, s.savePath()); err != nil {
+	if err := s.renameSave(ctx, tmp); err != nil {
 		return CleanState{}, err
 	}
-	st, err := os.Stat(s.savePath())
+	size, mtime, err := s.statSave(ctx)
 	if err != nil {
-		return CleanState{}, err
+		return CleanState{}, fmt.Errorf("slot %s: saved state: %w", s.ID, err)
 	}
 	cs := CleanState{
 		ImageDigest: s.spec.Image.Digest, BootID: info.BootID, Kernel: info.Kernel,
-		AgentVersion: info.AgentVersion, SaveSize: st.Size(), SaveModTime: st.ModTime(),
+		AgentVersion: info.AgentVersion, SaveSize: size, SaveModTime: mtime,
 		Created: time.Now().UTC(), BootTime: boot, Network: s.spec.Network,
 	}
 	b, _ := json.MarshalIndent(cs, "", "  ")
 	if err := writeFileAtomic(s.statePath(), b); err != nil {
 		return CleanState{}, err
 	}
-	s.log.Info("clean state ready", "boot", boot.Round(time.Millisecond), "save_bytes", st.Size(), "boot_id", info.BootID)
+	s.log.Info("clean state ready", "boot", boot.Round(time.Millisecond), "save_bytes", size, "boot_id", info.BootID, "host", s.hostName())
 	return cs, nil
 }
 
@@ -196,7 +244,7 @@ func (s *Slot) Restore(ctx context.Context) error {
 		return err
 	}
 	s.rotateConsole()
-	_ = os.Remove(s.spec.ChannelPath)
+	s.removeChannel()
 	// The save file embeds the domain XML it was made with; the slot's paths
 	// do not change between Prepare and Restore, so no replacement XML,
 	// except for the fake internet's port, which is new at every start of
@@ -237,6 +285,9 @@ func (s *Slot) Verify(info AgentInfo) error {
 // DialAgent connects to the agent channel of the running VM, retrying while
 // the socket is not there yet, until ctx ends.
 func (s *Slot) DialAgent(ctx context.Context) (net.Conn, error) {
+	if s.spec.Remote() {
+		return s.openChannel(ctx)
+	}
 	var d net.Dialer
 	for {
 		c, err := d.DialContext(ctx, "unix", s.spec.ChannelPath)
@@ -273,9 +324,47 @@ func (s *Slot) Destroy(ctx context.Context) error {
 	return nil
 }
 
+// openChannel opens the agent channel of a remote slot through libvirtd,
+// retrying while the domain or its socket is not there yet. A failure of
+// the host's connection (ErrHost) is not retried.
+func (s *Slot) openChannel(ctx context.Context) (net.Conn, error) {
+	hf := s.hv.(HostFiles)
+	for {
+		c, err := hf.OpenChannel(ctx, s.spec.Name, AgentChannel)
+		if err == nil {
+			return c, nil
+		}
+		if errors.Is(err, ErrHost) {
+			return nil, fmt.Errorf("%w: slot %s: %w", ErrAgent, s.ID, err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w: slot %s on host %s: open channel: %v", ErrAgent, s.ID, s.spec.Host, err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func (s *Slot) hostName() string {
+	if s.spec.Host == "" {
+		return "local"
+	}
+	return s.spec.Host
+}
+
+func (s *Slot) removeChannel() {
+	if !s.spec.Remote() {
+		_ = os.Remove(s.spec.ChannelPath)
+	}
+	// On a remote host QEMU replaces a stale socket itself when it binds.
+}
+
 // rotateConsole keeps the previous run's console log as console.prev.log:
 // libvirt appends to the file otherwise.
 func (s *Slot) rotateConsole() {
+	if s.spec.Remote() {
+		return // the console file on the host is replaced (append off)
+	}
 	p := s.spec.ConsolePath
 	if _, err := os.Stat(p); err == nil {
 		_ = os.Rename(p, p+".prev")
@@ -284,6 +373,18 @@ func (s *Slot) rotateConsole() {
 
 // consoleTail returns the end of the console log for error messages.
 func (s *Slot) consoleTail() string {
+	if s.spec.Remote() {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		b, err := s.hv.(HostFiles).TailFile(ctx, s.spec.ConsolePath, 600)
+		if err != nil {
+			return fmt.Sprintf("; console log on host %s at %s not readable: %v", s.spec.Host, s.spec.ConsolePath, err)
+		}
+		if len(b) == 0 {
+			return ""
+		}
+		return "; console ends: " + string(b)
+	}
 	b, err := os.ReadFile(s.spec.ConsolePath)
 	if err != nil || len(b) == 0 {
 		return ""
