@@ -1,4 +1,4 @@
-package daemon
+package analysis
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/scalemalnet/scalemalnet/orchestrator/vm"
 )
 
 // Errors for a VM that went away during an analysis. The guest side of the
@@ -26,7 +28,7 @@ var (
 // ErrVMStopped or ErrGuestCrashed when the slot's VM is no longer running,
 // so that the job's reason says what happened instead of "EOF". Other
 // errors are returned unchanged.
-func (d *Daemon) explainVMLoss(ctx context.Context, s *slotState, err error) error {
+func (a *Runner) explainVMLoss(ctx context.Context, s *vm.Slot, err error) error {
 	var se *StepError
 	if err == nil || ctx.Err() != nil || !errors.As(err, &se) {
 		return err
@@ -42,7 +44,7 @@ func (d *Daemon) explainVMLoss(ctx context.Context, s *slotState, err error) err
 	// of the channel closed: give it a few seconds.
 	name := s.Spec().Name
 	for start := time.Now(); ; time.Sleep(200 * time.Millisecond) {
-		names, lerr := d.hv.Domains(lctx, name)
+		names, lerr := a.Hypervisor.Domains(lctx, name)
 		if lerr != nil {
 			return err
 		}

@@ -1,4 +1,4 @@
-package daemon
+package analysis
 
 import (
 	"bytes"
@@ -36,7 +36,7 @@ func TestLifecycleTable(t *testing.T) {
 		} else if released {
 			t.Errorf("step %s needs the VM but comes after the slot is released", st.Name)
 		}
-		got := isInfraFailure(&StepError{Step: st.Name, Err: errors.New("x")})
+		got := IsInfraFailure(&StepError{Step: st.Name, Err: errors.New("x")})
 		if got != slices.Contains(infra, st.Name) {
 			t.Errorf("step %s: infrastructure failure = %v", st.Name, got)
 		}
@@ -49,10 +49,10 @@ func TestLifecycleTable(t *testing.T) {
 		t.Errorf("run step timeout %s, want the job's 7s + 3s grace", d)
 	}
 	fuse, _ := stepNamed(StepFuse)
-	if d := fuse.Timeout(mergeTimeouts(DefaultStepTimeouts, StepTimeouts{Fuse: 3 * time.Second}), jobs.Job{}, 0); d != 3*time.Second {
+	if d := fuse.Timeout(MergeTimeouts(DefaultStepTimeouts, StepTimeouts{Fuse: 3 * time.Second}), jobs.Job{}, 0); d != 3*time.Second {
 		t.Errorf("fuse step timeout %s, want its own 3s", d)
 	}
-	if !isCleanStateFailure(&StepError{Step: StepWaitAgent, Err: errors.New("x")}) || isCleanStateFailure(&StepError{Step: StepRun, Err: errors.New("x")}) {
+	if !IsCleanStateFailure(&StepError{Step: StepWaitAgent, Err: errors.New("x")}) || IsCleanStateFailure(&StepError{Step: StepRun, Err: errors.New("x")}) {
 		t.Error("clean-state failures: want restore and wait-agent only")
 	}
 }
@@ -63,18 +63,13 @@ func TestLifecycleTable(t *testing.T) {
 // running again on a VM.
 func TestProcessingResumedAfterRestart(t *testing.T) {
 	dir := t.TempDir()
-	log := slog.New(slog.NewTextHandler(testWriter{t}, nil))
+	log := slog.New(slog.DiscardHandler)
 	st, err := store.Open(dir, store.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	cfg := Config{DataDir: dir, Logger: log, MinFreeBytes: -1, PluginBinary: "none"}
-	if err := cfg.setDefaults(); err != nil {
-		t.Fatal(err)
-	}
-	d := &Daemon{cfg: cfg, log: log, store: st, hv: newFakeHV(t), img: fakeImage(t), instance: "unit",
-		wake: make(chan struct{}, 1), timeouts: DefaultStepTimeouts}
+	d := New(Config{Store: st, Log: log, Timeouts: DefaultStepTimeouts})
 	ctx := context.Background()
 	sample, err := st.PutSample(ctx, bytes.NewReader([]byte("\x7fELF sample")), "s", 1<<20)
 	if err != nil {
@@ -113,7 +108,7 @@ func TestProcessingResumedAfterRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &jobRun{d: d, job: job, steps: &stepRunner{parent: ctx, steps: []report.Step{{Name: StepRestore}, {Name: StepDestroy}}},
+	r := &jobRun{a: d, job: job, steps: &stepRunner{parent: ctx, steps: []report.Step{{Name: StepRestore}, {Name: StepDestroy}}},
 		machine:  report.Machine{Slot: "slot0", Domain: "smn-unit-slot0", Hypervisor: "qemu"},
 		traceRef: report.TraceRef{Path: ref.Path, Format: "jsonl+gzip", Size: ref.Size, SHA256: ref.SHA256}}
 	stopped, stop := context.WithCancel(ctx)
@@ -126,17 +121,26 @@ func TestProcessingResumedAfterRestart(t *testing.T) {
 		t.Fatalf("after hand-off the job is %s, want processing", j.State)
 	}
 
-	// The next start.
-	d.post = nil
-	if err := d.recover(ctx); err != nil {
+	// The next start: the daemon's recover resumes the jobs it finds
+	// processing.
+	d = New(Config{Store: st, Log: log, Timeouts: DefaultStepTimeouts})
+	active, err := st.ActiveJobs()
+	if err != nil {
 		t.Fatal(err)
+	}
+	for _, j := range active {
+		if j.State == jobs.Processing {
+			if err := d.Resume(j); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	if len(d.resume) != 1 {
 		t.Fatalf("resumed %d jobs, want 1", len(d.resume))
 	}
 	wctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	d.startProcessor(wctx, &wg)
+	d.Start(wctx, &wg)
 	defer func() { cancel(); wg.Wait() }()
 	deadline := time.Now().Add(20 * time.Second)
 	var j jobs.Job
