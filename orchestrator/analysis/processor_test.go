@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -168,5 +169,87 @@ func TestProcessingResumedAfterRestart(t *testing.T) {
 	}
 	if !slices.Equal(names, []string{StepRestore, StepDestroy}) {
 		t.Fatalf("report steps %v", names)
+	}
+}
+
+// A cancel of a job in state processing stops its post-VM step (here a fuse
+// that would run until its timeout) and ends the job cancelled, without a
+// report.
+func TestCancelDuringProcessing(t *testing.T) {
+	st, err := store.Open(t.TempDir(), store.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	sample, err := st.PutSample(ctx, bytes.NewReader([]byte("\x7fELF sample")), "s", 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := st.CreateJob(ctx, sample, jobs.Options{Timeout: 5 * time.Second, Window: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.ClaimNext("slot0", nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, to := range []jobs.State{jobs.Running, jobs.Collecting} {
+		if _, err := st.UpdateJob(job.ID, func(j *jobs.Job) error { return j.Move(to, time.Now().UTC(), "") }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The fuse step blocks until its context ends (a slow plugin or model).
+	entered := make(chan struct{})
+	old := lifecycle
+	defer func() { lifecycle = old }()
+	lifecycle = slices.Clone(old)
+	for i, st := range lifecycle {
+		if st.Name == StepFuse {
+			lifecycle[i].Plugins = false
+			lifecycle[i].Run = func(r *jobRun, ctx context.Context) error {
+				close(entered)
+				<-ctx.Done()
+				return ctx.Err()
+			}
+		}
+	}
+	a := New(Config{Store: st, Log: slog.New(slog.DiscardHandler), Timeouts: DefaultStepTimeouts})
+	var wg sync.WaitGroup
+	wctx, stop := context.WithCancel(ctx)
+	defer func() { stop(); wg.Wait() }()
+	a.Start(wctx, &wg)
+	r := &jobRun{a: a, job: job, builder: report.NewBuilder(), steps: &stepRunner{parent: ctx},
+		machine: report.Machine{Slot: "slot0"}}
+	r.untrack = a.runs.track(job.ID) // as Run registers it at the claim
+	if err := a.handOff(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-entered:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the fuse step never started")
+	}
+	if j, _ := st.Job(job.ID); j.State != jobs.Processing || j.Step != StepFuse {
+		t.Fatalf("job %s at step %q, want processing at fuse", j.State, j.Step)
+	}
+	done, ok := a.RequestCancel(job.ID)
+	if !ok {
+		t.Fatal("no run of the processing job known")
+	}
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the cancel did not stop processing")
+	}
+	j, err := st.Job(job.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.State != jobs.Cancelled || j.HasReport ||
+		!strings.Contains(j.Error, CancelNote) || !strings.Contains(j.Error, "during step fuse") {
+		t.Fatalf("job %s (has report %v) error %q; want cancelled during step fuse, no report", j.State, j.HasReport, j.Error)
+	}
+	if _, ok := a.RequestCancel(job.ID); ok {
+		t.Fatal("the run is still registered after it ended")
 	}
 }

@@ -231,9 +231,13 @@ func (r *jobRun) runPostSteps() error {
 			continue
 		}
 		if ctx := r.steps.parent; ctx.Err() != nil {
-			return &StepError{Step: st.Name, Err: context.Cause(ctx)} // cancelled or stopping: no further step
+			return &StepError{Step: st.Name, Err: context.Cause(ctx)} // cancelled or stopping before the step
 		}
-		if err := r.step(st); err != nil && st.Failure != FailNever {
+		err := r.step(st)
+		if ctx := r.steps.parent; ctx.Err() != nil {
+			return &StepError{Step: st.Name, Err: context.Cause(ctx)} // cancelled or stopping during it: no further step
+		}
+		if err != nil && st.Failure != FailNever {
 			return err
 		}
 	}
