@@ -148,7 +148,7 @@ func (r *jobRun) fuse(ctx context.Context) error {
 		return nil
 	}
 	start := time.Now()
-	fv, err := f.model.Predict(verdict.FusionVotes(r.votes))
+	fv, err := f.model.Predict(r.votes) // a report vote is a fusion vote (plugins/vote)
 	v := verdict.FromFusion(fv, verdict.Model{Path: f.path, SHA256: f.sha256, Rule: f.rule})
 	if err != nil {
 		v.Label, v.Error = report.VerdictUnknown, err.Error()
