@@ -47,8 +47,8 @@ func TestHealthSaysWhyQueuedJobsWait(t *testing.T) {
 	j := e.submit(t)
 	h := e.Health(ctx)
 	const why = "1 queued job cannot start: every slot that can take it is out of service (slot0 drained)"
-	if h.Status != "degraded" || !slices.Contains(h.Reasons, why) {
-		t.Fatalf("health with every slot drained: %+v, want reason %q", h, why)
+	if h.Status != "degraded" || !slices.Contains(h.Reasons, why) || !slices.Contains(h.Problems, api.Problem{Kind: api.ProblemQueue, Message: why}) {
+		t.Fatalf("health with every slot drained: %+v, want reason %q (kind queue)", h, why)
 	}
 	if ph := e.pool.PoolHealth(ctx); ph.Status != "degraded" || !slices.Contains(ph.Problems, why) {
 		t.Fatalf("pool health: %+v", ph)

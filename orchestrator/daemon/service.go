@@ -115,10 +115,19 @@ func (d *Daemon) OpenPcap(ctx context.Context, id string) (io.ReadCloser, error)
 func (d *Daemon) Health(ctx context.Context) api.Health {
 	ps := d.pool.Summary()
 	h := api.Health{Status: "ok", Version: Version, Hypervisor: d.hv.Describe() + " (" + d.accel + ")",
-		SlotsTotal: ps.Total, SlotsIdle: ps.Idle, SlotsQuarantined: ps.OutOfService, Reasons: ps.Reasons}
+		SlotsTotal: ps.Total, SlotsIdle: ps.Idle, SlotsQuarantined: ps.OutOfService, Problems: ps.Problems}
 	h.ReloadError = d.pool.ReloadError()
-	h.PluginProblems = d.pluginProblems()
-	if len(h.Reasons) > 0 || len(h.PluginProblems) > 0 || ps.Total == 0 {
+	for _, p := range d.pluginProblems() {
+		h.Problems = append(h.Problems, api.Problem{Kind: api.ProblemPlugin, Message: p})
+	}
+	for _, p := range h.Problems { // the two lists of older orchestrators
+		if p.Kind == api.ProblemPlugin {
+			h.PluginProblems = append(h.PluginProblems, p.Message)
+		} else {
+			h.Reasons = append(h.Reasons, p.Message)
+		}
+	}
+	if len(h.Problems) > 0 || ps.Total == 0 {
 		h.Status = "degraded"
 	}
 	if n, err := d.store.Count(jobs.Queued); err == nil {

@@ -358,15 +358,16 @@ func (s *Slot) State() string { return s.current() }
 // Summary is the pool's part of the orchestrator's health.
 type Summary struct {
 	Total, Idle, OutOfService int
-	// Reasons the pool degrades the health: no slots, slots out of
-	// service, a failed configuration reload, queued jobs no slot can take.
-	Reasons []string
+	// Problems degrade the health: no slots, slots out of service, a
+	// failed configuration reload, queued jobs no slot can take.
+	Problems []api.Problem
 }
 
 // Summary sums up the slots for the health.
 func (p *Pool) Summary() Summary {
 	slots := p.Slots()
 	h := Summary{Total: len(slots)}
+	add := func(kind, msg string) { h.Problems = append(h.Problems, api.Problem{Kind: kind, Message: msg}) }
 	var out []string
 	for _, s := range slots {
 		s.mu.Lock()
@@ -380,18 +381,20 @@ func (p *Pool) Summary() Summary {
 		s.mu.Unlock()
 	}
 	if len(slots) == 0 {
-		h.Reasons = append(h.Reasons, "the pool has no slots")
+		add(api.ProblemPool, "the pool has no slots")
 	}
 	if len(out) > 0 {
-		h.Reasons = append(h.Reasons, fmt.Sprintf("%s taking no jobs until rebuilt: %s (see pool health)",
+		add(api.ProblemSlots, fmt.Sprintf("%s taking no jobs until rebuilt: %s (see pool health)",
 			plural(len(out), "slot", "slots"), strings.Join(out, ", ")))
 	}
 	if e := p.ReloadError(); e != "" {
 		for _, line := range strings.Split(e, "\n") {
-			h.Reasons = append(h.Reasons, "configuration reload failed (running configuration kept): "+line)
+			add(api.ProblemReload, "configuration reload failed (running configuration kept): "+line)
 		}
 	}
-	h.Reasons = append(h.Reasons, p.StuckReasons()...)
+	for _, r := range p.StuckReasons() {
+		add(api.ProblemQueue, r)
+	}
 	return h
 }
 
