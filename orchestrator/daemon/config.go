@@ -92,7 +92,7 @@ type Config struct {
 
 	// Pool defines the VM slots by name. Empty: Slots slots named slot0,
 	// slot1, ... each with MemoryMiB of memory. Runtime edits through the
-	// API (pool.json in DataDir) are applied on top; see pool.go.
+	// API (pool.json in DataDir) are applied on top; see orchestrator/pool.
 	Pool []SlotConfig
 	// PoolOrigin says where Pool came from, shown by `pool ls`: "config"
 	// (the configuration file) or "flags" (the default).
