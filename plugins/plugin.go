@@ -18,6 +18,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/scalemalnet/scalemalnet/plugins/vote"
 	"regexp"
 	"slices"
 
@@ -159,11 +160,9 @@ type FeaturizeInput struct {
 	TraceGz []byte
 }
 
-// ClassScore is one class's score in a vote.
-type ClassScore struct {
-	Class string  `json:"class"`
-	Score float64 `json:"score"`
-}
+// ClassScore is one class's score in a vote (the project's one score
+// type, plugins/vote).
+type ClassScore = vote.ClassScore
 
 // Vote is a classifier's answer.
 type Vote struct {

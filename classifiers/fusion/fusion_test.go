@@ -67,13 +67,13 @@ func synth(n int, seed uint64, strength map[string]float64, missing float64) []R
 			if r.Float64() > 0.8 {
 				top = fams[r.IntN(3)]
 			}
-			sc := []ClassScore{{"normal", 0.1}}
+			sc := []ClassScore{{Class: "normal", Score: 0.1}}
 			for _, f := range fams {
 				s := 0.05
 				if f == top {
 					s = 0.75
 				}
-				sc = append(sc, ClassScore{f, s})
+				sc = append(sc, ClassScore{Class: f, Score: s})
 			}
 			rec.Votes = append(rec.Votes, Vote{Classifier: "fam-good", Stage: StageFamily, Scores: sc})
 			u := []float64{r.Float64(), r.Float64(), r.Float64()}

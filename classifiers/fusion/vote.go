@@ -3,6 +3,7 @@ package fusion
 import (
 	"errors"
 	"fmt"
+	"github.com/scalemalnet/scalemalnet/plugins/vote"
 	"math"
 	"strings"
 )
@@ -20,23 +21,12 @@ const (
 )
 
 // ClassScore is one class's score in a vote.
-type ClassScore struct {
-	Class string  `json:"class"`
-	Score float64 `json:"score"`
-}
+type ClassScore = vote.ClassScore
 
-// Vote is one classifier's vote on one sample. Its fields and JSON names are
-// those of orchestrator/report.Vote that fusion reads, so a report's votes
-// decode into it (or convert field by field).
-type Vote struct {
-	Classifier string       `json:"classifier"`
-	Stage      string       `json:"stage,omitempty"` // detection or family; inferred from the classes when empty
-	Scores     []ClassScore `json:"scores,omitempty"`
-	Label      string       `json:"label,omitempty"`
-	Abstained  bool         `json:"abstained,omitempty"`
-	Reason     string       `json:"reason,omitempty"`
-	Error      string       `json:"error,omitempty"`
-}
+// Vote is one classifier's vote on one sample (plugins/vote). Fusion reads
+// its Classifier, Stage (inferred from the classes when empty), Scores,
+// Label, Abstained, Reason and Error.
+type Vote = vote.Vote
 
 // Record is one labelled sample for fitting and evaluation: every
 // classifier's vote (absent, abstained or failed ones allowed) and the truth.

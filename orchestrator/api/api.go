@@ -68,6 +68,21 @@ func (r GCRequest) Policy() (Policy, error) {
 	return p, nil
 }
 
+// Problem is one reason the health is degraded.
+type Problem struct {
+	Kind    string `json:"kind"` // ProblemPool, ProblemSlots, ProblemReload, ProblemQueue or ProblemPlugin
+	Message string `json:"message"`
+}
+
+// Kinds of health problems.
+const (
+	ProblemPool   = "pool"   // the pool has no slots
+	ProblemSlots  = "slots"  // slots quarantined or broken
+	ProblemReload = "reload" // the configuration reload failed; the running configuration is kept
+	ProblemQueue  = "queue"  // queued jobs no slot can take
+	ProblemPlugin = "plugin" // a plugin refused or failed
+)
+
 // Health is the orchestrator's state as served by GET /api/v1/health.
 type Health struct {
 	Status     string `json:"status"` // "ok" or "degraded"
@@ -83,13 +98,16 @@ type Health struct {
 	// status "degraded"; GET /api/v1/pool/health says more.
 	SlotsQuarantined int    `json:"slots_quarantined,omitempty"`
 	ReloadError      string `json:"reload_error,omitempty"`
-	// PluginProblems are the plugins refused or failed, "name: state:
-	// reason", one each; any makes the status "degraded".
+	// Problems says, one sentence each with its kind, why the status is
+	// "degraded": the pool has no slots, slots out of service, a failed
+	// reload, queued jobs that no slot can take ("2 queued jobs cannot
+	// start: no slot has tag gpu"), refused or failed plugins.
+	Problems []Problem `json:"problems,omitempty"`
+	// PluginProblems are the messages of the plugin Problems ("name:
+	// state: reason"), and Reasons the messages of the others: the two
+	// lists of orchestrators before Problems, kept for their clients.
 	PluginProblems []string `json:"plugin_problems,omitempty"`
-	// Reasons says, one sentence each, why the status is "degraded":
-	// slots out of service, a failed reload, queued jobs that no slot
-	// can take ("2 queued jobs cannot start: no slot has tag gpu").
-	Reasons []string `json:"reasons,omitempty"`
+	Reasons        []string `json:"reasons,omitempty"`
 }
 
 // Errors a Service wraps for the statuses they map to.

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"github.com/scalemalnet/scalemalnet/orchestrator/pool"
 	"path/filepath"
 	"sort"
 	"testing"
@@ -39,12 +40,12 @@ func BenchmarkVMLifecycle(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer d.Close()
-	s := d.slots[0]
+	s := d.pool.Slots()[0]
 	ctx := context.Background()
 	var cold, restore, destroy []time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		cs, err := s.Prepare(ctx, probe)
+		cs, err := s.Prepare(ctx, pool.Probe)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -1,12 +1,16 @@
-// Package daemon is the orchestrator process: it owns the store, the VM pool
-// and the job workers, and serves the REST API.
+// Package daemon is the orchestrator process: it opens the store, libvirt
+// and the plugins, wires the VM pool (orchestrator/pool) to the analyses
+// (orchestrator/analysis), recovers after a restart, and serves the REST
+// API, whose service methods it implements.
 package daemon
 
 import (
 	"log/slog"
 	"time"
 
+	"github.com/scalemalnet/scalemalnet/orchestrator/analysis"
 	"github.com/scalemalnet/scalemalnet/orchestrator/hosts"
+	"github.com/scalemalnet/scalemalnet/orchestrator/pool"
 )
 
 // Retention limits what the data directory keeps; see store.Policy. Zero
@@ -89,10 +93,10 @@ type Config struct {
 
 	// Pool defines the VM slots by name. Empty: Slots slots named slot0,
 	// slot1, ... each with MemoryMiB of memory. Runtime edits through the
-	// API (pool.json in DataDir) are applied on top; see pool.go.
+	// API (pool.json in DataDir) are applied on top; see orchestrator/pool.
 	Pool []SlotConfig
 	// Hosts are remote hypervisor hosts, each adding its Slots slots
-	// (docs/scale-out.md). issue 16 hook
+	// (docs/scale-out.md; hosts.go).
 	Hosts []hosts.Config
 	// PoolOrigin says where Pool came from, shown by `pool ls`: "config"
 	// (the configuration file) or "flags" (the default).
@@ -118,38 +122,38 @@ type Config struct {
 	ReloadPoll time.Duration
 }
 
-// SlotConfig defines one VM slot of the pool.
-type SlotConfig struct {
-	Name      string   // [a-z0-9][a-z0-9_-]*, at most 32 characters; names the VM and its state directory
-	MemoryMiB int      // guest memory; default Config.MemoryMiB
-	Network   string   // guest network: "" (none), "isolated" or "user"; see vm.Spec.Network
-	Tags      []string // free-form labels shown by `pool ls`
-	Host      string   // remote host (Config.Hosts) the slot runs on; "" local. issue 16 hook
-}
+// SlotConfig defines one VM slot of the pool (pool.SlotConfig).
+type SlotConfig = pool.SlotConfig
 
-// FusionConfig selects the fusion model and the stage-1 operating point.
-type FusionConfig struct {
-	// Model is a fusion model file written by `scalemalnet train fusion`;
-	// default <ModelDir>/fusion.json when it exists. "none" disables the
-	// verdict. The method (soft-vote, stacking, ...) is the model's.
-	Model string
-	// Rule overrides the model's threshold rule: "fpr" (with TargetFPR),
-	// "f1", "youden" or "fixed" (with Threshold). Empty keeps the
-	// threshold chosen at training. The threshold is re-selected on the
-	// validation scores kept in the model file.
-	Rule      string
-	TargetFPR float64
-	Threshold float64
-	// UnfittedWeight counts the votes of classifiers the fusion model was
-	// not fitted on (a plugin installed after `train fusion`) with this
-	// prior weight, uncalibrated, marked "counted with a prior weight, not
-	// fitted" in the verdict (fusion.Prior); 0 (the default) lists them
-	// as ignored. Refit with `scalemalnet plugins oof` and `train fusion`
-	// to replace the prior with a fitted weight.
-	UnfittedWeight float64
-	// Decisive is the severity at and above which one matched signature
-	// makes the verdict malware whatever the fused probability
-	// (verdict.Decide): "critical" (also ""), "high", "medium" or "off"
-	// (verdict.ParseDecisive).
-	Decisive string
-}
+// FusionConfig selects the fusion model and the stage-1 operating point
+// (analysis.FusionConfig).
+type FusionConfig = analysis.FusionConfig
+
+// StepTimeouts bound the analysis steps (analysis.StepTimeouts).
+type StepTimeouts = analysis.StepTimeouts
+
+// Pool limits and origins, as the configuration checks them (pool's).
+const (
+	DefaultQuarantineAfter = pool.DefaultQuarantineAfter
+	MaxQuarantineAfter     = pool.MaxQuarantineAfter
+	MaxSlots               = pool.MaxSlots
+	MinSlotMemoryMiB       = pool.MinSlotMemoryMiB
+	MaxSlotMemoryMiB       = pool.MaxSlotMemoryMiB
+	OriginFlags            = pool.OriginFlags
+	OriginConfig           = pool.OriginConfig
+	OriginAPI              = pool.OriginAPI
+	// DefaultProcessWorkers is the default number of post-VM workers.
+	DefaultProcessWorkers = analysis.DefaultProcessWorkers
+	// MaxAttempts is how often a job is started before it fails for
+	// infrastructure reasons.
+	MaxAttempts = analysis.MaxAttempts
+)
+
+// Errors of the pool configuration (pool's).
+var (
+	ErrBadSlot        = pool.ErrBadSlot
+	ErrUserNetworkOff = pool.ErrUserNetworkOff
+)
+
+// ValidSlotName reports whether name can name a slot (pool.ValidSlotName).
+func ValidSlotName(name string) bool { return pool.ValidSlotName(name) }

@@ -196,8 +196,8 @@ func TestCuckooAPIEndToEnd(t *testing.T) {
 		t.Fatalf("VMs running after the cancel: %v %v", names, err)
 	}
 	waitFor(t, "slot0 idle after the cancel", func() bool {
-		s := td.slotByName("slot0")
-		return s != nil && s.current() == SlotIdle
+		s := td.pool.Slot("slot0")
+		return s != nil && s.State() == SlotIdle
 	})
 	code, b = do("DELETE", "api/v1/jobs/"+hj.ID, nil, "")
 	if code != 200 {

@@ -20,11 +20,13 @@ import (
 	"time"
 
 	"github.com/scalemalnet/scalemalnet/internal/privdir"
+	"github.com/scalemalnet/scalemalnet/orchestrator/analysis"
 	"github.com/scalemalnet/scalemalnet/orchestrator/api"
 	"github.com/scalemalnet/scalemalnet/orchestrator/defaults"
 	"github.com/scalemalnet/scalemalnet/orchestrator/hosts"
 	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
 	"github.com/scalemalnet/scalemalnet/orchestrator/metrics"
+	"github.com/scalemalnet/scalemalnet/orchestrator/pool"
 	"github.com/scalemalnet/scalemalnet/orchestrator/store"
 	"github.com/scalemalnet/scalemalnet/orchestrator/vm"
 )
@@ -32,39 +34,31 @@ import (
 // Version of the orchestrator, reported by the health endpoint.
 const Version = "0.1.0"
 
-// MaxAttempts is how often a job is started on a slot before it fails for
-// infrastructure reasons (restore or agent failures, orchestrator restarts).
-const MaxAttempts = 3
-
-// Daemon is a running orchestrator.
+// Daemon is a running orchestrator: the service over the pool and the
+// analyses it wires together.
 type Daemon struct {
 	cfg      Config
 	log      *slog.Logger
 	store    *store.Store
 	hv       vm.Hypervisor
-	hosts    *hosts.Set // remote hypervisor hosts; nil without. issue 16 hook
 	img      vm.Image
 	accel    string
 	instance string // short id of this instance, from its data directory
 	token    string
-	slots    []*slotState // guarded by pool.mu; see pool.go
-	fakeNets fakeNets     // the isolated slots' fake internets (fakenet.go)
-	pool     pool
-	wake     chan struct{}
-	// queueSignal wakes every idle slot when a job is queued (notify).
-	queueSignal broadcaster
-	timeouts    StepTimeouts
-	plugins     *host.Manager // built-in, model and registered plugins; started by Serve
+	runDir   string // the agents' sockets; removed by Close
+	timeouts StepTimeouts
+	plugins  *host.Manager // built-in, model and registered plugins; started by Serve
 	// fusion makes the verdict; nil when there is none (noVerdict says why).
-	fusion    *fuser
+	fusion    *analysis.Fuser
 	noVerdict string
 
-	runs    runRegistry                     // runs in progress, for cancel (jobcontrol.go)
-	metrics atomic.Pointer[metrics.Metrics] // Prometheus metrics (extras.go); nil until Serve
-	// post runs featurize, classify, fuse and report after the VM
-	// (processor.go); resume holds jobs found processing at start.
-	post   *processor
-	resume []*jobRun
+	pool   *pool.Pool       // the slots and their workers (wire)
+	runner *analysis.Runner // one job on one slot, and the post-VM workers (wire)
+	// hosts are the remote hypervisor hosts (hosts.go; nil: none);
+	// hostPool is d.pool for their state changes, which start before it.
+	hosts    *hosts.Set
+	hostPool atomic.Pointer[pool.Pool]
+	metrics  atomic.Pointer[metrics.Metrics] // Prometheus metrics (extras.go); nil until Serve
 }
 
 func (c *Config) setDefaults() error {
@@ -136,7 +130,7 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	d := &Daemon{cfg: cfg, log: cfg.Logger, wake: make(chan struct{}, 1), timeouts: DefaultStepTimeouts}
+	d := &Daemon{cfg: cfg, log: cfg.Logger, timeouts: analysis.DefaultStepTimeouts}
 	h := sha256.Sum256([]byte(cfg.DataDir))
 	d.instance = hex.EncodeToString(h[:4])
 
@@ -169,13 +163,12 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 		d.Close()
 		return nil, err
 	}
-	if d.fusion, d.noVerdict, err = loadFusion(cfg); err != nil {
+	if d.fusion, d.noVerdict, err = analysis.LoadFusion(cfg.Fusion, cfg.ModelDir, cfg.Logger); err != nil {
 		d.Close()
 		return nil, err
 	}
 	if d.fusion != nil {
-		d.log.Info("fusion model loaded", "file", d.fusion.path, "method", d.fusion.model.Method,
-			"threshold", d.fusion.model.Threshold.Value, "rule", d.fusion.rule)
+		d.log.Info("fusion model loaded", d.fusion.Describe()...)
 	}
 	runDir := filepath.Join(os.TempDir(), "scalemalnet-"+d.instance)
 	if st, err := os.Stat("/run"); err == nil && st.IsDir() && os.Geteuid() == 0 {
@@ -187,20 +180,106 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 		d.Close()
 		return nil, fmt.Errorf("runtime directory: %w", err)
 	}
-	d.pool.runDir = runDir // removed by Close
-	d.timeouts = mergeTimeouts(DefaultStepTimeouts, cfg.Timeouts)
-	if err := d.startHosts(); err != nil { // issue 16 hook
+	d.runDir = runDir // removed by Close
+	d.timeouts = analysis.MergeTimeouts(analysis.DefaultStepTimeouts, cfg.Timeouts)
+	if err := d.startHosts(); err != nil { // remote hosts (hosts.go), before their slots
 		d.Close()
 		return nil, err
 	}
-	if err := d.initPool(runDir); err != nil {
+	if err := d.wire(); err != nil {
 		d.Close()
 		return nil, err
 	}
 	d.log.Info("orchestrator configured", "data_dir", cfg.DataDir, "instance", d.instance,
-		"hypervisor", d.hv.Describe(), "accel", d.accel, "slots", len(d.slots),
+		"hypervisor", d.hv.Describe(), "accel", d.accel, "slots", len(d.pool.Slots()),
 		"image", d.img.Digest, "kernel", d.img.KernelRelease)
 	return d, nil
+}
+
+// wire builds the analysis runner and the pool over the opened store,
+// hypervisor and plugins: the pool's workers run each claimed job through
+// the runner on a lease of their slot.
+func (d *Daemon) wire() error {
+	d.runner = analysis.New(analysis.Config{
+		Store: d.store, Hypervisor: d.hv, HostHypervisor: d.hostHypervisor, Log: d.log, Accel: d.accel, ImageDigest: d.img.Digest,
+		Timeouts: d.timeouts, StepGrace: d.cfg.StepGrace, MaxArtifactBytes: d.cfg.MaxArtifactBytes,
+		Plugins: d.plugins, Fusion: d.fusion, NoVerdict: d.noVerdict, Workers: d.cfg.ProcessWorkers,
+		Requeued: d.notify,
+		Ended:    d.observeRun, // metrics hook (extras.go)
+		SlotError: func(slot string, err error) {
+			if d.pool != nil {
+				d.pool.RecordError(slot, err)
+			}
+		},
+	})
+	base, origin, err := pool.BasePool(d.cfg.Pool, d.cfg.Slots, d.cfg.MemoryMiB, d.cfg.PoolOrigin)
+	if err != nil {
+		return err
+	}
+	base = append(base, d.hostSlots()...) // remote hosts' slots (hosts.go)
+	pc := pool.Config{
+		Store: d.store, Hypervisor: d.hv, Image: d.img, Accel: d.accel, Layout: d.layout(),
+		DomainPrefix: d.domainPrefix(), RunDir: d.runDir, Log: d.log,
+		MemoryMiB: d.cfg.MemoryMiB, AllowUserNetwork: d.cfg.AllowUserNetwork, QuarantineAfter: d.cfg.QuarantineAfter,
+		Timeouts: pool.Timeouts{Restore: d.timeouts.Restore, WaitAgent: d.timeouts.WaitAgent, Destroy: d.timeouts.Destroy},
+		Base:     base, BaseOrigin: origin, ConfigFile: d.cfg.ConfigFile, ReloadPoll: d.cfg.ReloadPoll,
+		Run:       func(ctx context.Context, l *pool.Lease, j jobs.Job) { d.runner.Run(ctx, l, j) },
+		Placement: d.placement(),
+	}
+	if d.cfg.Reload != nil {
+		pc.Reload = d.reloaded
+	}
+	if d.pool, err = pool.New(pc); err == nil {
+		d.hostPool.Store(d.pool)
+	}
+	return err
+}
+
+// reloaded re-reads the configuration for the pool's reload: its pool,
+// quarantine limit, and the changed settings that need a restart.
+func (d *Daemon) reloaded() (pool.Reloaded, error) {
+	cfg, err := d.cfg.Reload()
+	if err != nil {
+		return pool.Reloaded{}, err
+	}
+	if err := cfg.setDefaults(); err != nil {
+		return pool.Reloaded{}, err
+	}
+	base, origin, err := pool.BasePool(cfg.Pool, cfg.Slots, cfg.MemoryMiB, cfg.PoolOrigin)
+	if err != nil {
+		return pool.Reloaded{}, err
+	}
+	base = append(base, d.hostSlots()...) // hosts apply at start: a change of [[pool.host]] needs a restart
+	return pool.Reloaded{Base: base, BaseOrigin: origin, QuarantineAfter: cfg.QuarantineAfter, RestartNeeded: restartOnly(d.cfg, cfg)}, nil
+}
+
+// Reload re-reads the configuration file and applies what can change at
+// run time: the pool and QuarantineAfter (pool.Pool.Reload).
+func (d *Daemon) Reload(why string) error { return d.pool.Reload(why) }
+
+// restartOnly names the settings that differ between the running and the
+// reloaded configuration but apply only at start.
+func restartOnly(old, new Config) []string {
+	var out []string
+	add := func(name string, changed bool) {
+		if changed {
+			out = append(out, name)
+		}
+	}
+	add("data_dir", old.DataDir != new.DataDir)
+	add("listen", old.Listen != new.Listen)
+	add("libvirt", old.LibvirtURI != new.LibvirtURI)
+	add("image_dir", old.ImageDir != new.ImageDir)
+	add("accel", old.Accel != new.Accel)
+	add("plugin_dir", old.PluginDir != new.PluginDir)
+	add("model_dir", old.ModelDir != new.ModelDir)
+	add("storage.max_sample", old.MaxSample != new.MaxSample)
+	add("storage.max_artifact_size", old.MaxArtifactBytes != new.MaxArtifactBytes)
+	add("storage.min_free", old.MinFreeBytes != new.MinFreeBytes)
+	add("storage.retain_*", old.Retention != new.Retention)
+	add("timeouts", old.Timeouts != new.Timeouts || old.StepGrace != new.StepGrace || old.PluginCallTimeout != new.PluginCallTimeout)
+	add("fusion", old.Fusion != new.Fusion)
+	return out
 }
 
 // layout names the files and folders of the data directory.
@@ -215,15 +294,17 @@ func (d *Daemon) domainPrefix() string { return "smn-" + d.instance + "-" }
 // its parent too when no other instance uses it).
 func (d *Daemon) Close() error {
 	var errs []error
-	d.closeFakeNets()
-	d.closeHosts() // issue 16 hook
-	if dir := d.pool.runDir; dir != "" {
+	if d.pool != nil {
+		d.pool.Close()
+	}
+	d.closeHosts()
+	if dir := d.runDir; dir != "" {
 		if err := os.RemoveAll(dir); err != nil {
 			errs = append(errs, fmt.Errorf("remove runtime directory: %w", err))
 		} else if parent := filepath.Dir(dir); filepath.Base(parent) == "scalemalnet" {
 			_ = os.Remove(parent) // fails, as it should, while another instance has its folder there
 		}
-		d.pool.runDir = ""
+		d.runDir = ""
 	}
 	if d.hv != nil {
 		errs = append(errs, d.hv.Close())
@@ -267,7 +348,8 @@ func (d *Daemon) Serve(ctx context.Context) error {
 	var wg sync.WaitGroup
 	workCtx, stopWork := context.WithCancel(ctx)
 	defer stopWork()
-	d.startPool(workCtx, &wg)
+	d.runner.Start(workCtx, &wg) // post-VM workers, with the jobs recover found processing
+	d.pool.Start(workCtx, &wg)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -351,9 +433,8 @@ func (d *Daemon) recover(ctx context.Context) error {
 			continue
 		}
 		if j.State == jobs.Processing {
-			r, err := d.resumable(j)
+			err := d.runner.Resume(j)
 			if err == nil {
-				d.resume = append(d.resume, r)
 				d.log.Warn("resuming job interrupted while processing", "job", j.ID, "step", j.Step)
 				continue
 			}
@@ -373,48 +454,11 @@ func (d *Daemon) recover(ctx context.Context) error {
 	return nil
 }
 
-// IdleRecheck is how often an idle slot looks at the queue without being
-// woken: submissions and re-queues wake every idle slot at once, so this
-// only catches changes of which slot may take a retried job (another slot
-// quarantined or drained). It was a 500 ms poll (issue 13 finding 11).
-var IdleRecheck = 5 * time.Second
-
 // DefaultMaxQueued is the queue's cap when Config.MaxQueued is 0.
 const DefaultMaxQueued = 10000
 
-// broadcaster wakes every waiter at once: wait returns a channel that the next
-// broadcast closes. The zero value is ready.
-type broadcaster struct {
-	mu sync.Mutex
-	ch chan struct{}
-}
-
-func (s *broadcaster) wait() <-chan struct{} {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ch == nil {
-		s.ch = make(chan struct{})
-	}
-	return s.ch
-}
-
-func (s *broadcaster) broadcast() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ch != nil {
-		close(s.ch)
-		s.ch = nil
-	}
-}
-
-// notify wakes every idle worker after a submission or a re-queue.
-func (d *Daemon) notify() {
-	d.queueSignal.broadcast()
-	select {
-	case d.wake <- struct{}{}:
-	default:
-	}
-}
+// notify wakes every idle slot after a submission or a re-queue.
+func (d *Daemon) notify() { d.pool.Notify() }
 
 // newPluginManager prepares the built-in and external plugins (started by
 // Serve).

@@ -12,6 +12,7 @@ import (
 	"github.com/scalemalnet/scalemalnet/orchestrator/cuckoo"
 	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
 	"github.com/scalemalnet/scalemalnet/orchestrator/metrics"
+	"github.com/scalemalnet/scalemalnet/orchestrator/report"
 	"github.com/scalemalnet/scalemalnet/orchestrator/store"
 	"github.com/scalemalnet/scalemalnet/orchestrator/web"
 )
@@ -26,21 +27,21 @@ func (d *Daemon) handlerOptions() api.HandlerOptions {
 	}
 	ch := cuckoo.NewHandler(d, d.store, cuckoo.Options{Token: d.token, MaxSample: d.cfg.MaxSample, Logger: d.log})
 	mounts := append(cuckoo.Mounts(ch), api.Mount{Pattern: "GET /metrics", Handler: m.Handler()})
-	return api.HandlerOptions{MaxSample: d.cfg.MaxSample, Logger: d.log, Pool: d, Mounts: mounts,
+	return api.HandlerOptions{MaxSample: d.cfg.MaxSample, Logger: d.log, Pool: d.pool, Mounts: mounts,
 		UI: web.New(d, d.token, web.Options{Logger: d.log, MaxSample: d.cfg.MaxSample})}
 }
 
 // observeRun feeds the metrics with a finished run: each step's duration
 // and the job's final state.
-func (d *Daemon) observeRun(r *jobRun) {
+func (d *Daemon) observeRun(id string, steps []report.Step) {
 	m := d.metrics.Load()
 	if m == nil {
 		return
 	}
-	for _, st := range r.steps.steps {
+	for _, st := range steps {
 		m.ObserveStep(st.Name, st.Duration, st.Error != "")
 	}
-	if j, err := d.store.Job(r.job.ID); err == nil && j.State.Final() {
+	if j, err := d.store.Job(id); err == nil && j.State.Final() {
 		m.JobFinished(string(j.State))
 	}
 }
@@ -64,16 +65,10 @@ func (m metricsSource) JobCounts() (map[string]int, error) {
 
 func (m metricsSource) Slots() []metrics.Slot {
 	var out []metrics.Slot
-	for _, s := range m.d.poolSlots() {
-		s.mu.Lock()
-		ms := metrics.Slot{Name: s.name, State: s.state, Analyses: s.done, ConsecutiveFailures: s.failures}
-		vs := s.Slot
-		s.mu.Unlock()
-		if vs != nil {
-			if cs, err := vs.Clean(); err == nil { // reads the slot's clean.json only
-				ms.BootTime = cs.BootTime
-			}
-		}
+	for _, s := range m.d.pool.Slots() {
+		p := s.Snapshot(false)
+		ms := metrics.Slot{Name: p.Name, State: p.State, Analyses: p.Analyses, ConsecutiveFailures: p.ConsecutiveFailures}
+		ms.BootTime = s.BootTime()
 		out = append(out, ms)
 	}
 	return out

@@ -146,7 +146,7 @@ func (fd *faultDaemon) waitSlotsIdle(t *testing.T, timeout time.Duration) {
 	var h api.Health
 	for time.Now().Before(deadline) {
 		if h = fd.Health(context.Background()); h.SlotsIdle == h.SlotsTotal {
-			if _, err := fd.slots[0].Clean(); err == nil {
+			if _, err := fd.pool.Slots()[0].Clean(); err == nil {
 				return
 			}
 		}
@@ -157,10 +157,9 @@ func (fd *faultDaemon) waitSlotsIdle(t *testing.T, timeout time.Duration) {
 
 func slotInfo(fd *faultDaemon) string {
 	var b strings.Builder
-	for _, s := range fd.slots {
-		s.mu.Lock()
-		fmt.Fprintf(&b, "%s=%s(done %d, last error %q) ", s.ID, s.state, s.done, s.lastErr)
-		s.mu.Unlock()
+	for _, s := range fd.pool.Slots() {
+		p := s.Snapshot(false)
+		fmt.Fprintf(&b, "%s=%s(done %d, last error %q) ", p.Name, p.State, p.Analyses, p.LastError)
 	}
 	return b.String()
 }
@@ -205,7 +204,7 @@ func TestFaultQEMUKilled(t *testing.T) {
 	fd := startFaultDaemon(t, imageDir, 1, nil)
 	job := fd.submit(t, filepath.Join(samplesDir, "test-hang"), "", jobs.Options{Timeout: 6 * time.Second, Window: time.Second})
 	fd.waitRunning(t, job.ID)
-	domain := fd.slots[0].Spec().Name
+	domain := fd.pool.Slots()[0].Spec().Name
 	pid := vmtest.QEMUPID(t, domain)
 	t.Logf("killing QEMU pid %d of %s during the run", pid, domain)
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
@@ -273,7 +272,7 @@ func TestFaultGuestStopsAnswering(t *testing.T) {
 	fd := startFaultDaemon(t, imageDir, 1, func(c *Config) { c.StepGrace = 5 * time.Second })
 	job := fd.submit(t, filepath.Join(samplesDir, "test-hang"), "", jobs.Options{Timeout: 5 * time.Second, Window: time.Second})
 	fd.waitRunning(t, job.ID)
-	domain := fd.slots[0].Spec().Name
+	domain := fd.pool.Slots()[0].Spec().Name
 	if out, err := exec.Command("virsh", "-c", "qemu:///system", "suspend", domain).CombinedOutput(); err != nil {
 		t.Fatalf("virsh suspend: %v %s", err, out)
 	}

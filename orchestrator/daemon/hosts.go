@@ -1,16 +1,17 @@
 package daemon
 
 // Remote hypervisor hosts (issue 16, docs/scale-out.md): the slots of each
-// Config.Hosts entry run on that host through package hosts. Everything
-// the daemon does for them is here; the hook lines elsewhere are marked
-// "issue 16 hook".
+// Config.Hosts entry run on that host through package hosts. The daemon
+// starts the hosts, gives the pool their slots and a pool.Placement, gives
+// the analysis their hypervisors, and tells the pool when a host goes down
+// or comes back.
 
 import (
 	"cmp"
 	"fmt"
-	"strings"
 
 	"github.com/scalemalnet/scalemalnet/orchestrator/hosts"
+	"github.com/scalemalnet/scalemalnet/orchestrator/pool"
 	"github.com/scalemalnet/scalemalnet/orchestrator/vm"
 )
 
@@ -35,7 +36,8 @@ func (d *Daemon) closeHosts() {
 	}
 }
 
-// hostSlots are the slots the hosts define: <host>-0, <host>-1, ...
+// hostSlots are the slots the hosts define: <host>-0, <host>-1, ... They
+// apply at start: a change of [[pool.host]] needs a restart.
 func (d *Daemon) hostSlots() []SlotConfig {
 	var out []SlotConfig
 	for _, h := range d.cfg.Hosts {
@@ -47,59 +49,51 @@ func (d *Daemon) hostSlots() []SlotConfig {
 	return out
 }
 
-// slotHV is the hypervisor of a slot: the local connection, or one that
-// follows its host's current connection.
-func (d *Daemon) slotHV(c SlotConfig) vm.Hypervisor {
-	if c.Host == "" || d.hosts == nil {
-		return d.hv
-	}
-	return d.hosts.Hypervisor(c.Host)
-}
-
-// remoteSpec completes the spec of a slot on a remote host: the host's
-// image paths and its state directory for channel, console and save.
-func (d *Daemon) remoteSpec(c SlotConfig, spec *vm.Spec) error {
-	if c.Host == "" {
+// placement is the pool's view of the hosts; nil without hosts.
+func (d *Daemon) placement() pool.Placement {
+	if d.hosts == nil {
 		return nil
 	}
-	if d.hosts == nil {
-		return fmt.Errorf("%w: slot %s: unknown host %q", ErrBadSlot, c.Name, c.Host)
-	}
-	img, err := d.hosts.HostImage(c.Host)
-	if err != nil {
-		return fmt.Errorf("%w: slot %s: %w", ErrBadSlot, c.Name, err)
-	}
-	spec.Image = img
-	s, err := d.hosts.SlotSpec(c.Host, *spec)
-	if err != nil {
-		return fmt.Errorf("%w: slot %s: %w", ErrBadSlot, c.Name, err)
-	}
-	*spec = s
-	return nil
+	return &hostPlacement{d.hosts}
 }
 
-// hostChanged wakes the slots of a host whose state changed: on "down"
-// they fail at once with the host's reason (and their jobs go back to the
-// queue for other slots); on "up" they are reset: a new clean state now,
-// instead of at the end of their backoff, and out of quarantine.
+// hostHypervisor is the analysis's view of a remote host's hypervisor.
+func (d *Daemon) hostHypervisor(host string) vm.Hypervisor {
+	if d.hosts == nil {
+		return d.hv
+	}
+	return d.hosts.Hypervisor(host)
+}
+
+type hostPlacement struct{ set *hosts.Set }
+
+func (h *hostPlacement) Hypervisor(host string) vm.Hypervisor { return h.set.Hypervisor(host) }
+
+// Place gives a remote slot its host's image and state paths.
+func (h *hostPlacement) Place(host string, spec vm.Spec) (vm.Spec, error) {
+	img, err := h.set.HostImage(host)
+	if err != nil {
+		return spec, err
+	}
+	spec.Image = img
+	return h.set.SlotSpec(host, spec)
+}
+
+// hostChanged passes a host's new state to its slots: on "down" they fail
+// at once with the host's reason (their jobs go back to the queue for
+// other slots); on "up" they are reset (a new clean state now, instead of
+// at the end of their backoff, and out of quarantine).
 func (d *Daemon) hostChanged(st hosts.Status) {
 	d.log.Info("host state", "host", st.Name, "state", st.State, "reason", st.Reason, "generation", st.Generation)
-	for _, s := range d.poolSlots() {
-		if s.def.Host != st.Name {
-			continue
-		}
-		switch st.State {
-		case hosts.StateDown:
-			s.mu.Lock()
-			s.lastErr = "host " + st.Name + " down: " + strings.TrimSpace(st.Reason)
-			s.mu.Unlock()
-			s.wakeUp()
-		case hosts.StateUp:
-			// A new connection: the host may have lost its VMs (libvirtd
-			// or the machine restarted). Make a new clean state now, which
-			// also lifts a quarantine earned while the host was away.
-			s.requestReset()
-		}
+	p := d.hostPool.Load() // nil until the pool exists: its slots then start on the host's current state
+	if p == nil {
+		return
+	}
+	switch st.State {
+	case hosts.StateDown:
+		p.HostDown(st.Name, st.Reason)
+	case hosts.StateUp:
+		p.HostUp(st.Name)
 	}
 }
 

@@ -40,7 +40,7 @@ func TestHostsRealVMs(t *testing.T) {
 		end := time.Now().Add(12 * time.Minute)
 		for {
 			idle := map[string]bool{}
-			for _, s := range td.Pool(ctx).Slots {
+			for _, s := range td.pool.Pool(ctx).Slots {
 				idle[s.Name] = s.State == SlotIdle || s.State == SlotBusy
 			}
 			all := true
@@ -51,14 +51,15 @@ func TestHostsRealVMs(t *testing.T) {
 				return
 			}
 			if time.Now().After(end) {
-				t.Fatalf("slots %v not ready: %+v", names, td.Pool(ctx).Slots)
+				t.Fatalf("slots %v not ready: %+v", names, td.pool.Pool(ctx).Slots)
 			}
 			time.Sleep(time.Second)
 		}
 	}
 	waitIdle("slot0", "ha-0", "hb-0")
-	for _, s := range td.Pool(ctx).Slots {
-		want := map[string]string{"slot0": td.pool.host, "ha-0": "ha", "hb-0": "hb"}[s.Name]
+	for _, s := range td.pool.Pool(ctx).Slots {
+		local, _ := os.Hostname()
+		want := map[string]string{"slot0": local, "ha-0": "ha", "hb-0": "hb"}[s.Name]
 		if s.Host != want {
 			t.Errorf("pool ls: slot %s host %q, want %q", s.Name, s.Host, want)
 		}
@@ -155,7 +156,7 @@ func TestHostsRealVMs(t *testing.T) {
 	lab.Start(t, b)
 	waitIdle("hb-0")
 	for _, n := range []string{"slot0", "ha-0"} {
-		if _, err := td.DrainSlot(ctx, n); err != nil {
+		if _, err := td.pool.DrainSlot(ctx, n); err != nil {
 			t.Fatal(err)
 		}
 	}

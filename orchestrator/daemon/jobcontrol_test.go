@@ -3,6 +3,8 @@ package daemon
 import (
 	"context"
 	"errors"
+	"github.com/scalemalnet/scalemalnet/orchestrator/analysis"
+	"github.com/scalemalnet/scalemalnet/orchestrator/pool"
 	"io"
 	"net/http/httptest"
 	"strings"
@@ -24,14 +26,14 @@ func TestCancelRunningAndQueuedJobs(t *testing.T) {
 
 	entered, release := make(chan struct{}), make(chan struct{})
 	first := true
-	hook := func(s *slotState) {
+	hook := func(s *pool.Slot) {
 		if first {
 			first = false
 			close(entered)
 			<-release
 		}
 	}
-	e.pool.restoreHook.Store(&hook)
+	e.pool.SetRestoreHook(hook)
 
 	running := e.submit(t)
 	<-entered // the worker is in the restore step of the job
@@ -41,7 +43,7 @@ func TestCancelRunningAndQueuedJobs(t *testing.T) {
 		t.Fatalf("delete of a running job: %v, want ErrActive", err)
 	}
 	j, err := e.Cancel(context.Background(), queued.ID)
-	if err != nil || j.State != jobs.Cancelled || j.Error != cancelNote {
+	if err != nil || j.State != jobs.Cancelled || j.Error != analysis.CancelNote {
 		t.Fatalf("cancel queued: %+v %v", j, err)
 	}
 
@@ -55,13 +57,7 @@ func TestCancelRunningAndQueuedJobs(t *testing.T) {
 		done <- result{j, err}
 	}()
 	waitFor(t, "the cancel to reach the run", func() bool {
-		h := e.runs.get(running.ID)
-		if h == nil {
-			return false
-		}
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		return h.requested
+		return e.runner.CancelRequested(running.ID)
 	})
 	close(release)
 	res := <-done

@@ -6,6 +6,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/scalemalnet/scalemalnet/orchestrator/api"
 	"github.com/scalemalnet/scalemalnet/plugins/host"
@@ -66,3 +68,11 @@ func (d *Daemon) pluginProblems() []string {
 	}
 	return out
 }
+
+func notifyHUP() chan os.Signal {
+	c := make(chan os.Signal, 1)
+	signal.Notify(c, syscall.SIGHUP)
+	return c
+}
+
+func stopHUP(c chan os.Signal) { signal.Stop(c) }

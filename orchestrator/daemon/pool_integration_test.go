@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"github.com/scalemalnet/scalemalnet/orchestrator/pool"
 	"os"
 	"path/filepath"
 	"slices"
@@ -34,8 +35,8 @@ func TestPoolQuarantineRealVMs(t *testing.T) {
 	save := filepath.Join(td.cfg.DataDir, "vms", broken, "clean.save")
 	var mu sync.Mutex
 	corrupted := 0
-	hook := func(s *slotState) {
-		if s.name != broken {
+	hook := func(s *pool.Slot) {
+		if s.Name() != broken {
 			return
 		}
 		mu.Lock()
@@ -65,7 +66,7 @@ func TestPoolQuarantineRealVMs(t *testing.T) {
 		corrupted++
 		t.Logf("test: corrupted %s's saved memory image before its restore #%d", broken, corrupted)
 	}
-	td.pool.restoreHook.Store(&hook)
+	td.pool.SetRestoreHook(hook)
 
 	sample := filepath.Join(samplesDir, "benign-reader")
 	opts := jobs.Options{Timeout: 10 * time.Second, Window: time.Second}
@@ -98,7 +99,7 @@ func TestPoolQuarantineRealVMs(t *testing.T) {
 		if n, _ := td.store.Count(jobs.Queued); n == 0 {
 			submit()
 		}
-		s := td.slotByName(broken).snapshot("", true)
+		s := td.pool.Slot(broken).Snapshot(true)
 		if healedAt.IsZero() {
 			for _, tr := range s.Transitions {
 				if tr.From == SlotQuarantined && tr.To == SlotIdle {
@@ -119,8 +120,8 @@ func TestPoolQuarantineRealVMs(t *testing.T) {
 			}
 		}
 	}
-	s0 := td.slotByName(broken).snapshot("", true)
-	t.Logf("behaviour log of %s (quarantine after %d failures in a row):\n%s", broken, td.pool.quarantineAfter.Load(), behaviourLog(s0.Transitions))
+	s0 := td.pool.Slot(broken).Snapshot(true)
+	t.Logf("behaviour log of %s (quarantine after %d failures in a row):\n%s", broken, td.pool.QuarantineAfter(), behaviourLog(s0.Transitions))
 	if healedAt.IsZero() {
 		t.Fatalf("%s never came back from quarantine", broken)
 	}
@@ -176,11 +177,11 @@ func TestPoolQuarantineRealVMs(t *testing.T) {
 	}
 	t.Logf("slot1 completed %d jobs while %s was quarantined (%s to %s)", duringQuarantine, broken,
 		quarantinedAt.Format("15:04:05"), healedAt.Format("15:04:05"))
-	h := td.PoolHealth(ctx)
+	h := td.pool.PoolHealth(ctx)
 	if h.Status != "ok" {
 		t.Errorf("pool health after recovery: %+v", h)
 	}
-	s1 := td.slotByName("slot1").snapshot("", false)
+	s1 := td.pool.Slot("slot1").Snapshot(false)
 	t.Logf("end state: %s %s analyses=%d fails=%d; slot1 %s analyses=%d", broken, s0.State, s0.Analyses, s0.ConsecutiveFailures, s1.State, s1.Analyses)
 }
 

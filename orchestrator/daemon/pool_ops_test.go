@@ -3,6 +3,7 @@ package daemon
 import (
 	"bytes"
 	"context"
+	"github.com/scalemalnet/scalemalnet/orchestrator/pool"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -40,16 +41,16 @@ func TestHealthSaysWhyQueuedJobsWait(t *testing.T) {
 	if h := e.Health(ctx); h.Status != "ok" || len(h.Reasons) != 0 {
 		t.Fatalf("health of an idle pool: %+v", h)
 	}
-	if _, err := e.DrainSlot(ctx, "slot0"); err != nil {
+	if _, err := e.pool.DrainSlot(ctx, "slot0"); err != nil {
 		t.Fatal(err)
 	}
 	j := e.submit(t)
 	h := e.Health(ctx)
 	const why = "1 queued job cannot start: every slot that can take it is out of service (slot0 drained)"
-	if h.Status != "degraded" || !slices.Contains(h.Reasons, why) {
-		t.Fatalf("health with every slot drained: %+v, want reason %q", h, why)
+	if h.Status != "degraded" || !slices.Contains(h.Reasons, why) || !slices.Contains(h.Problems, api.Problem{Kind: api.ProblemQueue, Message: why}) {
+		t.Fatalf("health with every slot drained: %+v, want reason %q (kind queue)", h, why)
 	}
-	if ph := e.PoolHealth(ctx); ph.Status != "degraded" || !slices.Contains(ph.Problems, why) {
+	if ph := e.pool.PoolHealth(ctx); ph.Status != "degraded" || !slices.Contains(ph.Problems, why) {
 		t.Fatalf("pool health: %+v", ph)
 	}
 	got, err := e.Job(ctx, j.ID)
@@ -59,14 +60,14 @@ func TestHealthSaysWhyQueuedJobsWait(t *testing.T) {
 	if stored, _ := e.store.Job(j.ID); stored.Waiting != "" {
 		t.Fatal("the wait reason must not be stored")
 	}
-	ch, err := e.UndrainSlot(ctx, "slot0")
+	ch, err := e.pool.UndrainSlot(ctx, "slot0")
 	if err != nil || ch.Action != "undrain" {
 		t.Fatalf("undrain: %+v %v", ch, err)
 	}
 	if done := e.waitJob(t, j.ID); done.State != jobs.Done || done.Slot != "slot0" {
 		t.Fatalf("job after undrain: %+v", done)
 	}
-	tr := e.slotByName("slot0").snapshot("", true).Transitions
+	tr := e.pool.Slot("slot0").Snapshot(true).Transitions
 	i := slices.IndexFunc(tr, func(x api.SlotTransition) bool { return strings.Contains(x.Reason, "drain lifted") })
 	if i < 0 || slices.ContainsFunc(tr[i:], func(x api.SlotTransition) bool { return x.To == SlotPreparing }) {
 		t.Fatalf("undrain must not cold-boot:\n%s", transitionLog(tr))
@@ -74,10 +75,10 @@ func TestHealthSaysWhyQueuedJobsWait(t *testing.T) {
 	if h := e.Health(ctx); h.Status != "ok" {
 		t.Fatalf("health after undrain: %+v", h)
 	}
-	if ch, err := e.UndrainSlot(ctx, "slot0"); err != nil || len(ch.Warnings) == 0 {
+	if ch, err := e.pool.UndrainSlot(ctx, "slot0"); err != nil || len(ch.Warnings) == 0 {
 		t.Fatalf("undrain of a slot not drained: %+v %v", ch, err)
 	}
-	if _, err := e.UndrainSlot(ctx, "nope"); err == nil {
+	if _, err := e.pool.UndrainSlot(ctx, "nope"); err == nil {
 		t.Fatal("undrain of an unknown slot")
 	}
 }
@@ -111,7 +112,7 @@ func TestTagsRouteJobs(t *testing.T) {
 	if j, _ := e.Job(ctx, stuck.ID); j.State != jobs.Queued {
 		t.Fatalf("unroutable job ran: %+v", j)
 	}
-	if r := noSlotReason(jobs.Job{Options: jobs.Options{Network: jobs.NetworkUser}}, e.poolSlots()); r != "no slot accepts network=user" {
+	if r := e.pool.WaitReason(jobs.Job{Options: jobs.Options{Network: jobs.NetworkUser}}); r != "no slot accepts network=user" {
 		t.Fatalf("network reason %q", r)
 	}
 }
@@ -143,78 +144,49 @@ func TestReAddUndoesRemoval(t *testing.T) {
 	waitFor(t, "slot0 idle", func() bool { return e.slotStateOf("slot0") == SlotIdle })
 	remove := func() {
 		t.Helper()
-		if _, err := e.RemoveSlot(ctx, "slot0"); err != nil {
+		if _, err := e.pool.RemoveSlot(ctx, "slot0"); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, "slot0 gone", func() bool { return e.slotByName("slot0") == nil })
+		waitFor(t, "slot0 gone", func() bool { return e.pool.Slot("slot0") == nil })
 	}
 	remove()
-	if ph := e.PoolHealth(ctx); !hasReason(ph.Warnings, "removed through the API") {
+	if ph := e.pool.PoolHealth(ctx); !hasReason(ph.Warnings, "removed through the API") {
 		t.Fatalf("a removed configured slot is not shown: %+v", ph.Warnings)
 	}
-	ch, err := e.AddSlot(ctx, api.SlotRequest{Name: "slot0"})
+	ch, err := e.pool.AddSlot(ctx, api.SlotRequest{Name: "slot0"})
 	if err != nil || ch.Slot.Origin != OriginConfig || len(ch.Warnings) != 0 {
 		t.Fatalf("re-add: %+v %v", ch, err)
 	}
-	if _, err := os.Stat(filepath.Join(dataDir, PoolFile)); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(dataDir, pool.PoolFile)); !os.IsNotExist(err) {
 		t.Fatalf("pool.json after the removal was undone: %v", err)
 	}
 	waitFor(t, "slot0 idle", func() bool { return e.slotStateOf("slot0") == SlotIdle })
 	set(Config{Pool: []SlotConfig{{Name: "slot0", MemoryMiB: 512}}})
 	waitFor(t, "slot0 rebuilt with 512 MiB", func() bool {
-		s := e.slotByName("slot0")
-		return s != nil && s.snapshot("", false).MemoryMiB == 512 && s.current() == SlotIdle
+		s := e.pool.Slot("slot0")
+		return s != nil && s.Snapshot(false).MemoryMiB == 512 && s.State() == SlotIdle
 	})
-	if ph := e.PoolHealth(ctx); len(ph.Warnings) != 0 {
+	if ph := e.pool.PoolHealth(ctx); len(ph.Warnings) != 0 {
 		t.Fatalf("warnings with no conflict: %v", ph.Warnings)
 	}
 
 	// Re-added with its own definition: the API's wins, with a warning.
 	remove()
-	ch, err = e.AddSlot(ctx, api.SlotRequest{Name: "slot0", MemoryMiB: 320})
+	ch, err = e.pool.AddSlot(ctx, api.SlotRequest{Name: "slot0", MemoryMiB: 320})
 	if err != nil || ch.Slot.Origin != OriginAPI || !hasReason(ch.Warnings, "not by the configuration") {
 		t.Fatalf("re-add with a definition: %+v %v", ch, err)
 	}
 	set(Config{Pool: []SlotConfig{{Name: "slot0", MemoryMiB: 640}}})
-	ph := e.PoolHealth(ctx)
+	ph := e.pool.PoolHealth(ctx)
 	if !hasReason(ph.Warnings, "slot slot0: the configuration's definition is not applied (memory 320 -> 640 MiB)") {
 		t.Fatalf("pool health warnings %q", ph.Warnings)
 	}
-	if m := e.slotByName("slot0").snapshot("", false).MemoryMiB; m != 320 {
+	if m := e.pool.Slot("slot0").Snapshot(false).MemoryMiB; m != 320 {
 		t.Fatalf("memory %d, want the API's 320", m)
 	}
-	b, err := os.ReadFile(filepath.Join(dataDir, PoolFile))
+	b, err := os.ReadFile(filepath.Join(dataDir, pool.PoolFile))
 	if err != nil || !strings.Contains(string(b), `"memory_mib": 320`) || strings.Contains(string(b), "MemoryMiB") {
 		t.Fatalf("pool.json uses the API's field names: %s %v", b, err)
-	}
-}
-
-// TestOverlayReadsLegacyFieldNames: a pool.json written with Go's field
-// names (version 1) is still read, and rewritten in snake_case.
-func TestOverlayReadsLegacyFieldNames(t *testing.T) {
-	p := filepath.Join(t.TempDir(), PoolFile)
-	legacy := `{"version":1,"added":[{"Name":"x","MemoryMiB":320,"Network":"user","Tags":["t"]}],"removed":["slot1"]}`
-	if err := os.WriteFile(p, []byte(legacy), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	o, err := loadOverlay(p)
-	if err != nil || len(o.Added) != 1 || o.Added[0].MemoryMiB != 320 || o.Added[0].Network != "user" || o.Added[0].Tags[0] != "t" {
-		t.Fatalf("legacy pool.json: %+v %v", o, err)
-	}
-	if err := saveOverlay(p, o); err != nil {
-		t.Fatal(err)
-	}
-	b, _ := os.ReadFile(p)
-	for _, want := range []string{`"version": 2`, `"name": "x"`, `"memory_mib": 320`, `"network": "user"`, `"tags"`, `"removed"`} {
-		if !strings.Contains(string(b), want) {
-			t.Errorf("pool.json lacks %s:\n%s", want, b)
-		}
-	}
-	if err := os.WriteFile(p, []byte(`{"added":[{"name":"x","memory":1}]}`), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := loadOverlay(p); err == nil || !strings.Contains(err.Error(), "memory") {
-		t.Fatalf("unknown field: %v", err)
 	}
 }
 
@@ -262,7 +234,7 @@ func TestRestartWarningShownOnce(t *testing.T) {
 	if n := strings.Count(buf.String(), "needs a restart"); n != 1 {
 		t.Fatalf("restart warning logged %d times, want 1:\n%s", n, buf.String())
 	}
-	ph := e.PoolHealth(context.Background())
+	ph := e.pool.PoolHealth(context.Background())
 	if !slices.Contains(ph.Warnings, "configuration change to listen needs a restart; the running value is kept") || ph.Status != "ok" {
 		t.Fatalf("pool health %+v", ph)
 	}
@@ -272,7 +244,7 @@ func TestRestartWarningShownOnce(t *testing.T) {
 	if err := e.Reload("test"); err != nil {
 		t.Fatal(err)
 	}
-	if ph := e.PoolHealth(context.Background()); len(ph.Warnings) != 0 {
+	if ph := e.pool.PoolHealth(context.Background()); len(ph.Warnings) != 0 {
 		t.Fatalf("warning kept after the change was undone: %v", ph.Warnings)
 	}
 }
@@ -291,7 +263,7 @@ func TestCloseRemovesRuntimeDir(t *testing.T) {
 		}
 	}
 	d := &Daemon{}
-	d.pool.runDir = mine
+	d.runDir = mine
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -302,39 +274,11 @@ func TestCloseRemovesRuntimeDir(t *testing.T) {
 		t.Fatalf("another instance's folder touched: %v", err)
 	}
 	d2 := &Daemon{}
-	d2.pool.runDir = other
+	d2.runDir = other
 	if err := d2.Close(); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(root); !os.IsNotExist(err) {
 		t.Fatalf("empty parent left: %v", err)
-	}
-}
-
-// TestWaitReasonQueuePlace: a queued job that a slot can take says how
-// many jobs are ahead of it and how many suitable slots are busy.
-func TestWaitReasonQueuePlace(t *testing.T) {
-	d, _ := storageDaemon(t, Config{MinFreeBytes: -1})
-	busy, other := testSlot(t, "slot0", ""), testSlot(t, "net0", jobs.NetworkIsolated)
-	busy.state, other.state = SlotBusy, SlotBusy
-	d.slots = []*slotState{busy, other}
-	ctx := context.Background()
-	var last jobs.Job
-	for i := range 3 {
-		j, err := d.Submit(ctx, "s", strings.NewReader(strings.Repeat("x", i+1)), jobs.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		last = j
-	}
-	if _, err := d.Submit(ctx, "n", strings.NewReader("net"), jobs.Options{Network: jobs.NetworkIsolated}); err != nil {
-		t.Fatal(err)
-	}
-	got, err := d.Job(ctx, last.ID)
-	if err != nil || got.Waiting != "2 jobs ahead, 1 slot busy" {
-		t.Fatalf("waiting %q %v, want \"2 jobs ahead, 1 slot busy\"", got.Waiting, err)
-	}
-	if r := d.stuckReasons(); len(r) != 0 {
-		t.Fatalf("busy slots are not a reason for degraded health: %q", r)
 	}
 }

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/scalemalnet/scalemalnet/orchestrator/analysis"
+	"github.com/scalemalnet/scalemalnet/orchestrator/pool/pooltest"
+	"github.com/scalemalnet/scalemalnet/orchestrator/vm"
 	"log/slog"
 	"testing"
 	"time"
@@ -28,7 +31,9 @@ func TestSubmitQueueFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	d := &Daemon{cfg: cfg, log: quiet, store: st, wake: make(chan struct{}, 1)}
+	d := &Daemon{cfg: cfg, log: quiet, store: st, hv: pooltest.New(t), img: pooltest.Image(t), accel: vm.AccelTCG, instance: "unit",
+		timeouts: analysis.DefaultStepTimeouts, runDir: t.TempDir()}
+	setPool(t, d)
 	ctx := context.Background()
 	opts := jobs.Options{Timeout: time.Second, Window: time.Second}
 	var queued []jobs.Job
@@ -50,36 +55,5 @@ func TestSubmitQueueFull(t *testing.T) {
 		if j, err := st.Job(q.ID); err != nil || j.State != jobs.Queued {
 			t.Fatalf("queued job %s after the refusal: %v %v", q.ID, j.State, err)
 		}
-	}
-}
-
-// Every idle slot waits on the same broadcast: one submission wakes them
-// all (the old one-slot channel woke one and left the rest to a poll).
-func TestBroadcasterWakesAll(t *testing.T) {
-	var b broadcaster
-	chans := []<-chan struct{}{b.wait(), b.wait(), b.wait()}
-	for i, c := range chans {
-		select {
-		case <-c:
-			t.Fatalf("waiter %d woken before the broadcast", i)
-		default:
-		}
-	}
-	b.broadcast()
-	for i, c := range chans {
-		select {
-		case <-c:
-		case <-time.After(time.Second):
-			t.Fatalf("waiter %d not woken", i)
-		}
-	}
-	next := b.wait()
-	select {
-	case <-next:
-		t.Fatal("a new wait returned an already closed channel")
-	default:
-	}
-	if IdleRecheck < time.Second {
-		t.Fatalf("IdleRecheck %s: idle slots must not poll the queue several times a second", IdleRecheck)
 	}
 }

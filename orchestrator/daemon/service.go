@@ -7,7 +7,6 @@ import (
 	"github.com/scalemalnet/scalemalnet/orchestrator/defaults"
 	"github.com/scalemalnet/scalemalnet/plugins/host"
 	"io"
-	"strings"
 
 	"github.com/scalemalnet/scalemalnet/orchestrator/api"
 	"github.com/scalemalnet/scalemalnet/orchestrator/errkind"
@@ -25,7 +24,10 @@ func (d *Daemon) Submit(ctx context.Context, name string, body io.Reader, opts j
 	if err := opts.Normalize(); err != nil {
 		return jobs.Job{}, err
 	}
-	if err := d.checkNetworkAvailable(opts); err != nil {
+	if opts.Network == jobs.NetworkUser && !d.cfg.AllowUserNetwork {
+		return jobs.Job{}, fmt.Errorf("%w: %w", jobs.ErrInvalid, ErrUserNetworkOff)
+	}
+	if err := d.pool.CheckNetwork(opts); err != nil {
 		return jobs.Job{}, err
 	}
 	if err := d.checkFreeSpace(); err != nil {
@@ -55,7 +57,7 @@ func (d *Daemon) Submit(ctx context.Context, name string, body io.Reader, opts j
 func (d *Daemon) Job(ctx context.Context, id string) (jobs.Job, error) {
 	j, err := d.store.Job(id)
 	if err == nil && j.State == jobs.Queued {
-		j.Waiting = d.waitReason(j)
+		j.Waiting = d.pool.WaitReason(j)
 	}
 	return j, err
 }
@@ -111,38 +113,21 @@ func (d *Daemon) OpenPcap(ctx context.Context, id string) (io.ReadCloser, error)
 
 // Health summarises the orchestrator's state.
 func (d *Daemon) Health(ctx context.Context) api.Health {
-	slots := d.poolSlots()
-	h := api.Health{Status: "ok", Version: Version, Hypervisor: d.hv.Describe() + " (" + d.accel + ")", SlotsTotal: len(slots)}
-	var out []string
-	for _, s := range slots {
-		s.mu.Lock()
-		if s.state == SlotIdle {
-			h.SlotsIdle++
-		}
-		if s.quarantined || s.state == SlotBroken {
-			h.SlotsQuarantined++
-			out = append(out, s.name+" "+s.state)
-		}
-		s.mu.Unlock()
+	ps := d.pool.Summary()
+	h := api.Health{Status: "ok", Version: Version, Hypervisor: d.hv.Describe() + " (" + d.accel + ")",
+		SlotsTotal: ps.Total, SlotsIdle: ps.Idle, SlotsQuarantined: ps.OutOfService, Problems: ps.Problems}
+	h.ReloadError = d.pool.ReloadError()
+	for _, p := range d.pluginProblems() {
+		h.Problems = append(h.Problems, api.Problem{Kind: api.ProblemPlugin, Message: p})
 	}
-	if len(slots) == 0 {
-		h.Reasons = append(h.Reasons, "the pool has no slots")
-	}
-	if len(out) > 0 {
-		h.Reasons = append(h.Reasons, fmt.Sprintf("%s taking no jobs until rebuilt: %s (see pool health)",
-			plural(len(out), "slot", "slots"), strings.Join(out, ", ")))
-	}
-	d.pool.reloadMu.Lock()
-	h.ReloadError = d.pool.reloadErr
-	d.pool.reloadMu.Unlock()
-	h.PluginProblems = d.pluginProblems()
-	if h.ReloadError != "" {
-		for _, line := range strings.Split(h.ReloadError, "\n") {
-			h.Reasons = append(h.Reasons, "configuration reload failed (running configuration kept): "+line)
+	for _, p := range h.Problems { // the two lists of older orchestrators
+		if p.Kind == api.ProblemPlugin {
+			h.PluginProblems = append(h.PluginProblems, p.Message)
+		} else {
+			h.Reasons = append(h.Reasons, p.Message)
 		}
 	}
-	h.Reasons = append(h.Reasons, d.stuckReasons()...)
-	if len(h.Reasons) > 0 || len(h.PluginProblems) > 0 || len(slots) == 0 {
+	if len(h.Problems) > 0 || ps.Total == 0 {
 		h.Status = "degraded"
 	}
 	if n, err := d.store.Count(jobs.Queued); err == nil {

@@ -2,9 +2,7 @@ package daemon
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/scalemalnet/scalemalnet/orchestrator/api"
@@ -68,26 +66,4 @@ func (d *Daemon) checkFreeSpace() error {
 			"delete old jobs (scalemalnet gc --max-age ...) or free disk space", api.ErrUnavailable, free>>20, d.cfg.MinFreeBytes>>20)
 	}
 	return nil
-}
-
-// ErrArtifactTooLarge is wrapped when a job's trace artifact outgrows
-// Config.MaxArtifactBytes.
-var ErrArtifactTooLarge = errors.New("trace artifact too large")
-
-// limitWriter fails writes that would take the total past max, writing
-// nothing of them.
-type limitWriter struct {
-	w   io.Writer
-	n   int64
-	max int64
-}
-
-func (l *limitWriter) Write(p []byte) (int, error) {
-	if l.n+int64(len(p)) > l.max {
-		return 0, fmt.Errorf("%w: the compressed trace would exceed %d MiB (MaxArtifactBytes); the run was stopped",
-			ErrArtifactTooLarge, l.max>>20)
-	}
-	n, err := l.w.Write(p)
-	l.n += int64(n)
-	return n, err
 }

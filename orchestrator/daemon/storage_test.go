@@ -3,6 +3,9 @@ package daemon
 import (
 	"context"
 	"errors"
+	"github.com/scalemalnet/scalemalnet/orchestrator/analysis"
+	"github.com/scalemalnet/scalemalnet/orchestrator/pool/pooltest"
+	"github.com/scalemalnet/scalemalnet/orchestrator/vm"
 	"log/slog"
 	"math"
 	"net/http"
@@ -32,8 +35,27 @@ func storageDaemon(t *testing.T, cfg Config) (*Daemon, http.Handler) {
 	if cfg.MaxSample == 0 {
 		cfg.MaxSample = 1 << 20
 	}
-	d := &Daemon{cfg: cfg, log: log, store: st, wake: make(chan struct{}, 1)}
+	d := &Daemon{cfg: cfg, log: log, store: st, hv: pooltest.New(t), img: pooltest.Image(t), accel: vm.AccelTCG, instance: "unit",
+		timeouts: analysis.DefaultStepTimeouts, runDir: t.TempDir()}
+	setPool(t, d)
 	return d, api.NewHandler(d, "tok", api.HandlerOptions{MaxSample: cfg.MaxSample, Logger: log})
+}
+
+// setPool gives d a pool of defs (slots defined, never started; user-mode
+// slots allowed whatever d's configuration says, which still governs jobs).
+func setPool(t *testing.T, d *Daemon, defs ...SlotConfig) {
+	t.Helper()
+	if d.pool != nil {
+		d.pool.Close()
+	}
+	cfg := d.cfg
+	d.cfg.Pool, d.cfg.Slots, d.cfg.AllowUserNetwork, d.cfg.MemoryMiB = defs, 0, true, 256
+	err := d.wire()
+	d.cfg = cfg
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.pool.Close)
 }
 
 func post(t *testing.T, h http.Handler, path, body string) *httptest.ResponseRecorder {
@@ -97,19 +119,5 @@ func TestDaemonGC(t *testing.T) {
 	}
 	if _, err := d.GC(context.Background(), api.Policy{MaxAge: -1}); !errors.Is(err, store.ErrInvalid) {
 		t.Fatalf("negative policy: %v", err)
-	}
-}
-
-func TestLimitWriter(t *testing.T) {
-	var sb strings.Builder
-	w := &limitWriter{w: &sb, max: 10}
-	if n, err := w.Write([]byte("12345678")); n != 8 || err != nil {
-		t.Fatal(n, err)
-	}
-	if n, err := w.Write([]byte("abc")); n != 0 || !errors.Is(err, ErrArtifactTooLarge) || !strings.Contains(err.Error(), "MaxArtifactBytes") {
-		t.Fatal(n, err)
-	}
-	if sb.String() != "12345678" {
-		t.Fatalf("%q", sb.String())
 	}
 }

@@ -3,6 +3,7 @@
 package report
 
 import (
+	"github.com/scalemalnet/scalemalnet/plugins/vote"
 	"time"
 
 	"github.com/scalemalnet/scalemalnet/featurizers/features"
@@ -215,28 +216,12 @@ type Feature struct {
 	Meta map[string]string `json:"meta,omitempty"`
 }
 
-// Vote is one classifier plugin's vote on the sample.
-type Vote struct {
-	Classifier   string        `json:"classifier"`
-	Version      string        `json:"version,omitempty"`
-	Stage        string        `json:"stage,omitempty"`  // detection or family
-	Inputs       []string      `json:"inputs,omitempty"` // input kinds it used: static, dynamic, image
-	Scores       []ClassScore  `json:"scores,omitempty"`
-	Label        string        `json:"label,omitempty"`
-	Model        string        `json:"model,omitempty"`
-	ModelVersion string        `json:"model_version,omitempty"`
-	Abstained    bool          `json:"abstained,omitempty"` // its input kind does not apply
-	Reason       string        `json:"reason,omitempty"`    // why it abstained
-	Error        string        `json:"error,omitempty"`     // why it failed (crash, deadline, bad vote)
-	Explanation  string        `json:"explanation,omitempty"`
-	Duration     time.Duration `json:"duration_ns"`
-}
+// Vote is one classifier plugin's vote on the sample: the project's one
+// vote type (plugins/vote), which the fusion model reads as it is.
+type Vote = vote.Vote
 
 // ClassScore is one class's score in a vote.
-type ClassScore struct {
-	Class string  `json:"class"`
-	Score float64 `json:"score"`
-}
+type ClassScore = vote.ClassScore
 
 // PluginProblem is a plugin that was not available for an analysis.
 type PluginProblem struct {

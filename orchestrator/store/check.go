@@ -106,6 +106,7 @@ func (s *Store) Check() (problems []string, err error) {
 			return err
 		}
 		checkIndexes(tx, all, add)
+		checkSampleMD5(tx, add)
 		arts := tx.Bucket(bktArtifacts)
 		return arts.ForEach(func(id, _ []byte) error {
 			b := arts.Bucket(id)

@@ -9,6 +9,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -217,29 +218,29 @@ func deleteCuckooTask(tx *bolt.Tx, jobID string) error {
 	return byJob.Delete([]byte(jobID))
 }
 
-// SampleByMD5 finds a stored sample by its MD5 (lowercase hex) with a scan
-// of samples/; ErrNotFound when none matches.
-//
-// TODO(merge): the search work adds md5/sha1 indexes; use them here.
+// SampleByMD5 finds a stored sample by its MD5 (hex, either case) through
+// the samples-md5 index; ErrNotFound when none matches.
 func (s *Store) SampleByMD5(md5 string) (jobs.Sample, error) {
 	if len(md5) != 32 {
 		return jobs.Sample{}, fmt.Errorf("store: %w: md5 %q: want 32 hex digits", ErrInvalid, printable(md5, 40))
 	}
+	md5 = strings.ToLower(md5)
 	var found *jobs.Sample
 	err := s.view(func(tx *bolt.Tx) error {
-		return tx.Bucket(bktSamples).ForEach(func(k, v []byte) error {
-			if found != nil {
-				return nil
-			}
-			var r sampleRecord
-			if err := json.Unmarshal(v, &r); err != nil {
-				return fmt.Errorf("store: decode sample %s: %w", k, err)
-			}
-			if r.Sample.MD5 == md5 {
-				found = &r.Sample
-			}
+		sha := tx.Bucket(bktSampleMD5).Get([]byte(md5))
+		if sha == nil {
 			return nil
-		})
+		}
+		v := tx.Bucket(bktSamples).Get(sha)
+		if v == nil {
+			return fmt.Errorf("store: md5 index names sample %s, which does not exist (run the store check)", printable(string(sha), 64))
+		}
+		var r sampleRecord
+		if err := json.Unmarshal(v, &r); err != nil {
+			return fmt.Errorf("store: decode sample %s: %w", sha, err)
+		}
+		found = &r.Sample
+		return nil
 	})
 	if err != nil {
 		return jobs.Sample{}, err

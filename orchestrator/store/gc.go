@@ -306,7 +306,7 @@ func (s *Store) gcRecords(p Policy, rep *GCReport) (jobIDs, shas []string, err e
 			if refs[sha] > 0 || pinned(sha) {
 				continue
 			}
-			if err := tx.Bucket(bktSamples).Delete([]byte(sha)); err != nil {
+			if err := deleteSample(tx, sha); err != nil {
 				return err
 			}
 			shas = append(shas, sha)

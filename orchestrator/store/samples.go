@@ -114,7 +114,10 @@ func (s *Store) PutSample(ctx context.Context, r io.Reader, name string, maxSize
 		if err != nil {
 			return err
 		}
-		return b.Put([]byte(smp.SHA256), v)
+		if err := b.Put([]byte(smp.SHA256), v); err != nil {
+			return err
+		}
+		return putSampleMD5(tx, smp)
 	})
 	if err != nil {
 		return jobs.Sample{}, fmt.Errorf("store: record sample: %w", err)

@@ -9,7 +9,7 @@
 //	  artifacts/<job-id>/<name>     per-job artifacts, e.g. trace.jsonl.gz
 //	  tmp/                          files being written; renamed into place when complete
 //
-// Database schema (version 2). Keys are strings unless noted; values are JSON
+// Database schema (version 3). Keys are strings unless noted; values are JSON
 // unless noted:
 //
 //	meta/
@@ -17,6 +17,8 @@
 //	  created                 -> RFC 3339 time the database was initialised (text)
 //	samples/
 //	  <sha256>                -> sampleRecord (jobs.Sample as first seen, first-seen time)
+//	samples-md5/              index of samples/ by MD5 (version 3), kept consistent
+//	  <md5 hex>               -> <sha256> (text) with samples/ in every transaction
 //	jobs/
 //	  <job-id>                -> jobs.Job
 //	states/                   index of jobs by state, kept consistent with jobs/ in
@@ -34,7 +36,9 @@
 //	  signature/
 //
 // Version 1 had no index/; opening it builds the indexes from jobs/ and
-// sets version 2 in one transaction.
+// sets version 2 in one transaction. Version 2 had no samples-md5/;
+// opening it builds that index from samples/ and sets version 3, in the
+// same way.
 //
 //	cuckoo/                   Cuckoo-compatible API's task ids (cuckoo.go); created on first use
 //	  tasks/                  sequence: the last task id given (bbolt NextSequence); ids never reused
@@ -75,7 +79,7 @@ import (
 )
 
 // SchemaVersion is the database schema version this code reads and writes.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // DBFile is the database file's name in the data directory.
 const DBFile = defaults.DBName
@@ -96,6 +100,7 @@ var (
 var (
 	bktMeta      = []byte("meta")
 	bktSamples   = []byte("samples")
+	bktSampleMD5 = []byte("samples-md5") // md5 hex -> sha256 (version 3)
 	bktJobs      = []byte("jobs")
 	bktStates    = []byte("states")
 	bktReports   = []byte("reports")
@@ -206,6 +211,19 @@ func (s *Store) init() error {
 					return err
 				}
 				s.log.Info("database migrated to schema 2: search indexes built", "jobs", n)
+				ver = 2
+			}
+			if ver == 2 {
+				n, err := rebuildSampleMD5(tx)
+				if err != nil {
+					return fmt.Errorf("store: migrate schema 2 to 3: %w", err)
+				}
+				var v [8]byte
+				binary.BigEndian.PutUint64(v[:], 3)
+				if err := meta.Put(keyVersion, v[:]); err != nil {
+					return err
+				}
+				s.log.Info("database migrated to schema 3: sample MD5 index built", "samples", n)
 			}
 		}
 		var err error
@@ -222,7 +240,7 @@ func (s *Store) init() error {
 				return err
 			}
 		}
-		for _, b := range [][]byte{bktSamples, bktJobs, bktStates, bktReports, bktArtifacts, bktIndex} {
+		for _, b := range [][]byte{bktSamples, bktSampleMD5, bktJobs, bktStates, bktReports, bktArtifacts, bktIndex} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return fmt.Errorf("store: create bucket %s: %w", b, err)
 			}

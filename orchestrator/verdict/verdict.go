@@ -3,14 +3,16 @@
 // orchestrator imports the classifiers, never the reverse):
 //
 //	plugins.Vote     a classifier plugin's answer (plugins.Classifier)
-//	report.Vote      that answer as the report records it, with timing and errors
-//	fusion.Vote      what the fusion model reads            (FusionVotes)
+//	vote.Vote        that answer as the report records it, with timing and
+//	                 errors (report.Vote), and as the fusion model reads it
+//	                 (fusion.Vote): one type, plugins/vote  (ReportVote)
 //	fusion.Verdict   what the fusion model decides
 //	report.Verdict   the decision as the report records it  (FromFusion)
 //	jobs.VerdictBrief the decision in job lists              (Brief)
 package verdict
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/scalemalnet/scalemalnet/classifiers/fusion"
@@ -30,24 +32,8 @@ func ReportVote(name string, info plugins.Info, pv plugins.Vote) report.Vote {
 	}
 	v.Label, v.Model, v.ModelVersion = pv.Label, pv.Model, pv.ModelVersion
 	v.Abstained, v.Reason, v.Explanation = pv.Abstained, pv.Reason, pv.Explanation
-	for _, s := range pv.Scores {
-		v.Scores = append(v.Scores, report.ClassScore{Class: s.Class, Score: s.Score})
-	}
+	v.Scores = slices.Clone(pv.Scores) // plugins.ClassScore is report.ClassScore (plugins/vote)
 	return v
-}
-
-// FusionVotes returns the fusion votes of a report's votes, in order.
-func FusionVotes(vs []report.Vote) []fusion.Vote {
-	out := make([]fusion.Vote, len(vs))
-	for i, v := range vs {
-		fv := fusion.Vote{Classifier: v.Classifier, Stage: v.Stage, Label: v.Label,
-			Abstained: v.Abstained, Reason: v.Reason, Error: v.Error}
-		for _, s := range v.Scores {
-			fv.Scores = append(fv.Scores, fusion.ClassScore{Class: s.Class, Score: s.Score})
-		}
-		out[i] = fv
-	}
-	return out
 }
 
 // Model says which fusion model decided, for the report.

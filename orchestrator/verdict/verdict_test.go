@@ -10,6 +10,8 @@ import (
 	"github.com/scalemalnet/scalemalnet/plugins"
 )
 
+// A report's votes are the fusion model's input as they are (one type) and
+// keep their JSON through a round trip.
 func TestVotesMatchJSON(t *testing.T) {
 	rv := []report.Vote{
 		{Classifier: "clamp-dnn", Version: "1", Stage: "detection", Inputs: []string{"static"},
@@ -17,8 +19,7 @@ func TestVotesMatchJSON(t *testing.T) {
 		{Classifier: "malimg-cnn", Stage: "detection", Abstained: true, Reason: "not a PE"},
 		{Classifier: "fhids-lstm", Stage: "family", Error: "deadline exceeded"},
 	}
-	got := FusionVotes(rv)
-	// A report's votes decode straight into fusion votes with the same result.
+	var got []fusion.Vote = rv
 	b, err := json.Marshal(rv)
 	if err != nil {
 		t.Fatal(err)
@@ -28,7 +29,7 @@ func TestVotesMatchJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(got, viaJSON) {
-		t.Errorf("FusionVotes %+v, via JSON %+v", got, viaJSON)
+		t.Errorf("votes %+v, via JSON %+v", got, viaJSON)
 	}
 	if p, err := fusion.DetectionProbability(got[0].Scores); err != nil || p != 0.7 {
 		t.Errorf("P(malicious) %v, %v", p, err)

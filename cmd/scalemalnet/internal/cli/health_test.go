@@ -36,6 +36,13 @@ func TestHealthDegradedExitAndReasons(t *testing.T) {
 	if code, out, _ := h.run("health", "--json"); code != ExitFailure || !strings.Contains(out, `"reasons"`) {
 		t.Fatalf("degraded health --json: %d %s", code, out)
 	}
+	// The one list with kinds, when the orchestrator sends it.
+	h.fake.HealthVal = api.Health{Status: "degraded", Problems: []api.Problem{{Kind: api.ProblemPlugin, Message: "yara: failed: EOF"},
+		{Kind: api.ProblemQueue, Message: "1 queued job cannot start: no slot has tag arm"}}}
+	if code, out, _ := h.run("health"); code != ExitFailure || !strings.Contains(out, "  degraded: plugin: yara: failed: EOF") ||
+		!strings.Contains(out, "  degraded: queue: 1 queued job cannot start: no slot has tag arm") {
+		t.Fatalf("problems with kinds: %d %s", code, out)
+	}
 	// An orchestrator that sends no reasons still gets its reload error printed.
 	h.fake.HealthVal = api.Health{Status: "degraded", ReloadError: "bad file"}
 	if code, out, _ := h.run("health"); code != ExitFailure || !strings.Contains(out, "degraded: configuration reload failed: bad file") {

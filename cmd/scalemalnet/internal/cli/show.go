@@ -316,6 +316,13 @@ func runHealth(ctx context.Context, e *Env, args []string) int {
 func printHealth(w io.Writer, h api.Health) {
 	fmt.Fprintf(w, "Status      %s (version %s)\nHypervisor  %s\nSlots       %d idle of %d\nQueued      %d\n",
 		clean(h.Status), clean(h.Version), clean(h.Hypervisor), h.SlotsIdle, h.SlotsTotal, h.Queued)
+	if len(h.Problems) > 0 {
+		for _, p := range h.Problems {
+			fmt.Fprintf(w, "  degraded: %s: %s\n", clean(p.Kind), oneLine(p.Message, 200))
+		}
+		return
+	}
+	// An older orchestrator: its reasons and plugin problems.
 	reasons := h.Reasons
 	if len(reasons) == 0 && h.ReloadError != "" { // an older orchestrator without reasons
 		reasons = []string{"configuration reload failed: " + h.ReloadError}

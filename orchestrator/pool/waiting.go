@@ -1,4 +1,4 @@
-package daemon
+package pool
 
 // Why queued jobs wait: the reasons `status` shows for a queued job and
 // `health` for jobs no slot can take.
@@ -21,13 +21,13 @@ const maxQueueScan = 1000
 // current work, or "" when one can: no slot of the job's network mode,
 // none with its tags, or every suitable slot drained, quarantined, broken
 // or being removed.
-func noSlotReason(j jobs.Job, slots []*slotState) string {
+func noSlotReason(j jobs.Job, slots []*Slot) string {
 	if len(slots) == 0 {
 		return "the pool has no slots"
 	}
-	var netOK, fit []*slotState
+	var netOK, fit []*Slot
 	for _, s := range slots {
-		if s.network() == j.Options.Network {
+		if networkMatches(s.network(), j) {
 			netOK = append(netOK, s)
 		}
 	}
@@ -35,7 +35,7 @@ func noSlotReason(j jobs.Job, slots []*slotState) string {
 		return "no slot accepts network=" + vm.NetworkName(j.Options.Network)
 	}
 	for _, s := range netOK {
-		if j.Options.TagsIn(s.tags()) {
+		if tagsMatch(s.tags(), j) {
 			fit = append(fit, s)
 		}
 	}
@@ -70,15 +70,15 @@ func noSlotReason(j jobs.Job, slots []*slotState) string {
 	return "every slot that can take it is out of service (" + strings.Join(out, ", ") + ")"
 }
 
-// waitReason says why a queued job has not started: no slot can take it,
+// WaitReason says why a queued job has not started: no slot can take it,
 // or the jobs ahead of it and the slots busy.
-func (d *Daemon) waitReason(j jobs.Job) string {
-	slots := d.poolSlots()
+func (p *Pool) WaitReason(j jobs.Job) string {
+	slots := p.Slots()
 	if r := noSlotReason(j, slots); r != "" {
 		return r
 	}
 	ahead := 0
-	if q, err := d.store.QueuedJobs(maxQueueScan); err == nil {
+	if q, err := p.cfg.Store.QueuedJobs(maxQueueScan); err == nil {
 		for _, o := range q {
 			if o.ID == j.ID {
 				break
@@ -111,14 +111,14 @@ func (d *Daemon) waitReason(j jobs.Job) string {
 	return strings.Join(parts, ", ")
 }
 
-// stuckReasons groups the queued jobs no slot can take by the reason, for
+// StuckReasons groups the queued jobs no slot can take by the reason, for
 // health ("2 queued jobs cannot start: no slot accepts network=user").
-func (d *Daemon) stuckReasons() []string {
-	q, err := d.store.QueuedJobs(maxQueueScan)
+func (p *Pool) StuckReasons() []string {
+	q, err := p.cfg.Store.QueuedJobs(maxQueueScan)
 	if err != nil || len(q) == 0 {
 		return nil
 	}
-	slots := d.poolSlots()
+	slots := p.Slots()
 	count := map[string]int{}
 	for _, j := range q {
 		if r := noSlotReason(j, slots); r != "" {

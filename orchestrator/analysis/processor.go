@@ -1,4 +1,4 @@
-package daemon
+package analysis
 
 // The post-VM workers. Once a job's VM is destroyed its slot takes the next
 // job at once, and the job (state processing) waits here for featurize,
@@ -12,6 +12,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"github.com/scalemalnet/scalemalnet/orchestrator/defaults"
 	"sync"
@@ -43,15 +44,16 @@ type processor struct {
 	wg    sync.WaitGroup
 }
 
-// startProcessor starts the post-VM workers; they stop when ctx ends,
-// leaving jobs not yet processed in state processing for the next start.
-func (d *Daemon) startProcessor(ctx context.Context, wg *sync.WaitGroup) {
-	n := d.cfg.ProcessWorkers
+// Start starts the post-VM workers; they stop when ctx ends, leaving jobs
+// not yet processed in state processing for the next start. Jobs found
+// processing by Recover are queued first.
+func (a *Runner) Start(ctx context.Context, wg *sync.WaitGroup) {
+	n := a.Workers
 	if n <= 0 {
 		n = DefaultProcessWorkers
 	}
 	p := &processor{queue: make(chan *jobRun, 4*n), ctx: ctx}
-	d.post = p
+	a.post = p
 	for range n {
 		wg.Add(1)
 		go func() {
@@ -61,12 +63,12 @@ func (d *Daemon) startProcessor(ctx context.Context, wg *sync.WaitGroup) {
 				case <-ctx.Done():
 					return
 				case r := <-p.queue:
-					d.process(ctx, r)
+					a.process(ctx, r)
 				}
 			}
 		}()
 	}
-	for _, r := range d.resume {
+	for _, r := range a.resume {
 		select {
 		case p.queue <- r:
 		default:
@@ -78,35 +80,50 @@ func (d *Daemon) startProcessor(ctx context.Context, wg *sync.WaitGroup) {
 			}()
 		}
 	}
-	d.resume = nil
+	a.resume = nil
+}
+
+// Resume takes a job found in state processing at start: it is processed
+// from its hand-off record and trace once Start runs. An error says the job
+// cannot be resumed (it must run again).
+func (a *Runner) Resume(j jobs.Job) error {
+	r, err := a.resumable(j)
+	if err != nil {
+		return err
+	}
+	r.untrack = a.runs.track(j.ID) // cancellable while it waits
+	a.resume = append(a.resume, r)
+	return nil
 }
 
 // handOff moves a job whose VM steps succeeded to processing, records what
 // processing needs, and queues it for the post-VM workers. The slot is free
 // as soon as it returns.
-func (d *Daemon) handOff(ctx context.Context, r *jobRun) error {
+func (a *Runner) handOff(ctx context.Context, r *jobRun) error {
 	rec := handoffRecord{Machine: r.machine, Steps: r.steps.steps, Trace: r.traceRef, Network: r.traffic}
-	if err := d.writeHandoff(r.job.ID, rec); err != nil {
+	if err := a.writeHandoff(r.job.ID, rec); err != nil {
 		return &StepError{Step: StepReport, Err: fmt.Errorf("record hand-off: %w", err)}
 	}
-	if _, err := d.store.UpdateJob(r.job.ID, func(j *jobs.Job) error {
+	if _, err := a.Store.UpdateJob(r.job.ID, func(j *jobs.Job) error {
 		return j.Move(jobs.Processing, time.Now().UTC(), "VM destroyed; slot released")
 	}); err != nil {
 		return err
 	}
-	if d.post == nil { // no post-VM workers (unit tests that drive runJob alone)
-		d.process(ctx, r)
+	r.handedOff = true // the run's cancel registration goes with it (process ends it)
+	if a.post == nil { // no post-VM workers (unit tests that drive Run alone)
+		a.process(ctx, r)
 		return nil
 	}
 	select {
-	case d.post.queue <- r:
-	case <-d.post.ctx.Done(): // stopping: the job stays processing and is resumed at the next start
+	case a.post.queue <- r:
+	case <-a.post.ctx.Done(): // stopping: the job stays processing and is resumed at the next start
+		r.untrackNow()
 	}
 	return nil
 }
 
-func (d *Daemon) writeHandoff(id string, rec handoffRecord) error {
-	aw, err := d.store.CreateArtifact(id, processingArtifact)
+func (a *Runner) writeHandoff(id string, rec handoffRecord) error {
+	aw, err := a.Store.CreateArtifact(id, processingArtifact)
 	if err != nil {
 		return err
 	}
@@ -119,37 +136,50 @@ func (d *Daemon) writeHandoff(id string, rec handoffRecord) error {
 }
 
 // process runs the post-VM steps of one job and records how it ended. A job
-// interrupted by the orchestrator stopping stays processing.
-func (d *Daemon) process(ctx context.Context, r *jobRun) {
-	log := d.log.With("job", r.job.ID, "slot", r.machine.Slot)
+// interrupted by the orchestrator stopping stays processing; one cancelled
+// through the API (Cancel) stops at its current step and ends cancelled.
+func (a *Runner) process(ctx context.Context, r *jobRun) {
+	defer r.untrackNow()
+	log := a.Log.With("job", r.job.ID, "slot", r.machine.Slot)
 	r.steps.parent = ctx
-	r.steps.onStart = func(name string) { d.recordStep(r.job.ID, name, log) }
-	err := r.runPostSteps()
+	r.steps.onStart = func(name string) { a.recordStep(r.job.ID, name, log) }
+	var postErr error
+	err := a.cancellable(r, func() error { postErr = r.runPostSteps(); return postErr }) // cancel hook
+	if postErr == nil {
+		err = nil // the report is stored, the job done: a cancel came too late
+	}
 	if ctx.Err() != nil {
 		log.Info("processing interrupted; resumed at the next start")
 		return
 	}
 	if err == nil {
-		d.finish(r)
+		a.finish(r)
 		return
 	}
-	if s := d.slotByName(r.machine.Slot); s != nil {
-		s.mu.Lock()
-		s.lastErr, s.lastErrAt = err.Error(), time.Now().UTC()
-		s.mu.Unlock()
+	defer a.ended(r)
+	cancelled := errors.Is(err, ErrJobCancelled)
+	if !cancelled && a.SlotError != nil {
+		a.SlotError(r.machine.Slot, err)
 	}
-	if _, uerr := d.store.UpdateJob(r.job.ID, func(j *jobs.Job) error {
+	if _, uerr := a.Store.UpdateJob(r.job.ID, func(j *jobs.Job) error {
+		if cancelled {
+			return j.Move(jobs.Cancelled, time.Now().UTC(), err.Error())
+		}
 		return j.Move(jobs.Failed, time.Now().UTC(), err.Error())
 	}); uerr != nil {
 		log.Error("record failure", "err", uerr)
+	}
+	if cancelled {
+		log.Info("analysis cancelled while processing", "err", err)
+		return
 	}
 	log.Warn("analysis failed", "err", err, "retry", false)
 }
 
 // resumable rebuilds the run of a job left in processing from its hand-off
 // record and its trace.
-func (d *Daemon) resumable(j jobs.Job) (*jobRun, error) {
-	f, err := d.store.OpenArtifact(j.ID, processingArtifact)
+func (a *Runner) resumable(j jobs.Job) (*jobRun, error) {
+	f, err := a.Store.OpenArtifact(j.ID, processingArtifact)
 	if err != nil {
 		return nil, err
 	}
@@ -159,9 +189,9 @@ func (d *Daemon) resumable(j jobs.Job) (*jobRun, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", processingArtifact, err)
 	}
-	r := &jobRun{d: d, job: j, builder: report.NewBuilder(), machine: rec.Machine, traceRef: rec.Trace, traffic: rec.Network,
+	r := &jobRun{a: a, job: j, builder: report.NewBuilder(), machine: rec.Machine, traceRef: rec.Trace, traffic: rec.Network,
 		steps: &stepRunner{steps: rec.Steps}}
-	tf, err := d.store.OpenArtifact(j.ID, defaults.TraceArtifact)
+	tf, err := a.Store.OpenArtifact(j.ID, defaults.TraceArtifact)
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package daemon
+package analysis
 
 import (
 	"bytes"
@@ -49,8 +49,8 @@ func TestReportAndDoneOneTransaction(t *testing.T) {
 		t.Fatal(err)
 	}
 	job := processingJob(t, st)
-	d := &Daemon{cfg: Config{DataDir: dir, Logger: quiet}, log: quiet, store: st, noVerdict: "test"}
-	r := &jobRun{d: d, job: job, builder: report.NewBuilder(), steps: &stepRunner{parent: context.Background()},
+	d := New(Config{Log: quiet, Store: st, NoVerdict: "test"})
+	r := &jobRun{a: d, job: job, builder: report.NewBuilder(), steps: &stepRunner{parent: context.Background()},
 		machine: report.Machine{Slot: "slot0"}}
 	if err := r.storeReport(context.Background()); err != nil {
 		t.Fatal(err)
@@ -82,8 +82,8 @@ func TestReportAndDoneOneTransaction(t *testing.T) {
 	if _, err := st.UpdateJob(job2.ID, func(j *jobs.Job) error { return j.Move(jobs.Cancelled, time.Now().UTC(), "cancelled") }); err != nil {
 		t.Fatal(err)
 	}
-	d.store = st
-	r2 := &jobRun{d: d, job: job2, builder: report.NewBuilder(), steps: &stepRunner{parent: context.Background()}}
+	d.Store = st
+	r2 := &jobRun{a: d, job: job2, builder: report.NewBuilder(), steps: &stepRunner{parent: context.Background()}}
 	if err := r2.storeReport(context.Background()); !errors.Is(err, jobs.ErrTransition) {
 		t.Fatalf("report of a cancelled job: got %v, want jobs.ErrTransition", err)
 	}

@@ -1,4 +1,4 @@
-package daemon
+package analysis
 
 import (
 	"bytes"
@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -36,7 +37,7 @@ func TestLifecycleTable(t *testing.T) {
 		} else if released {
 			t.Errorf("step %s needs the VM but comes after the slot is released", st.Name)
 		}
-		got := isInfraFailure(&StepError{Step: st.Name, Err: errors.New("x")})
+		got := IsInfraFailure(&StepError{Step: st.Name, Err: errors.New("x")})
 		if got != slices.Contains(infra, st.Name) {
 			t.Errorf("step %s: infrastructure failure = %v", st.Name, got)
 		}
@@ -49,10 +50,10 @@ func TestLifecycleTable(t *testing.T) {
 		t.Errorf("run step timeout %s, want the job's 7s + 3s grace", d)
 	}
 	fuse, _ := stepNamed(StepFuse)
-	if d := fuse.Timeout(mergeTimeouts(DefaultStepTimeouts, StepTimeouts{Fuse: 3 * time.Second}), jobs.Job{}, 0); d != 3*time.Second {
+	if d := fuse.Timeout(MergeTimeouts(DefaultStepTimeouts, StepTimeouts{Fuse: 3 * time.Second}), jobs.Job{}, 0); d != 3*time.Second {
 		t.Errorf("fuse step timeout %s, want its own 3s", d)
 	}
-	if !isCleanStateFailure(&StepError{Step: StepWaitAgent, Err: errors.New("x")}) || isCleanStateFailure(&StepError{Step: StepRun, Err: errors.New("x")}) {
+	if !IsCleanStateFailure(&StepError{Step: StepWaitAgent, Err: errors.New("x")}) || IsCleanStateFailure(&StepError{Step: StepRun, Err: errors.New("x")}) {
 		t.Error("clean-state failures: want restore and wait-agent only")
 	}
 }
@@ -63,18 +64,13 @@ func TestLifecycleTable(t *testing.T) {
 // running again on a VM.
 func TestProcessingResumedAfterRestart(t *testing.T) {
 	dir := t.TempDir()
-	log := slog.New(slog.NewTextHandler(testWriter{t}, nil))
+	log := slog.New(slog.DiscardHandler)
 	st, err := store.Open(dir, store.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	cfg := Config{DataDir: dir, Logger: log, MinFreeBytes: -1, PluginBinary: "none"}
-	if err := cfg.setDefaults(); err != nil {
-		t.Fatal(err)
-	}
-	d := &Daemon{cfg: cfg, log: log, store: st, hv: newFakeHV(t), img: fakeImage(t), instance: "unit",
-		wake: make(chan struct{}, 1), timeouts: DefaultStepTimeouts}
+	d := New(Config{Store: st, Log: log, Timeouts: DefaultStepTimeouts})
 	ctx := context.Background()
 	sample, err := st.PutSample(ctx, bytes.NewReader([]byte("\x7fELF sample")), "s", 1<<20)
 	if err != nil {
@@ -113,7 +109,7 @@ func TestProcessingResumedAfterRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &jobRun{d: d, job: job, steps: &stepRunner{parent: ctx, steps: []report.Step{{Name: StepRestore}, {Name: StepDestroy}}},
+	r := &jobRun{a: d, job: job, steps: &stepRunner{parent: ctx, steps: []report.Step{{Name: StepRestore}, {Name: StepDestroy}}},
 		machine:  report.Machine{Slot: "slot0", Domain: "smn-unit-slot0", Hypervisor: "qemu"},
 		traceRef: report.TraceRef{Path: ref.Path, Format: "jsonl+gzip", Size: ref.Size, SHA256: ref.SHA256}}
 	stopped, stop := context.WithCancel(ctx)
@@ -126,17 +122,26 @@ func TestProcessingResumedAfterRestart(t *testing.T) {
 		t.Fatalf("after hand-off the job is %s, want processing", j.State)
 	}
 
-	// The next start.
-	d.post = nil
-	if err := d.recover(ctx); err != nil {
+	// The next start: the daemon's recover resumes the jobs it finds
+	// processing.
+	d = New(Config{Store: st, Log: log, Timeouts: DefaultStepTimeouts})
+	active, err := st.ActiveJobs()
+	if err != nil {
 		t.Fatal(err)
+	}
+	for _, j := range active {
+		if j.State == jobs.Processing {
+			if err := d.Resume(j); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	if len(d.resume) != 1 {
 		t.Fatalf("resumed %d jobs, want 1", len(d.resume))
 	}
 	wctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	d.startProcessor(wctx, &wg)
+	d.Start(wctx, &wg)
 	defer func() { cancel(); wg.Wait() }()
 	deadline := time.Now().Add(20 * time.Second)
 	var j jobs.Job
@@ -164,5 +169,87 @@ func TestProcessingResumedAfterRestart(t *testing.T) {
 	}
 	if !slices.Equal(names, []string{StepRestore, StepDestroy}) {
 		t.Fatalf("report steps %v", names)
+	}
+}
+
+// A cancel of a job in state processing stops its post-VM step (here a fuse
+// that would run until its timeout) and ends the job cancelled, without a
+// report.
+func TestCancelDuringProcessing(t *testing.T) {
+	st, err := store.Open(t.TempDir(), store.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	sample, err := st.PutSample(ctx, bytes.NewReader([]byte("\x7fELF sample")), "s", 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := st.CreateJob(ctx, sample, jobs.Options{Timeout: 5 * time.Second, Window: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.ClaimNext("slot0", nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, to := range []jobs.State{jobs.Running, jobs.Collecting} {
+		if _, err := st.UpdateJob(job.ID, func(j *jobs.Job) error { return j.Move(to, time.Now().UTC(), "") }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The fuse step blocks until its context ends (a slow plugin or model).
+	entered := make(chan struct{})
+	old := lifecycle
+	defer func() { lifecycle = old }()
+	lifecycle = slices.Clone(old)
+	for i, st := range lifecycle {
+		if st.Name == StepFuse {
+			lifecycle[i].Plugins = false
+			lifecycle[i].Run = func(r *jobRun, ctx context.Context) error {
+				close(entered)
+				<-ctx.Done()
+				return ctx.Err()
+			}
+		}
+	}
+	a := New(Config{Store: st, Log: slog.New(slog.DiscardHandler), Timeouts: DefaultStepTimeouts})
+	var wg sync.WaitGroup
+	wctx, stop := context.WithCancel(ctx)
+	defer func() { stop(); wg.Wait() }()
+	a.Start(wctx, &wg)
+	r := &jobRun{a: a, job: job, builder: report.NewBuilder(), steps: &stepRunner{parent: ctx},
+		machine: report.Machine{Slot: "slot0"}}
+	r.untrack = a.runs.track(job.ID) // as Run registers it at the claim
+	if err := a.handOff(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-entered:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the fuse step never started")
+	}
+	if j, _ := st.Job(job.ID); j.State != jobs.Processing || j.Step != StepFuse {
+		t.Fatalf("job %s at step %q, want processing at fuse", j.State, j.Step)
+	}
+	done, ok := a.RequestCancel(job.ID)
+	if !ok {
+		t.Fatal("no run of the processing job known")
+	}
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the cancel did not stop processing")
+	}
+	j, err := st.Job(job.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.State != jobs.Cancelled || j.HasReport ||
+		!strings.Contains(j.Error, CancelNote) || !strings.Contains(j.Error, "during step fuse") {
+		t.Fatalf("job %s (has report %v) error %q; want cancelled during step fuse, no report", j.State, j.HasReport, j.Error)
+	}
+	if _, ok := a.RequestCancel(job.ID); ok {
+		t.Fatal("the run is still registered after it ended")
 	}
 }

@@ -1,4 +1,4 @@
-package daemon
+package analysis
 
 import (
 	"context"
@@ -60,7 +60,7 @@ func (r *jobRun) featurize(ctx context.Context) error {
 				r.sets[name] = &setOutcome{featurizer: p.Name(), notApplicable: na, err: err.Error()}
 			}
 			if !na {
-				r.d.log.Warn("featurizer failed", "job", r.job.ID, "plugin", p.Name(), "err", err)
+				r.a.Log.Warn("featurizer failed", "job", r.job.ID, "plugin", p.Name(), "err", err)
 			}
 			r.features = append(r.features, report.Feature{Featurizer: p.Name(), Duration: dur, NotApplicable: na, Error: err.Error()})
 			continue
@@ -105,7 +105,7 @@ func (r *jobRun) classify(ctx context.Context) error {
 			v.Duration = time.Since(start)
 			if err != nil {
 				v.Error = err.Error()
-				r.d.log.Warn("classifier failed", "job", r.job.ID, "plugin", p.Name(), "err", err)
+				r.a.Log.Warn("classifier failed", "job", r.job.ID, "plugin", p.Name(), "err", err)
 			} else {
 				d := v.Duration
 				v = verdict.ReportVote(p.Name(), info, pv)
@@ -125,14 +125,14 @@ func (r *jobRun) pluginSet() interface {
 	if r.plugins != nil {
 		return r.plugins
 	}
-	return r.d.plugins
+	return r.a.Plugins
 }
 
 // pluginProblems lists plugins that are refused or failed: they are in no
 // featurizer or classifier list, so this is where the report says why.
 func (r *jobRun) pluginProblems() []report.PluginProblem {
 	var out []report.PluginProblem
-	for _, st := range r.d.plugins.List() {
+	for _, st := range r.a.Plugins.List() {
 		if st.State == host.StateRefused || st.State == host.StateFailed {
 			out = append(out, report.PluginProblem{Plugin: st.Name, Kind: string(st.Info.Kind), State: st.State, Error: st.LastError})
 		}
@@ -146,7 +146,7 @@ func (r *jobRun) pluginSample() plugins.Sample {
 }
 
 func (r *jobRun) readSample() ([]byte, error) {
-	f, err := r.d.store.OpenSample(r.job.Sample.SHA256)
+	f, err := r.a.Store.OpenSample(r.job.Sample.SHA256)
 	if err != nil {
 		return nil, err
 	}
@@ -158,7 +158,7 @@ func (r *jobRun) readTrace() ([]byte, error) {
 	if r.traceRef.Path == "" {
 		return nil, fmt.Errorf("%w: the run left no trace", plugins.ErrNotApplicable)
 	}
-	f, err := r.d.store.OpenArtifact(r.job.ID, defaults.TraceArtifact)
+	f, err := r.a.Store.OpenArtifact(r.job.ID, defaults.TraceArtifact)
 	if err != nil {
 		return nil, err
 	}
@@ -205,7 +205,7 @@ func (r *jobRun) addMatches(featurizer string, s *features.Set) map[string]strin
 	}
 	ms, err := features.DecodeMatches(s)
 	if err != nil {
-		r.d.log.Warn("matches set refused", "job", r.job.ID, "plugin", featurizer, "set", s.Name, "err", err)
+		r.a.Log.Warn("matches set refused", "job", r.job.ID, "plugin", featurizer, "set", s.Name, "err", err)
 		meta["error"] = err.Error()
 		return meta
 	}

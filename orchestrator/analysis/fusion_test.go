@@ -1,4 +1,4 @@
-package daemon
+package analysis
 
 import (
 	"context"
@@ -72,13 +72,13 @@ func detVote(name string, p float64) report.Vote {
 func TestFuseStep(t *testing.T) {
 	path := fusionFixture(t)
 	log := slog.New(slog.DiscardHandler)
-	f, why, err := loadFusion(Config{Fusion: FusionConfig{Model: path}, Logger: log})
+	f, why, err := LoadFusion(FusionConfig{Model: path}, "", log)
 	if err != nil || f == nil {
 		t.Fatalf("load: %v %q", err, why)
 	}
-	d := &Daemon{fusion: f, log: log}
+	d := New(Config{Fusion: f, Log: log})
 	run := func(votes ...report.Vote) *report.Verdict {
-		r := &jobRun{d: d, job: jobs.Job{ID: "j"}, votes: votes}
+		r := &jobRun{a: d, job: jobs.Job{ID: "j"}, votes: votes}
 		if err := r.fuse(context.Background()); err != nil {
 			t.Fatal(err)
 		}
@@ -123,11 +123,11 @@ func TestFuseStep(t *testing.T) {
 func TestFusionOperatingPoint(t *testing.T) {
 	path := fusionFixture(t)
 	log := slog.New(slog.DiscardHandler)
-	base, _, err := loadFusion(Config{Fusion: FusionConfig{Model: path}, Logger: log})
+	base, _, err := LoadFusion(FusionConfig{Model: path}, "", log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	strict, _, err := loadFusion(Config{Fusion: FusionConfig{Model: path, Rule: "fpr", TargetFPR: 0}, Logger: log})
+	strict, _, err := LoadFusion(FusionConfig{Model: path, Rule: "fpr", TargetFPR: 0}, "", log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,12 +135,12 @@ func TestFusionOperatingPoint(t *testing.T) {
 	if strict.model.Threshold.Value < base.model.Threshold.Value || strict.model.Threshold.FPR != 0 {
 		t.Errorf("fpr<=0 threshold %+v vs default %+v", strict.model.Threshold, base.model.Threshold)
 	}
-	fixed, _, err := loadFusion(Config{Fusion: FusionConfig{Model: path, Rule: "fixed", Threshold: 0.9}, Logger: log})
+	fixed, _, err := LoadFusion(FusionConfig{Model: path, Rule: "fixed", Threshold: 0.9}, "", log)
 	if err != nil || fixed.model.Threshold.Value != 0.9 || fixed.rule != "fixed by the operator" {
 		t.Fatalf("fixed: %v %+v", err, fixed)
 	}
 	// A bad rule in the configuration stops the start, clearly.
-	if _, _, err := loadFusion(Config{Fusion: FusionConfig{Model: path, Rule: "fpr", TargetFPR: 2}, Logger: log}); !errors.Is(err, ErrFusionConfig) {
+	if _, _, err := LoadFusion(FusionConfig{Model: path, Rule: "fpr", TargetFPR: 2}, "", log); !errors.Is(err, ErrFusionConfig) {
 		t.Errorf("bad target: %v", err)
 	}
 }
@@ -149,21 +149,21 @@ func TestLoadFusionDefaults(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
 	dir := t.TempDir()
 	// No file in the model directory: no verdict, and the report will say why.
-	f, why, err := loadFusion(Config{ModelDir: dir, Logger: log})
+	f, why, err := LoadFusion(FusionConfig{}, dir, log)
 	if err != nil || f != nil || !strings.Contains(why, "make models") {
 		t.Fatalf("default without file: %v %v %q", f, err, why)
 	}
 	// A broken default file: logged, no verdict, the daemon still starts.
 	os.WriteFile(filepath.Join(dir, FusionModelFile), []byte("{garbage"), 0o644)
-	f, why, err = loadFusion(Config{ModelDir: dir, Logger: log})
+	f, why, err = LoadFusion(FusionConfig{}, dir, log)
 	if err != nil || f != nil || !strings.Contains(why, "not usable") {
 		t.Fatalf("broken default: %v %v %q", f, err, why)
 	}
 	// The same file named explicitly: an error.
-	if _, _, err := loadFusion(Config{Fusion: FusionConfig{Model: filepath.Join(dir, FusionModelFile)}, Logger: log}); !errors.Is(err, ErrFusionConfig) {
+	if _, _, err := LoadFusion(FusionConfig{Model: filepath.Join(dir, FusionModelFile)}, "", log); !errors.Is(err, ErrFusionConfig) {
 		t.Fatalf("explicit broken: %v", err)
 	}
-	if f, why, err := loadFusion(Config{Fusion: FusionConfig{Model: "none"}, Logger: log}); f != nil || err != nil || why == "" {
+	if f, why, err := LoadFusion(FusionConfig{Model: "none"}, "", log); f != nil || err != nil || why == "" {
 		t.Fatalf("none: %v %v %q", f, err, why)
 	}
 }
@@ -176,11 +176,11 @@ func TestFuseStepUnfittedWeight(t *testing.T) {
 	path := fusionFixture(t)
 	log := slog.New(slog.DiscardHandler)
 	verdictWith := func(weight float64) *report.Verdict {
-		f, _, err := loadFusion(Config{Fusion: FusionConfig{Model: path, UnfittedWeight: weight}, Logger: log})
+		f, _, err := LoadFusion(FusionConfig{Model: path, UnfittedWeight: weight}, "", log)
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := &jobRun{d: &Daemon{fusion: f, log: log}, job: jobs.Job{ID: "j"},
+		r := &jobRun{a: New(Config{Fusion: f, Log: log}), job: jobs.Job{ID: "j"},
 			votes: []report.Vote{detVote("good", 0.3), detVote("weak", 0.4), detVote("my-classifier", 0.99)}}
 		if err := r.fuse(context.Background()); err != nil {
 			t.Fatal(err)
@@ -202,7 +202,7 @@ func TestFuseStepUnfittedWeight(t *testing.T) {
 	if !strings.Contains(buf.String(), "counted with a prior weight, not fitted") {
 		t.Fatalf("rendered verdict does not say the vote was counted with a prior weight:\n%s", buf.String())
 	}
-	if _, _, err := loadFusion(Config{Fusion: FusionConfig{Model: path, UnfittedWeight: -1}, Logger: log}); !errors.Is(err, ErrFusionConfig) {
+	if _, _, err := LoadFusion(FusionConfig{Model: path, UnfittedWeight: -1}, "", log); !errors.Is(err, ErrFusionConfig) {
 		t.Fatalf("negative weight: %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package daemon
+package pool
 
 // The configured pool and the edits made through the API (pool.json).
 
@@ -117,7 +117,7 @@ func (o *poolOverlay) apply(base []SlotConfig, baseOrigin string) ([]SlotConfig,
 	return out, origin
 }
 
-func (d *Daemon) poolFile() string { return d.layout().PoolFile() }
+func (p *Pool) poolFile() string { return p.cfg.Layout.PoolFile() }
 
 func loadOverlay(path string) (poolOverlay, error) {
 	var o poolOverlay
@@ -159,14 +159,13 @@ func saveOverlay(path string, o poolOverlay) error {
 	return nil
 }
 
-// basePool is the pool the configuration defines: Config.Pool, or Slots
-// slots named slotN.
-func basePool(cfg Config) ([]SlotConfig, string, error) {
-	origin := cfg.PoolOrigin
-	if len(cfg.Pool) == 0 {
-		out := make([]SlotConfig, cfg.Slots)
+// BasePool is the pool a configuration defines: defs, or n slots named
+// slotN with memoryMiB each; origin "" says OriginConfig or OriginFlags.
+func BasePool(defs []SlotConfig, n, memoryMiB int, origin string) ([]SlotConfig, string, error) {
+	if len(defs) == 0 {
+		out := make([]SlotConfig, n)
 		for i := range out {
-			out[i] = SlotConfig{Name: fmt.Sprintf("slot%d", i), MemoryMiB: cfg.MemoryMiB}
+			out[i] = SlotConfig{Name: fmt.Sprintf("slot%d", i), MemoryMiB: memoryMiB}
 		}
 		if origin == "" {
 			origin = OriginFlags
@@ -176,14 +175,14 @@ func basePool(cfg Config) ([]SlotConfig, string, error) {
 	if origin == "" {
 		origin = OriginConfig
 	}
-	if len(cfg.Pool) > MaxSlots {
-		return nil, "", fmt.Errorf("%w: %d slots, at most %d", ErrBadSlot, len(cfg.Pool), MaxSlots)
+	if len(defs) > MaxSlots {
+		return nil, "", fmt.Errorf("%w: %d slots, at most %d", ErrBadSlot, len(defs), MaxSlots)
 	}
-	out := slices.Clone(cfg.Pool)
+	out := slices.Clone(defs)
 	seen := map[string]bool{}
 	for i := range out {
 		out[i].Tags = slices.Clone(out[i].Tags)
-		if err := out[i].Normalize(cfg.MemoryMiB); err != nil {
+		if err := out[i].Normalize(memoryMiB); err != nil {
 			return nil, "", err
 		}
 		if seen[out[i].Name] {

@@ -1,4 +1,4 @@
-package daemon
+package analysis
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/scalemalnet/scalemalnet/orchestrator/vm"
 )
 
 // Errors for a VM that went away during an analysis. The guest side of the
@@ -26,7 +28,7 @@ var (
 // ErrVMStopped or ErrGuestCrashed when the slot's VM is no longer running,
 // so that the job's reason says what happened instead of "EOF". Other
 // errors are returned unchanged.
-func (d *Daemon) explainVMLoss(ctx context.Context, s *slotState, err error) error {
+func (a *Runner) explainVMLoss(ctx context.Context, s *vm.Slot, err error) error {
 	var se *StepError
 	if err == nil || ctx.Err() != nil || !errors.As(err, &se) {
 		return err
@@ -42,7 +44,7 @@ func (d *Daemon) explainVMLoss(ctx context.Context, s *slotState, err error) err
 	// of the channel closed: give it a few seconds.
 	name := s.Spec().Name
 	for start := time.Now(); ; time.Sleep(200 * time.Millisecond) {
-		names, lerr := d.slotHV(s.def).Domains(lctx, name) // issue 16 hook: the slot's host
+		names, lerr := a.hypervisorOf(s).Domains(lctx, name) // the slot's host (issue 16)
 		if lerr != nil {
 			return err
 		}
@@ -96,4 +98,13 @@ func consolePanic(path string) string {
 		}
 	}
 	return ""
+}
+
+// hypervisorOf is the hypervisor a slot's VM runs under: its remote host's
+// (vm.Spec.Host) or the local one.
+func (a *Runner) hypervisorOf(s *vm.Slot) vm.Hypervisor {
+	if h := s.Spec().Host; h != "" && a.HostHypervisor != nil {
+		return a.HostHypervisor(h)
+	}
+	return a.Hypervisor
 }

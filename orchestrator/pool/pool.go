@@ -1,16 +1,16 @@
-package daemon
+package pool
 
 // The VM pool: its slots, their state machine, quarantine and healing, and
 // the changes an operator makes at run time (API or configuration reload).
 //
 // Each slot has one worker goroutine (worker) that owns its vm.Slot. Other
 // goroutines never touch the vm.Slot; they ask for changes by setting a
-// request on the slotState (drain, remove, rebuild with a new definition,
+// request on the Slot (drain, remove, rebuild with a new definition,
 // reset) and kicking the worker, which applies them between jobs. So a
 // request never interrupts an analysis: "drain" always means "finish the
 // current job first".
 //
-// States (slotState.state):
+// States (Slot.state):
 //
 //	preparing   -> idle          clean state made (cold boot, agent checked, memory saved)
 //	preparing   -> broken        cold boot or agent failed; retried with backoff
@@ -145,9 +145,9 @@ func (c *SlotConfig) Normalize(defMemory int) error {
 	return nil
 }
 
-// slotState is one slot of the pool: the VM slot its worker owns, and what
+// Slot is one slot of the pool: the VM slot its worker owns, and what
 // operators see of it.
-type slotState struct {
+type Slot struct {
 	*vm.Slot // owned by the slot's worker goroutine only
 	name     string
 
@@ -176,7 +176,7 @@ type slotState struct {
 	stopped chan struct{} // closed when the worker has exited
 }
 
-func (s *slotState) to(state, reason string) {
+func (s *Slot) to(state, reason string) {
 	s.mu.Lock()
 	s.toLocked(state, reason)
 	s.mu.Unlock()
@@ -185,7 +185,7 @@ func (s *slotState) to(state, reason string) {
 // toLocked moves the slot to state, logging and recording the transition.
 // While a drain is requested the slot stays draining (its activity goes on
 // underneath) until it is removed or the request is lifted.
-func (s *slotState) toLocked(state, reason string) {
+func (s *Slot) toLocked(state, reason string) {
 	if s.drain && state != SlotRemoved && state != SlotDraining {
 		return
 	}
@@ -209,14 +209,14 @@ func (s *slotState) toLocked(state, reason string) {
 	s.log.Log(context.Background(), level, "slot state", "from", t.From, "to", t.To, "reason", reason, "job", s.job)
 }
 
-func (s *slotState) current() string {
+func (s *Slot) current() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.state
 }
 
 // serviceable reports whether the slot can take jobs now or soon.
-func (s *slotState) serviceable() bool {
+func (s *Slot) serviceable() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.drain || s.remove || s.quarantined {
@@ -225,7 +225,7 @@ func (s *slotState) serviceable() bool {
 	return s.state != SlotBroken && s.state != SlotRemoved && s.state != SlotDraining
 }
 
-func (s *slotState) wakeUp() {
+func (s *Slot) wakeUp() {
 	select {
 	case s.kick <- struct{}{}:
 	default:
@@ -234,7 +234,7 @@ func (s *slotState) wakeUp() {
 
 // wait sleeps for d, or until ctx ends or the slot is kicked (d <= 0: no
 // timeout).
-func (s *slotState) wait(ctx context.Context, d time.Duration) {
+func (s *Slot) wait(ctx context.Context, d time.Duration) {
 	var tc <-chan time.Time
 	if d > 0 {
 		t := time.NewTimer(d)
@@ -248,19 +248,64 @@ func (s *slotState) wait(ctx context.Context, d time.Duration) {
 	}
 }
 
-// pool is the Daemon's pool bookkeeping; Daemon.slots holds the slots.
-type pool struct {
-	mu         sync.RWMutex // guards Daemon.slots and the fields below
+// Config is what the pool needs from the orchestrator.
+type Config struct {
+	Store        *store.Store
+	Hypervisor   vm.Hypervisor
+	Image        vm.Image
+	Accel        string
+	Layout       defaults.Layout // the slots' state directories, consoles and pool.json
+	DomainPrefix string          // names this instance's domains
+	RunDir       string          // the agents' channel sockets
+	Log          *slog.Logger
+	// MemoryMiB is the memory of a slot added without one.
+	MemoryMiB        int
+	AllowUserNetwork bool
+	// QuarantineAfter: restore, agent or clean-state failures in a row
+	// that quarantine a slot; default DefaultQuarantineAfter.
+	QuarantineAfter int
+	Timeouts        Timeouts
+	// Base is the configured pool (BasePool), BaseOrigin where it came from.
+	Base       []SlotConfig
+	BaseOrigin string
+	// ConfigFile is shown by Pool; with Reload set it is watched (every
+	// ReloadPoll, default 2s) and Reload applies its pool on change.
+	ConfigFile string
+	Reload     func() (Reloaded, error)
+	ReloadPoll time.Duration
+	// Run runs one claimed job on its leased slot (analysis.Runner.Run);
+	// the lease ends when it returns.
+	Run func(ctx context.Context, l *Lease, j jobs.Job)
+	// Placement runs the slots whose SlotConfig.Host is set on remote
+	// hypervisor hosts (hosts.go; docs/scale-out.md); nil: all slots local.
+	Placement Placement
+}
+
+// Timeouts bound the pool's own VM work (probe restores, teardown).
+type Timeouts struct {
+	Restore, WaitAgent, Destroy time.Duration
+}
+
+// Pool is the VM pool: its slots and their workers.
+type Pool struct {
+	cfg        Config
+	log        *slog.Logger
+	mu         sync.RWMutex // guards slots and the fields below
+	slots      []*Slot
 	ctx        context.Context
 	wg         *sync.WaitGroup
 	base       []SlotConfig // from the configuration (file or flags)
 	baseOrigin string
 	overlay    poolOverlay
-	runDir     string
 	host       string
 
+	fakeNets fakeNets // the isolated slots' fake internets (fakenet.go)
+	wake     chan struct{}
+	// queueSignal wakes every idle slot when a job is queued (Notify).
+	queueSignal broadcaster
+
 	quarantineAfter atomic.Int64
-	restoreHook     atomic.Pointer[func(s *slotState)] // tests: runs before each restore
+	restoreHook     atomic.Pointer[func(s *Slot)] // tests: runs before each restore
 
 	reloadMu    sync.Mutex
 	reloadErr   string
@@ -272,54 +317,70 @@ type pool struct {
 	restartNeeded []string
 }
 
-// initPool defines the slots at start: configured pool plus pool.json.
-// State directories of slots no longer in the pool are deleted.
-func (d *Daemon) initPool(runDir string) error {
-	p := &d.pool
-	p.runDir = runDir
+// New defines the slots at start: the configured pool plus pool.json.
+// State directories of slots no longer in the pool are deleted. It starts
+// nothing; see Start.
+func New(cfg Config) (*Pool, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	p := &Pool{cfg: cfg, log: cfg.Log, wake: make(chan struct{}, 1)}
 	p.host, _ = os.Hostname()
-	qa := d.cfg.QuarantineAfter
+	qa := cfg.QuarantineAfter
 	if qa <= 0 {
 		qa = DefaultQuarantineAfter
 	}
 	p.quarantineAfter.Store(int64(qa))
-	base, origin, err := basePool(d.cfg)
-	if err != nil {
-		return err
-	}
-	base = append(base, d.hostSlots()...) // issue 16 hook
-	p.base, p.baseOrigin = base, origin
-	if p.overlay, err = loadOverlay(d.poolFile()); err != nil {
-		return err
+	p.base, p.baseOrigin = cfg.Base, cfg.BaseOrigin
+	var err error
+	if p.overlay, err = loadOverlay(p.poolFile()); err != nil {
+		return nil, err
 	}
 	if !p.overlay.empty() {
-		d.log.Info("pool edits made through the API applied on top of the configured pool", "file", d.poolFile(),
+		p.log.Info("pool edits made through the API applied on top of the configured pool", "file", p.poolFile(),
 			"added", len(p.overlay.Added), "removed", p.overlay.Removed)
 	}
-	eff, origins := p.overlay.apply(base, origin)
+	eff, origins := p.overlay.apply(p.base, p.baseOrigin)
 	for _, c := range eff {
-		s, err := d.newSlot(c, origins[c.Name])
+		s, err := p.newSlot(c, origins[c.Name])
 		if err != nil {
-			return err
+			p.Close()
+			return nil, err
 		}
 		if s.cleanBuilt.IsZero() {
 			s.toLocked(SlotPreparing, "defined at start; no clean state yet")
 		} else {
 			s.toLocked(SlotIdle, "defined at start; clean state from "+s.cleanBuilt.UTC().Format(time.RFC3339))
 		}
-		d.slots = append(d.slots, s)
+		p.slots = append(p.slots, s)
 	}
-	if d.cfg.ConfigFile != "" {
-		p.fileStamp, _ = stampOf(d.cfg.ConfigFile)
+	if cfg.ConfigFile != "" {
+		p.fileStamp, _ = stampOf(cfg.ConfigFile)
 	}
-	d.sweepSlotDirs(eff)
-	return nil
+	p.sweepSlotDirs(eff)
+	return p, nil
 }
+
+// Close stops the slots' fake internets.
+func (p *Pool) Close() { p.closeFakeNets() }
+
+// SetRestoreHook sets a function run before each restore (tests that
+// break a slot's VM); nil removes it.
+func (p *Pool) SetRestoreHook(h func(s *Slot)) {
+	if h == nil {
+		p.restoreHook.Store(nil)
+		return
+	}
+	p.restoreHook.Store(&h)
+}
+
+// QuarantineAfter is the failures in a row that quarantine a slot now.
+func (p *Pool) QuarantineAfter() int { return int(p.quarantineAfter.Load()) }
 
 // sweepSlotDirs deletes vms/<name> directories of slots not in the pool
 // (removed while the orchestrator was down or before it stopped).
-func (d *Daemon) sweepSlotDirs(eff []SlotConfig) {
-	ents, err := os.ReadDir(d.layout().VMs())
+func (p *Pool) sweepSlotDirs(eff []SlotConfig) {
+	ents, err := os.ReadDir(p.cfg.Layout.VMs())
 	if err != nil {
 		return
 	}
@@ -327,9 +388,9 @@ func (d *Daemon) sweepSlotDirs(eff []SlotConfig) {
 		if !e.IsDir() || slices.ContainsFunc(eff, func(c SlotConfig) bool { return c.Name == e.Name() }) {
 			continue
 		}
-		d.log.Info("deleting state of a slot no longer in the pool", "slot", e.Name())
-		if err := os.RemoveAll(d.layout().SlotDir(e.Name())); err != nil {
-			d.log.Warn("delete slot state", "slot", e.Name(), "err", err)
+		p.log.Info("deleting state of a slot no longer in the pool", "slot", e.Name())
+		if err := os.RemoveAll(p.cfg.Layout.SlotDir(e.Name())); err != nil {
+			p.log.Warn("delete slot state", "slot", e.Name(), "err", err)
 		}
 	}
 }
@@ -337,75 +398,76 @@ func (d *Daemon) sweepSlotDirs(eff []SlotConfig) {
 // slotSpec is the VM spec of a slot definition. For the isolated network
 // it starts the slot's fake internet; a user-mode slot is refused unless
 // the configuration allows it (errors wrap ErrBadSlot).
-func (d *Daemon) slotSpec(c SlotConfig) (vm.Spec, string, error) {
-	name := d.domainPrefix() + c.Name
-	dir := d.layout().SlotDir(c.Name)
+func (p *Pool) slotSpec(c SlotConfig) (vm.Spec, string, error) {
+	name := p.cfg.DomainPrefix + c.Name
+	dir := p.cfg.Layout.SlotDir(c.Name)
 	spec := vm.Spec{
-		Name: name, UUID: vm.StableUUID(name), Accel: d.accel,
-		MemoryMiB: uint(c.MemoryMiB), VCPUs: 1, Image: d.img, Network: c.Network,
-		ChannelPath: filepath.Join(d.pool.runDir, c.Name+".sock"),
-		ConsolePath: d.layout().Console(c.Name),
+		Name: name, UUID: vm.StableUUID(name), Accel: p.cfg.Accel,
+		MemoryMiB: uint(c.MemoryMiB), VCPUs: 1, Image: p.cfg.Image, Network: c.Network,
+		ChannelPath: filepath.Join(p.cfg.RunDir, c.Name+".sock"),
+		ConsolePath: p.cfg.Layout.Console(c.Name),
 	}
-	if err := d.remoteSpec(c, &spec); err != nil { // issue 16 hook
+	if err := p.placeRemote(c, &spec); err != nil { // a slot on a remote host (hosts.go)
 		return spec, dir, err
 	}
-	err := d.attachFakeNet(c, &spec) // isolated mode: the slot's responder and its port
+	err := p.attachFakeNet(c, &spec) // isolated mode: the slot's responder and its port
 	return spec, dir, err
 }
 
 // newSlot makes a slot (not started) from its definition.
-func (d *Daemon) newSlot(c SlotConfig, origin string) (*slotState, error) {
-	spec, dir, err := d.slotSpec(c)
+func (p *Pool) newSlot(c SlotConfig, origin string) (*Slot, error) {
+	spec, dir, err := p.slotSpec(c)
 	if err != nil {
 		return nil, err
 	}
-	vs, err := vm.NewSlot(c.Name, spec, d.slotHV(c), dir, d.log) // issue 16 hook: slotHV
+	vs, err := vm.NewSlot(c.Name, spec, p.hypervisorOf(c), dir, p.log)
 	if err != nil {
 		return nil, err
 	}
-	s := &slotState{Slot: vs, name: c.Name, def: c, origin: origin, domain: spec.Name,
-		log: d.log.With("slot", c.Name), kick: make(chan struct{}, 1), stopped: make(chan struct{})}
+	s := &Slot{Slot: vs, name: c.Name, def: c, origin: origin, domain: spec.Name,
+		log: p.log.With("slot", c.Name), kick: make(chan struct{}, 1), stopped: make(chan struct{})}
 	if cs, err := vs.Clean(); err == nil {
 		s.cleanBuilt = cs.Created
 	}
 	return s, nil
 }
 
-// startPool starts a worker per slot; slots added later start at once.
-func (d *Daemon) startPool(ctx context.Context, wg *sync.WaitGroup) {
-	d.pool.mu.Lock()
-	defer d.pool.mu.Unlock()
-	d.pool.ctx, d.pool.wg = ctx, wg
-	d.startProcessor(ctx, wg)
-	for _, s := range d.slots {
-		d.startWorkerLocked(s)
+// Start starts a worker per slot (slots added later start at once) and
+// the configuration file's watch; they stop when ctx ends.
+func (p *Pool) Start(ctx context.Context, wg *sync.WaitGroup) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.ctx, p.wg = ctx, wg
+	for _, s := range p.slots {
+		p.startWorkerLocked(s)
 	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		d.watchConfig(ctx)
+		p.watchConfig(ctx)
 	}()
 }
 
-func (d *Daemon) startWorkerLocked(s *slotState) {
-	d.pool.wg.Add(1)
+func (p *Pool) startWorkerLocked(s *Slot) {
+	p.wg.Add(1)
 	go func() {
-		defer d.pool.wg.Done()
-		d.worker(d.pool.ctx, s)
+		defer p.wg.Done()
+		p.worker(p.ctx, s)
 	}()
 }
 
-// poolSlots returns the slots in pool order.
-func (d *Daemon) poolSlots() []*slotState {
-	d.pool.mu.RLock()
-	defer d.pool.mu.RUnlock()
-	return slices.Clone(d.slots)
+// Slots returns the slots in pool order.
+func (p *Pool) Slots() []*Slot {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return slices.Clone(p.slots)
 }
 
-func (d *Daemon) slotByName(name string) *slotState {
-	d.pool.mu.RLock()
-	defer d.pool.mu.RUnlock()
-	for _, s := range d.slots {
+// Slot returns the slot of that name, or nil.
+func (p *Pool) Slot(name string) *Slot {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	for _, s := range p.slots {
 		if s.name == name {
 			return s
 		}
@@ -416,20 +478,20 @@ func (d *Daemon) slotByName(name string) *slotState {
 // forget takes a removed slot out of the pool. If the pool definition
 // names the slot again by now (re-added while it drained), a new slot of
 // that name starts.
-func (d *Daemon) forget(s *slotState) {
-	d.pool.mu.Lock()
-	defer d.pool.mu.Unlock()
-	d.slots = slices.DeleteFunc(d.slots, func(x *slotState) bool { return x == s })
-	eff, origins := d.pool.overlay.apply(d.pool.base, d.pool.baseOrigin)
+func (p *Pool) forget(s *Slot) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.slots = slices.DeleteFunc(p.slots, func(x *Slot) bool { return x == s })
+	eff, origins := p.overlay.apply(p.base, p.baseOrigin)
 	i := slices.IndexFunc(eff, func(c SlotConfig) bool { return c.Name == s.name })
-	if i < 0 || !d.runningLocked() {
+	if i < 0 || !p.runningLocked() {
 		return
 	}
-	if _, err := d.addSlotLocked(eff[i], origins[s.name], "defined again while it was being removed"); err != nil {
-		d.log.Error("pool change failed", "change", "add", "slot", s.name, "err", err)
+	if _, err := p.addSlotLocked(eff[i], origins[s.name], "defined again while it was being removed"); err != nil {
+		p.log.Error("pool change failed", "change", "add", "slot", s.name, "err", err)
 		return
 	}
-	d.log.Info("pool change applied", "change", "add", "slot", s.name, "by", "reload")
+	p.log.Info("pool change applied", "change", "add", "slot", s.name, "by", "reload")
 }
 
 // accept is the slot's ClaimNext filter: a job that already failed on this
@@ -437,7 +499,7 @@ func (d *Daemon) forget(s *slotState) {
 // slot could take it (all others quarantined, draining, broken, or failed
 // it too). Retried jobs keep their place at the head of the queue (jobs are
 // claimed oldest first), so another slot takes them next.
-func (d *Daemon) accept(s *slotState) func(jobs.Job) bool {
+func (p *Pool) accept(s *Slot) func(jobs.Job) bool {
 	return func(j jobs.Job) bool {
 		if !s.accepts(j) {
 			return false // another network mode, or a tag the slot lacks (network.go)
@@ -445,7 +507,7 @@ func (d *Daemon) accept(s *slotState) func(jobs.Job) bool {
 		if !slices.Contains(j.FailedSlots, s.name) {
 			return true
 		}
-		for _, o := range d.poolSlots() {
+		for _, o := range p.Slots() {
 			if o != s && !slices.Contains(j.FailedSlots, o.name) && o.serviceable() && o.fits(j) {
 				return false
 			}
@@ -456,7 +518,7 @@ func (d *Daemon) accept(s *slotState) func(jobs.Job) bool {
 
 // network is the slot's configured guest network mode (safe from any
 // goroutine, unlike Spec().Network).
-func (s *slotState) network() string {
+func (s *Slot) network() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.def.Network
@@ -465,12 +527,12 @@ func (s *slotState) network() string {
 // worker owns one slot: it keeps the slot's clean state ready, runs queued
 // jobs on it one at a time, heals it when quarantined and applies the
 // operator's requests between jobs, until ctx ends or the slot is removed.
-func (d *Daemon) worker(ctx context.Context, s *slotState) {
+func (p *Pool) worker(ctx context.Context, s *Slot) {
 	defer close(s.stopped)
 	log := s.log
 	var backoff, healBackoff time.Duration
 	for ctx.Err() == nil {
-		if d.applyRequests(ctx, s) {
+		if p.applyRequests(ctx, s) {
 			return
 		}
 		s.mu.Lock()
@@ -483,11 +545,11 @@ func (d *Daemon) worker(ctx context.Context, s *slotState) {
 		if quarantined {
 			if healBackoff > 0 {
 				s.wait(ctx, healBackoff)
-				if ctx.Err() != nil || d.pendingRequest(s) {
+				if ctx.Err() != nil || p.pendingRequest(s) {
 					continue
 				}
 			}
-			if err := d.heal(ctx, s); err != nil {
+			if err := p.heal(ctx, s); err != nil {
 				if ctx.Err() != nil {
 					return
 				}
@@ -504,13 +566,13 @@ func (d *Daemon) worker(ctx context.Context, s *slotState) {
 		if _, err := s.Clean(); err != nil {
 			s.to(SlotPreparing, "no usable clean state: "+strings.TrimPrefix(err.Error(), vm.ErrNoCleanState.Error()+": "))
 			pctx, cancel := context.WithTimeout(ctx, ColdBootTimeout)
-			cs, err := s.Prepare(pctx, probe)
+			cs, err := s.Prepare(pctx, Probe)
 			cancel()
 			if err != nil {
 				if ctx.Err() != nil {
 					return
 				}
-				if !d.slotFailed(s, "clean state", err) {
+				if !p.slotFailed(s, "clean state", err) {
 					backoff = min(max(backoff*2, time.Second), time.Minute)
 					log.Error("cannot make clean state; will retry", "err", err, "in", backoff)
 					s.wait(ctx, backoff)
@@ -525,8 +587,10 @@ func (d *Daemon) worker(ctx context.Context, s *slotState) {
 		s.to(SlotIdle, "clean state ready")
 		// Subscribe before looking, so a submission between the look and
 		// the wait still wakes this slot.
-		queued := d.queueSignal.wait()
-		job, ok, err := d.store.ClaimNextFor(s.name, s.Spec().Network, d.accept(s))
+		queued := p.queueSignal.wait()
+		// The network argument is the store index's cut of the same rule
+		// as accept (network.go), so jobs of another mode are not decoded.
+		job, ok, err := p.cfg.Store.ClaimNextFor(s.name, s.Spec().Network, p.accept(s))
 		if err != nil {
 			log.Error("claim job", "err", err)
 			s.wait(ctx, time.Second)
@@ -537,7 +601,7 @@ func (d *Daemon) worker(ctx context.Context, s *slotState) {
 			case <-ctx.Done():
 				return
 			case <-queued: // a submission or a re-queue (every idle slot wakes)
-			case <-d.wake:
+			case <-p.wake:
 			case <-s.kick:
 			case <-time.After(IdleRecheck):
 			}
@@ -547,7 +611,7 @@ func (d *Daemon) worker(ctx context.Context, s *slotState) {
 		s.job = job.ID
 		s.toLocked(SlotRestoring, "claimed job")
 		s.mu.Unlock()
-		d.runJob(ctx, s, job)
+		p.cfg.Run(ctx, &Lease{p: p, s: s, job: job.ID}, job)
 		s.mu.Lock()
 		s.done++
 		if s.state == SlotBusy || s.state == SlotRestoring {
@@ -559,7 +623,7 @@ func (d *Daemon) worker(ctx context.Context, s *slotState) {
 }
 
 // pendingRequest reports whether an operator request waits for the worker.
-func (d *Daemon) pendingRequest(s *slotState) bool {
+func (p *Pool) pendingRequest(s *Slot) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.remove || s.respec != nil || s.reset || s.drain
@@ -567,24 +631,24 @@ func (d *Daemon) pendingRequest(s *slotState) bool {
 
 // applyRequests carries out the requests made since the worker last looked.
 // It reports whether the slot is gone.
-func (d *Daemon) applyRequests(ctx context.Context, s *slotState) bool {
+func (p *Pool) applyRequests(ctx context.Context, s *Slot) bool {
 	s.mu.Lock()
 	remove, respec, reset := s.remove, s.respec, s.reset
 	s.respec, s.reset = nil, false
 	s.mu.Unlock()
 	switch {
 	case remove:
-		d.teardown(ctx, s)
+		p.teardown(ctx, s)
 		return true
 	case respec != nil:
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.timeouts.Destroy)
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.Timeouts.Destroy)
 		_ = s.Destroy(dctx)
 		cancel()
 		_ = s.Invalidate()
-		spec, dir, err := d.slotSpec(*respec)
+		spec, dir, err := p.slotSpec(*respec)
 		var vs *vm.Slot
 		if err == nil {
-			vs, err = vm.NewSlot(respec.Name, spec, d.slotHV(*respec), dir, d.log) // issue 16 hook: slotHV
+			vs, err = vm.NewSlot(respec.Name, spec, p.hypervisorOf(*respec), dir, p.log)
 		}
 		s.mu.Lock()
 		old := s.def
@@ -611,26 +675,26 @@ func (d *Daemon) applyRequests(ctx context.Context, s *slotState) bool {
 
 // teardown destroys a removed slot's VM, deletes its files and takes it
 // out of the pool.
-func (d *Daemon) teardown(ctx context.Context, s *slotState) {
-	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.timeouts.Destroy)
+func (p *Pool) teardown(ctx context.Context, s *Slot) {
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.Timeouts.Destroy)
 	defer cancel()
 	if err := s.Destroy(dctx); err != nil {
 		s.log.Warn("destroy removed slot's VM", "err", err)
 	}
 	_ = os.Remove(s.Spec().ChannelPath)
-	d.closeFakeNet(s.name)
-	if err := os.RemoveAll(d.layout().SlotDir(s.name)); err != nil {
+	p.closeFakeNet(s.name)
+	if err := os.RemoveAll(p.cfg.Layout.SlotDir(s.name)); err != nil {
 		s.log.Warn("delete removed slot's files", "err", err)
 	}
 	s.to(SlotRemoved, "drained; VM and state files deleted")
-	d.forget(s)
+	p.forget(s)
 }
 
 // slotFailed records a restore, agent or clean-state failure; the
 // QuarantineAfter-th in a row quarantines the slot. It reports whether it
 // did. A failure to make the clean state leaves the slot broken.
-func (d *Daemon) slotFailed(s *slotState, what string, err error) bool {
-	limit := int(d.pool.quarantineAfter.Load())
+func (p *Pool) slotFailed(s *Slot, what string, err error) bool {
+	limit := int(p.quarantineAfter.Load())
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.failures++
@@ -649,7 +713,7 @@ func (d *Daemon) slotFailed(s *slotState, what string, err error) bool {
 }
 
 // healthy records that a restore and agent handshake went through.
-func (s *slotState) healthy() {
+func (s *Slot) healthy() {
 	s.mu.Lock()
 	s.failures = 0
 	s.toLocked(SlotBusy, "restored; agent verified")
@@ -659,18 +723,18 @@ func (s *slotState) healthy() {
 // heal rebuilds a quarantined slot: a cold boot makes a new clean state,
 // then a probe restore must come up with an agent reporting that clean
 // state. Only then does the slot take jobs again.
-func (d *Daemon) heal(ctx context.Context, s *slotState) error {
+func (p *Pool) heal(ctx context.Context, s *Slot) error {
 	s.log.Info("rebuilding quarantined slot from a cold boot")
-	hctx, cancel := context.WithTimeout(ctx, ColdBootTimeout+d.timeouts.Restore+d.timeouts.WaitAgent)
+	hctx, cancel := context.WithTimeout(ctx, ColdBootTimeout+p.cfg.Timeouts.Restore+p.cfg.Timeouts.WaitAgent)
 	defer cancel()
-	cs, err := s.Prepare(hctx, probe)
+	cs, err := s.Prepare(hctx, Probe)
 	if err != nil {
 		return fmt.Errorf("cold boot: %w", err)
 	}
 	s.mu.Lock()
 	s.cleanBuilt = cs.Created
 	s.mu.Unlock()
-	if err := d.probeRestore(hctx, s); err != nil {
+	if err := p.probeRestore(hctx, s); err != nil {
 		_ = s.Invalidate()
 		return fmt.Errorf("probe restore: %w", err)
 	}
@@ -683,26 +747,26 @@ func (d *Daemon) heal(ctx context.Context, s *slotState) error {
 
 // probeRestore restores the clean state, checks the agent answers from the
 // saved boot with nothing run, and destroys the VM.
-func (d *Daemon) probeRestore(ctx context.Context, s *slotState) error {
+func (p *Pool) probeRestore(ctx context.Context, s *Slot) error {
 	defer func() {
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.timeouts.Destroy)
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.Timeouts.Destroy)
 		_ = s.Destroy(dctx)
 		cancel()
 	}()
-	rctx, cancel := context.WithTimeout(ctx, d.timeouts.Restore)
-	err := d.restoreSlot(rctx, s)
+	rctx, cancel := context.WithTimeout(ctx, p.cfg.Timeouts.Restore)
+	err := p.restoreSlot(rctx, s)
 	cancel()
 	if err != nil {
 		return err
 	}
-	actx, cancel := context.WithTimeout(ctx, d.timeouts.WaitAgent)
+	actx, cancel := context.WithTimeout(ctx, p.cfg.Timeouts.WaitAgent)
 	defer cancel()
 	conn, err := s.DialAgent(actx)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	info, err := probe(actx, conn)
+	info, err := Probe(actx, conn)
 	if err != nil {
 		return fmt.Errorf("%w: %w", vm.ErrAgent, err)
 	}
@@ -710,8 +774,8 @@ func (d *Daemon) probeRestore(ctx context.Context, s *slotState) error {
 }
 
 // restoreSlot is the restore step (with the test hook).
-func (d *Daemon) restoreSlot(ctx context.Context, s *slotState) error {
-	if h := d.pool.restoreHook.Load(); h != nil {
+func (p *Pool) restoreSlot(ctx context.Context, s *Slot) error {
+	if h := p.restoreHook.Load(); h != nil {
 		(*h)(s)
 	}
 	return s.Restore(ctx)
@@ -747,15 +811,11 @@ func needsRebuild(old, new SlotConfig) bool {
 	return old.MemoryMiB != new.MemoryMiB || old.Network != new.Network
 }
 
-// attemptsReason is the error of a job that failed MaxAttempts times for
-// infrastructure reasons: every attempt, where it ran and why it failed.
-func attemptsReason(j *jobs.Job, slot string, err error) string {
-	var parts []string
-	for _, t := range j.History {
-		if strings.HasSuffix(t.Note, "; re-queued") && !strings.HasPrefix(t.Note, "orchestrator stopping") {
-			parts = append(parts, strings.TrimSuffix(t.Note, "; re-queued"))
-		}
-	}
-	parts = append(parts, fmt.Sprintf("attempt %d on %s failed: %v", j.Attempts, slot, err))
-	return fmt.Sprintf("gave up after %d attempts: %s", j.Attempts, strings.Join(parts, "; "))
+// SlotConfig defines one VM slot of the pool.
+type SlotConfig struct {
+	Name      string   // [a-z0-9][a-z0-9_-]*, at most 32 characters; names the VM and its state directory
+	MemoryMiB int      // guest memory; default Config.MemoryMiB
+	Network   string   // guest network: "" (none), "isolated" or "user"; see vm.Spec.Network
+	Tags      []string // free-form labels shown by `pool ls`
+	Host      string   // remote host the slot runs on (Config.Placement); "" local
 }

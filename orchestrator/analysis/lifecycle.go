@@ -1,4 +1,4 @@
-package daemon
+package analysis
 
 // The analysis lifecycle as one table of steps (lifecycle below). A job's
 // steps run in table order: the VM steps on the job's slot, then, with the
@@ -82,7 +82,7 @@ func fixed(f func(t StepTimeouts) time.Duration) func(StepTimeouts, jobs.Job, ti
 // lifecycle is the table. Destroy runs whatever happened before it.
 var lifecycle = []Step{
 	{Name: StepRestore, Timeout: fixed(func(t StepTimeouts) time.Duration { return t.Restore }), WithVM: true, CleanState: true, Failure: FailInfra,
-		Run: func(r *jobRun, ctx context.Context) error { return r.d.restoreSlot(ctx, r.slot) }},
+		Run: func(r *jobRun, ctx context.Context) error { return r.lease.Restore(ctx) }},
 	{Name: StepWaitAgent, Timeout: fixed(func(t StepTimeouts) time.Duration { return t.WaitAgent }), WithVM: true, Guest: true, CleanState: true, Failure: FailInfra,
 		Run: (*jobRun).waitAgent},
 	{Name: StepSetTime, Timeout: fixed(func(t StepTimeouts) time.Duration { return t.SetTime }), WithVM: true, Guest: true, Failure: FailInfra,
@@ -147,8 +147,8 @@ var DefaultStepTimeouts = StepTimeouts{
 	Fuse:       30 * time.Second,
 }
 
-// mergeTimeouts returns def with the non-zero fields of set.
-func mergeTimeouts(def, set StepTimeouts) StepTimeouts {
+// MergeTimeouts returns def with the non-zero fields of set.
+func MergeTimeouts(def, set StepTimeouts) StepTimeouts {
 	for _, f := range []struct{ dst, src *time.Duration }{
 		{&def.Restore, &set.Restore}, {&def.WaitAgent, &set.WaitAgent}, {&def.SetTime, &set.SetTime},
 		{&def.PushSample, &set.PushSample}, {&def.Collect, &set.Collect}, {&def.Destroy, &set.Destroy},
@@ -204,14 +204,14 @@ func (r *stepRunner) do(name string, d time.Duration, f func(ctx context.Context
 	return nil
 }
 
-// isInfraFailure tells failures of the sandbox (worth retrying elsewhere)
+// IsInfraFailure tells failures of the sandbox (worth retrying elsewhere)
 // from failures caused by the sample or the guest's answers during the run.
-func isInfraFailure(err error) bool {
+func IsInfraFailure(err error) bool {
 	if errors.Is(err, ErrVMStopped) {
 		return true // QEMU died under the job, at whatever step
 	}
 	if errors.Is(err, vm.ErrHost) {
-		return true // issue 16 hook: the slot's hypervisor host failed under the job
+		return true // the slot's hypervisor host failed under the job (docs/scale-out.md)
 	}
 	var se *StepError
 	if !errors.As(err, &se) {
@@ -221,9 +221,9 @@ func isInfraFailure(err error) bool {
 	return ok && st.Failure == FailInfra
 }
 
-// isCleanStateFailure: the slot's saved clean state did not come up as
+// IsCleanStateFailure: the slot's saved clean state did not come up as
 // saved.
-func isCleanStateFailure(err error) bool {
+func IsCleanStateFailure(err error) bool {
 	var se *StepError
 	if errors.As(err, &se) {
 		if st, ok := stepNamed(se.Step); ok && st.CleanState {
