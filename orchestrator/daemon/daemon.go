@@ -58,7 +58,11 @@ type Daemon struct {
 	// hostPool is d.pool for their state changes, which start before it.
 	hosts    *hosts.Set
 	hostPool atomic.Pointer[pool.Pool]
-	metrics  atomic.Pointer[metrics.Metrics] // Prometheus metrics (extras.go); nil until Serve
+	hostsMu  sync.Mutex     // guards hosts (made on first use) and curHosts
+	curHosts []hosts.Config // the running hosts' configurations (applyHosts)
+	// hostOpener connects to a host (nil: libvirt; tests replace it).
+	hostOpener hosts.Opener
+	metrics    atomic.Pointer[metrics.Metrics] // Prometheus metrics (extras.go); nil until Serve
 }
 
 func (c *Config) setDefaults() error {
@@ -216,7 +220,7 @@ func (d *Daemon) wire() error {
 	if err != nil {
 		return err
 	}
-	base = append(base, d.hostSlots()...) // remote hosts' slots (hosts.go)
+	base = append(base, hostSlots(d.cfg.Hosts, d.cfg.MemoryMiB)...) // remote hosts' slots (hosts.go)
 	pc := pool.Config{
 		Store: d.store, Hypervisor: d.hv, Image: d.img, Accel: d.accel, Layout: d.layout(),
 		DomainPrefix: d.domainPrefix(), RunDir: d.runDir, Log: d.log,
@@ -249,8 +253,9 @@ func (d *Daemon) reloaded() (pool.Reloaded, error) {
 	if err != nil {
 		return pool.Reloaded{}, err
 	}
-	base = append(base, d.hostSlots()...) // hosts apply at start: a change of [[pool.host]] needs a restart
-	return pool.Reloaded{Base: base, BaseOrigin: origin, QuarantineAfter: cfg.QuarantineAfter, RestartNeeded: restartOnly(d.cfg, cfg)}, nil
+	hs, restart := d.applyHosts(cfg.Hosts) // hosts added and removed live (hosts.go)
+	base = append(base, hs...)
+	return pool.Reloaded{Base: base, BaseOrigin: origin, QuarantineAfter: cfg.QuarantineAfter, RestartNeeded: append(restartOnly(d.cfg, cfg), restart...)}, nil
 }
 
 // Reload re-reads the configuration file and applies what can change at

@@ -9,6 +9,9 @@ package daemon
 import (
 	"cmp"
 	"fmt"
+	"reflect"
+	"slices"
+	"time"
 
 	"github.com/scalemalnet/scalemalnet/orchestrator/hosts"
 	"github.com/scalemalnet/scalemalnet/orchestrator/pool"
@@ -16,67 +19,133 @@ import (
 )
 
 // startHosts starts managing the configured remote hosts (connect, upload
-// and check the image, watch) in the background. It needs d.img.
+// and check the image, watch) in the background. It needs d.img. The set
+// exists even without hosts, so that a configuration reload can add one.
 func (d *Daemon) startHosts() error {
-	if len(d.cfg.Hosts) == 0 {
-		return nil
-	}
-	d.hosts = hosts.New(d.img, nil, d.log.With("component", "hosts"), d.hostChanged)
+	set := d.hostSet()
 	for _, h := range d.cfg.Hosts {
-		if err := d.hosts.Add(h); err != nil {
+		if err := set.Add(h); err != nil {
 			return fmt.Errorf("%w: %w", ErrBadSlot, err)
 		}
 	}
+	d.hostsMu.Lock()
+	d.curHosts = slices.Clone(d.cfg.Hosts)
+	d.hostsMu.Unlock()
 	return nil
 }
 
+// hostSet is the set of remote hosts, made on first use.
+func (d *Daemon) hostSet() *hosts.Set {
+	d.hostsMu.Lock()
+	defer d.hostsMu.Unlock()
+	if d.hosts == nil {
+		d.hosts = hosts.New(d.img, d.hostOpener, d.log.With("component", "hosts"), d.hostChanged)
+	}
+	return d.hosts
+}
+
+// applyHosts makes the running hosts those of a reloaded configuration,
+// live: a new host is added (it connects and receives the image in the
+// background; its slots join the pool now and prepare once it is up); a
+// host no longer configured loses its slots (the pool removes them as it
+// removes any slot, after their current job) and its connection is closed
+// once none is left. A host whose settings changed keeps its running ones
+// until a restart (restart names it). It returns the slots of the running
+// hosts.
+func (d *Daemon) applyHosts(want []hosts.Config) (slots []SlotConfig, restart []string) {
+	set := d.hostSet()
+	d.hostsMu.Lock()
+	defer d.hostsMu.Unlock()
+	cur := map[string]hosts.Config{}
+	for _, h := range d.curHosts {
+		cur[h.Name] = h
+	}
+	var next []hosts.Config
+	for _, h := range want {
+		old, ok := cur[h.Name]
+		delete(cur, h.Name)
+		switch {
+		case !ok:
+			if err := set.Add(h); err != nil {
+				d.log.Error("host not added", "host", h.Name, "err", err)
+				continue
+			}
+			d.log.Info("host added by the configuration", "host", h.Name, "uri", h.URI, "slots", h.Slots)
+			next = append(next, h)
+		case !reflect.DeepEqual(old, h):
+			restart = append(restart, "pool.host "+h.Name)
+			next = append(next, old)
+		default:
+			next = append(next, old)
+		}
+	}
+	for name := range cur {
+		d.log.Info("host removed by the configuration; its slots leave the pool after their current job", "host", name)
+		go d.retireHost(name)
+	}
+	d.curHosts = next
+	return hostSlots(next, d.cfg.MemoryMiB), restart
+}
+
+// retireHost closes a removed host's connection once the pool has no slot
+// on it any more.
+func (d *Daemon) retireHost(name string) {
+	for {
+		if _, err := d.hostSet().Status(name); err != nil {
+			return // closed with the daemon
+		}
+		if p := d.hostPool.Load(); p == nil || !p.HostInUse(name) {
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	if err := d.hostSet().Remove(name); err != nil {
+		d.log.Warn("remove host", "host", name, "err", err)
+		return
+	}
+	d.log.Info("host removed", "host", name)
+}
+
 func (d *Daemon) closeHosts() {
-	if d.hosts != nil {
-		d.hosts.Close()
+	d.hostsMu.Lock()
+	set := d.hosts
+	d.hostsMu.Unlock()
+	if set != nil {
+		set.Close()
 	}
 }
 
-// hostSlots are the slots the hosts define: <host>-0, <host>-1, ... They
-// apply at start: a change of [[pool.host]] needs a restart.
-func (d *Daemon) hostSlots() []SlotConfig {
+// hostSlots are the slots the hosts define: <host>-0, <host>-1, ...
+func hostSlots(hs []hosts.Config, memoryMiB int) []SlotConfig {
 	var out []SlotConfig
-	for _, h := range d.cfg.Hosts {
+	for _, h := range hs {
 		for i := range h.Slots {
 			out = append(out, SlotConfig{Name: fmt.Sprintf("%s-%d", h.Name, i), Host: h.Name,
-				MemoryMiB: int(cmp.Or(h.MemoryMiB, uint(d.cfg.MemoryMiB), 256))})
+				MemoryMiB: int(cmp.Or(h.MemoryMiB, uint(memoryMiB), 256))})
 		}
 	}
 	return out
 }
 
-// placement is the pool's view of the hosts; nil without hosts.
-func (d *Daemon) placement() pool.Placement {
-	if d.hosts == nil {
-		return nil
-	}
-	return &hostPlacement{d.hosts}
-}
+// placement is the pool's view of the hosts (also of those a reload adds).
+func (d *Daemon) placement() pool.Placement { return hostPlacement{d} }
 
 // hostHypervisor is the analysis's view of a remote host's hypervisor.
-func (d *Daemon) hostHypervisor(host string) vm.Hypervisor {
-	if d.hosts == nil {
-		return d.hv
-	}
-	return d.hosts.Hypervisor(host)
-}
+func (d *Daemon) hostHypervisor(host string) vm.Hypervisor { return d.hostSet().Hypervisor(host) }
 
-type hostPlacement struct{ set *hosts.Set }
+type hostPlacement struct{ d *Daemon }
 
-func (h *hostPlacement) Hypervisor(host string) vm.Hypervisor { return h.set.Hypervisor(host) }
+func (h hostPlacement) Hypervisor(host string) vm.Hypervisor { return h.d.hostSet().Hypervisor(host) }
 
 // Place gives a remote slot its host's image and state paths.
-func (h *hostPlacement) Place(host string, spec vm.Spec) (vm.Spec, error) {
-	img, err := h.set.HostImage(host)
+func (h hostPlacement) Place(host string, spec vm.Spec) (vm.Spec, error) {
+	set := h.d.hostSet()
+	img, err := set.HostImage(host)
 	if err != nil {
 		return spec, err
 	}
 	spec.Image = img
-	return h.set.SlotSpec(host, spec)
+	return set.SlotSpec(host, spec)
 }
 
 // hostChanged passes a host's new state to its slots: on "down" they fail
@@ -98,9 +167,4 @@ func (d *Daemon) hostChanged(st hosts.Status) {
 }
 
 // HostStatuses is the state of each remote host (for pool health).
-func (d *Daemon) HostStatuses() []hosts.Status {
-	if d.hosts == nil {
-		return nil
-	}
-	return d.hosts.Statuses()
-}
+func (d *Daemon) HostStatuses() []hosts.Status { return d.hostSet().Statuses() }

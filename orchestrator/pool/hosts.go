@@ -51,7 +51,7 @@ func (p *Pool) placeRemote(c SlotConfig, spec *vm.Spec) error {
 // for other slots.
 func (p *Pool) HostDown(host, reason string) {
 	for _, s := range p.Slots() {
-		if s.def.Host != host {
+		if s.hostName() != host {
 			continue
 		}
 		s.mu.Lock()
@@ -66,8 +66,25 @@ func (p *Pool) HostDown(host, reason string) {
 // now, which also lifts a quarantine earned while the host was away.
 func (p *Pool) HostUp(host string) {
 	for _, s := range p.Slots() {
-		if s.def.Host == host {
+		if s.hostName() == host {
 			s.requestReset()
 		}
 	}
+}
+
+// HostInUse reports whether a slot on that host is still in the pool.
+func (p *Pool) HostInUse(host string) bool {
+	for _, s := range p.Slots() {
+		if s.hostName() == host {
+			return true
+		}
+	}
+	return false
+}
+
+// hostName is the slot's remote host ("" local).
+func (s *Slot) hostName() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.def.Host
 }

@@ -87,18 +87,54 @@ func runPoolEdit(action string) func(ctx context.Context, e *Env, args []string)
 		var cn conn
 		cn.register(fs)
 		asJSON := fs.Bool("json", false, "print the result as JSON")
-		c, pos, code, ok := connect(e, fs, &cn, args, 1)
+		var host *string
+		if action != "remove" {
+			host = fs.String("host", "", "instead of one slot NAME, every slot of this hypervisor host (the HOST column of pool ls; docs/scale-out.md)")
+		}
+		c, pos, code, ok := connect(e, fs, &cn, args, -1)
 		if !ok {
 			return code
+		}
+		byHost := host != nil && *host != ""
+		if (byHost && len(pos) != 0) || (!byHost && len(pos) != 1) {
+			fmt.Fprintf(e.Stderr, "scalemalnet pool %s: want one slot NAME, or --host HOST alone\n", action)
+			return ExitUsage
 		}
 		f := map[string]func(context.Context, string) (api.PoolChange, error){
 			"remove": c.RemoveSlot, "drain": c.DrainSlot, "reset": c.ResetSlot, "undrain": c.UndrainSlot,
 		}[action]
-		ch, err := f(ctx, pos[0])
-		if err != nil {
-			return fail(e, fmt.Errorf("pool %s %s: %w", action, pos[0], err))
+		if !byHost {
+			ch, err := f(ctx, pos[0])
+			if err != nil {
+				return fail(e, fmt.Errorf("pool %s %s: %w", action, pos[0], err))
+			}
+			return printChange(e, ch, *asJSON)
 		}
-		return printChange(e, ch, *asJSON)
+		l, err := c.Pool(ctx)
+		if err != nil {
+			return fail(e, fmt.Errorf("pool: %w", err))
+		}
+		var changes []api.PoolChange
+		for _, s := range l.Slots {
+			if s.Host != *host {
+				continue
+			}
+			ch, err := f(ctx, s.Name)
+			if err != nil {
+				return fail(e, fmt.Errorf("pool %s %s (host %s): %w", action, s.Name, *host, err))
+			}
+			changes = append(changes, ch)
+		}
+		if len(changes) == 0 {
+			return fail(e, fmt.Errorf("pool %s --host %s: no slot on that host (pool ls shows the hosts)", action, *host))
+		}
+		if *asJSON {
+			return printJSON(e, changes)
+		}
+		for _, ch := range changes {
+			printChange(e, ch, false)
+		}
+		return ExitOK
 	}
 }
 

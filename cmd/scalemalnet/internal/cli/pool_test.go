@@ -130,3 +130,24 @@ func TestServeConfigFlag(t *testing.T) {
 		t.Fatalf("without config, defaults as before: %d %+v", code, got)
 	}
 }
+
+// drain, undrain and reset --host act on every slot of a hypervisor host
+// (the fake pool's slots all show host1).
+func TestPoolEditByHost(t *testing.T) {
+	h, p := newPoolHarness(t)
+	code, out, errOut := h.run("pool", "drain", "--host", "host1")
+	if code != 0 || strings.Count(out, "is draining") != 2 {
+		t.Fatalf("drain --host: %d %s %s", code, out, errOut)
+	}
+	if got := strings.Join(p.Calls, ","); got != "drain slot0,drain slot1" {
+		t.Fatalf("calls %s", got)
+	}
+	if code, _, errOut := h.run("pool", "undrain", "--host", "elsewhere"); code != ExitFailure || !strings.Contains(errOut, "no slot on that host") {
+		t.Fatalf("unknown host: %d %s", code, errOut)
+	}
+	for _, args := range [][]string{{"drain", "--host", "host1", "slot0"}, {"drain"}, {"remove", "--host", "host1"}} {
+		if code, _, _ := h.run(append([]string{"pool"}, args...)...); code != ExitUsage {
+			t.Errorf("%v: exit %d, want usage", args, code)
+		}
+	}
+}
