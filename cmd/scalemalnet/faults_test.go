@@ -380,7 +380,7 @@ func TestFaultSoakKillRestart(t *testing.T) {
 
 	o.start()
 	waitFor(t, time.Duration(n)*10*time.Second+10*time.Minute, "every job final", func() bool {
-		return count(jobs.Queued)+count(jobs.Restoring)+count(jobs.Running)+count(jobs.Collecting) == 0
+		return count(jobs.Queued)+count(jobs.Restoring)+count(jobs.Running)+count(jobs.Collecting)+count(jobs.Processing) == 0
 	})
 	elapsed := time.Since(start)
 	o.stop()

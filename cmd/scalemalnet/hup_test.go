@@ -153,7 +153,7 @@ func TestSIGHUPWithoutConfigReloadsPlugins(t *testing.T) {
 	cmd = exec.Command(bin, "health")
 	cmd.Env = append(os.Environ(), "SCALEMALNET_DATA_DIR="+o.dataDir, "SCALEMALNET_ADDR=unix:"+o.sock)
 	hout, _ := cmd.CombinedOutput()
-	if !strings.Contains(string(hout), "degraded: plugin wrong-name: refused") {
+	if !strings.Contains(string(hout), "degraded: plugin: wrong-name: refused") {
 		t.Fatalf("health text does not name the refused plugin:\n%s", hout)
 	}
 	o.stop()
