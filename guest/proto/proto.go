@@ -36,6 +36,8 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"net"
+	"os"
 	"strings"
 
 	"github.com/scalemalnet/scalemalnet/guest/trace"
@@ -257,27 +259,82 @@ type Reader struct {
 	r          io.Reader
 	MaxPayload int // payloads above this are refused (ErrTooLarge); DefaultMaxPayload if 0
 	hdr        [HeaderSize]byte
+	// A frame read in part when a read timed out (a read deadline on a
+	// net.Conn, as the host's handshake sets between its hellos): the next
+	// ReadFrame goes on with it, so a deadline never cuts the stream out of
+	// frame alignment. Any other error ends the frame.
+	hn      int    // header bytes read
+	inBody  bool   // the header is read and checked
+	typ     Type   // its type
+	sum     uint32 // its checksum
+	want    int    // its payload size
+	payload []byte // payload bytes read so far: payload[:pn]
+	pn      int
 }
 
 // NewReader returns a Reader on r.
 func NewReader(r io.Reader) *Reader { return &Reader{r: r, MaxPayload: DefaultMaxPayload} }
 
 // ReadFrame reads the next frame. io.EOF is returned only at a clean frame
-// boundary; a frame cut short gives io.ErrUnexpectedEOF.
+// boundary; a frame cut short gives io.ErrUnexpectedEOF. After a timeout
+// (an error wrapping os.ErrDeadlineExceeded, or a net.Error whose Timeout
+// is true) the frame read so far is kept and the next call completes it.
 func (r *Reader) ReadFrame() (Frame, error) {
-	if _, err := io.ReadFull(r.r, r.hdr[:]); err != nil {
-		return Frame{}, err
+	if !r.inBody {
+		if err := r.fill(r.hdr[:], &r.hn); err != nil {
+			if isTimeout(err) {
+				return Frame{}, err
+			}
+			if err == io.EOF && r.hn > 0 {
+				err = io.ErrUnexpectedEOF
+			}
+			r.reset()
+			return Frame{}, err
+		}
+		if err := r.header(); err != nil {
+			r.reset()
+			return Frame{}, err
+		}
 	}
+	for r.pn < r.want {
+		if r.pn == len(r.payload) {
+			// Grow as bytes arrive: a header announcing a large payload
+			// that never comes costs no large allocation.
+			grow := min(r.want, max(2*len(r.payload), eagerAlloc)) - len(r.payload)
+			r.payload = append(r.payload, make([]byte, grow)...)
+		}
+		if err := r.fill(r.payload, &r.pn); err != nil {
+			t := r.typ
+			if !isTimeout(err) {
+				if err == io.EOF {
+					err = io.ErrUnexpectedEOF
+				}
+				r.reset()
+			}
+			return Frame{}, fmt.Errorf("read %s payload: %w", t, err)
+		}
+	}
+	f := Frame{Type: r.typ, Payload: r.payload[:r.want:r.want]}
+	sum := r.sum
+	r.reset()
+	if sum != crc32.Checksum(f.Payload, castagnoli) {
+		return Frame{}, fmt.Errorf("%w: %s payload checksum mismatch", ErrProtocol, f.Type)
+	}
+	return f, nil
+}
+
+// header checks the header in r.hdr and starts reading its payload.
+func (r *Reader) header() error {
 	h := r.hdr
 	if h[0] != magic[0] || h[1] != magic[1] {
-		return Frame{}, fmt.Errorf("%w: bad magic %#02x%02x", ErrProtocol, h[0], h[1])
+		return fmt.Errorf("%w: bad magic %#02x%02x", ErrProtocol, h[0], h[1])
 	}
 	if h[2] != Version {
-		return Frame{}, fmt.Errorf("%w: frame version %d, want %d: %w", ErrProtocol, h[2], Version, ErrVersion)
+		return fmt.Errorf("%w: frame version %d, want %d: %w", ErrProtocol, h[2], Version, ErrVersion)
 	}
 	t := Type(h[3])
 	if !t.Valid() {
-		return Frame{}, fmt.Errorf("%w: unknown message type %d", ErrProtocol, h[3])
+		return fmt.Errorf("%w: unknown message type %d", ErrProtocol, h[3])
 	}
 	n := binary.BigEndian.Uint32(h[4:8])
 	limit := r.MaxPayload
@@ -285,40 +342,46 @@ func (r *Reader) ReadFrame() (Frame, error) {
 		limit = DefaultMaxPayload
 	}
 	if uint64(n) > uint64(limit) {
-		return Frame{}, fmt.Errorf("%w: %s payload of %d bytes exceeds %d: %w", ErrProtocol, t, n, limit, ErrTooLarge)
+		return fmt.Errorf("%w: %s payload of %d bytes exceeds %d: %w", ErrProtocol, t, n, limit, ErrTooLarge)
 	}
-	payload, err := readPayload(r.r, int(n))
-	if err != nil {
-		return Frame{}, fmt.Errorf("read %s payload: %w", t, err)
+	r.inBody, r.typ, r.sum, r.want = true, t, binary.BigEndian.Uint32(h[8:12]), int(n)
+	r.payload, r.pn = make([]byte, min(int(n), eagerAlloc)), 0
+	return nil
+}
+
+// fill reads into buf[*have:] until buf is full, counting in *have what
+// arrived even when a read fails.
+func (r *Reader) fill(buf []byte, have *int) error {
+	for *have < len(buf) {
+		n, err := r.r.Read(buf[*have:])
+		*have += n
+		if err != nil {
+			if *have == len(buf) {
+				return nil // complete; the error comes again with the next read
+			}
+			return err
+		}
 	}
-	if sum := binary.BigEndian.Uint32(h[8:12]); sum != crc32.Checksum(payload, castagnoli) {
-		return Frame{}, fmt.Errorf("%w: %s payload checksum mismatch", ErrProtocol, t)
+	return nil
+}
+
+func (r *Reader) reset() {
+	r.hn, r.inBody, r.typ, r.sum, r.want, r.payload, r.pn = 0, false, 0, 0, 0, nil, 0
+}
+
+// isTimeout tells a read that timed out (and may be resumed) from a
+// broken stream.
+func isTimeout(err error) bool {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return true
 	}
-	return Frame{Type: t, Payload: payload}, nil
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // eagerAlloc is the payload size allocated up front; larger payloads grow
-// as their bytes arrive, so a header announcing a large payload that never
-// comes costs no large allocation.
+// as their bytes arrive.
 const eagerAlloc = 64 << 10
-
-func readPayload(r io.Reader, n int) ([]byte, error) {
-	if n <= eagerAlloc {
-		p := make([]byte, n)
-		if _, err := io.ReadFull(r, p); err != nil {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
-			return nil, err
-		}
-		return p, nil
-	}
-	p, err := io.ReadAll(io.LimitReader(r, int64(n)))
-	if err == nil && len(p) < n {
-		err = io.ErrUnexpectedEOF
-	}
-	return p, err
-}
 
 // Decode unmarshals a JSON payload into v, wrapping failures in ErrProtocol.
 // An Error frame is turned into an error wrapping ErrRemote.
