@@ -352,7 +352,7 @@ func (r *Reader) header() error {
 // fill reads into buf[*have:] until buf is full, counting in *have what
 // arrived even when a read fails.
 func (r *Reader) fill(buf []byte, have *int) error {
-	for *have < len(buf) {
+	for empty := 0; *have < len(buf); {
 		n, err := r.r.Read(buf[*have:])
 		*have += n
 		if err != nil {
@@ -360,6 +360,11 @@ func (r *Reader) fill(buf []byte, have *int) error {
 				return nil // complete; the error comes again with the next read
 			}
 			return err
+		}
+		if n > 0 {
+			empty = 0
+		} else if empty++; empty == 100 { // a reader that returns nothing and no error
+			return io.ErrNoProgress
 		}
 	}
 	return nil
