@@ -77,6 +77,13 @@ type Agent struct {
 	cfg  Config
 	log  *slog.Logger
 	runs atomic.Int64
+	// session is the host's session id, kept across connections: right
+	// after a restore the port can report the end of the connection the
+	// clean state was saved with while the new host's hello is already
+	// answered, and the host's next frame (set-time) then arrives on the
+	// next connection. A host-hello starts a session, a bye or an error
+	// ends it. Serve calls are sequential (one port).
+	session string
 }
 
 // New returns an Agent with cfg's defaults filled in.
@@ -151,7 +158,7 @@ func (a *Agent) Serve(ctx context.Context, rw io.ReadWriter) error {
 		}
 	}()
 
-	s := &session{a: a, w: proto.NewWriter(rw), frames: frames}
+	s := &session{a: a, w: proto.NewWriter(rw), frames: frames, id: a.session}
 	err := s.loop(ctx)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
 		// Drop everything until the host disconnects.

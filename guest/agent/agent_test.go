@@ -281,3 +281,42 @@ func TestFinalProcessTableBounded(t *testing.T) {
 	h.c.Close()
 	<-h.done
 }
+
+// The session outlives a connection that ends without a bye: after a
+// restore the port can report the end of the connection the clean state
+// was saved with just after the new host's hello was answered, and the
+// host's set-time then arrives on the next connection. It used to be
+// refused there ("set-time before host-hello"), failing the attempt.
+func TestSessionSurvivesReconnect(t *testing.T) {
+	h := newHost(t, Config{})
+	h.hello()
+	h.c.Close()
+	if err := <-h.done; err != nil {
+		t.Fatalf("first connection: %v", err)
+	}
+	hc, gc := net.Pipe()
+	defer hc.Close()
+	done := make(chan error, 1)
+	go func() { done <- h.a.Serve(context.Background(), gc); gc.Close() }()
+	hc.SetDeadline(time.Now().Add(10 * time.Second))
+	w, r := proto.NewWriter(hc), proto.NewReader(hc)
+	w.Send(proto.TypeSetTime, proto.SetTime{UnixNano: time.Now().UnixNano()})
+	var ack proto.Ack
+	if err := r.Expect(proto.TypeAck, &ack); err != nil || ack.For != proto.TypeSetTime {
+		t.Fatalf("set-time on the next connection: %+v %v", ack, err)
+	}
+	// A bye ends the session: a later connection needs a hello again.
+	w.WriteFrame(proto.TypeBye, nil)
+	hc.Close()
+	if err := <-done; err != nil {
+		t.Fatalf("second connection: %v", err)
+	}
+	hc3, gc3 := net.Pipe()
+	defer hc3.Close()
+	go func() { done <- h.a.Serve(context.Background(), gc3); gc3.Close() }()
+	hc3.SetDeadline(time.Now().Add(10 * time.Second))
+	proto.NewWriter(hc3).Send(proto.TypeSetTime, proto.SetTime{UnixNano: time.Now().UnixNano()})
+	if err := proto.NewReader(hc3).Expect(proto.TypeAck, nil); !errors.Is(err, proto.ErrRemote) || !strings.Contains(err.Error(), "before host-hello") {
+		t.Fatalf("after a bye: %v, want the before-host-hello error", err)
+	}
+}

@@ -81,6 +81,7 @@ func (s *session) loop(ctx context.Context) error {
 // fail reports err to the host in an Error frame and ends the session.
 func (s *session) fail(err error) error {
 	s.a.log.Warn("session error", "session", s.id, "err", err)
+	s.a.session = "" // the host starts again with a hello
 	if werr := s.w.Send(proto.TypeError, proto.Error{Message: err.Error()}); werr != nil {
 		return errors.Join(err, werr)
 	}
@@ -109,6 +110,7 @@ func (s *session) handle(ctx context.Context, f proto.Frame) error {
 		}
 		s.dropUpload()
 		s.id, s.ready, s.ran = hh.Session, false, false
+		s.a.session = hh.Session
 		s.a.log.Info("session", "session", s.id)
 		return s.w.Send(proto.TypeHello, s.a.hello(hh.Session))
 	case proto.TypeSetTime:
@@ -129,6 +131,7 @@ func (s *session) handle(ctx context.Context, f proto.Frame) error {
 		s.a.log.Info("bye", "session", s.id)
 		s.dropUpload()
 		s.id, s.ready = "", false
+		s.a.session = ""
 		return nil
 	case proto.TypeError:
 		err := fmt.Errorf("%w: %w", ErrHost, f.RemoteError())
