@@ -162,7 +162,11 @@ func TestTimeoutKillsTree(t *testing.T) {
 			t.Errorf("process %d (%s) not killed: %+v", p.PID, p.Exe, p)
 		}
 	}
-	if n := len(tr.Windows); n < 4 || n > 5 {
+	// 400 ms in 100 ms windows: 4-5 on an idle host. The windows are cut by
+	// wall-clock ticks, and on a loaded host (CI rehearsal 7 saw 3) the
+	// tracer runs late; what matters here is that the run was windowed
+	// and stopped near its timeout.
+	if n := len(tr.Windows); n < 2 || n > 6 {
 		t.Errorf("%d windows for 400ms/100ms", n)
 	}
 	// The sleeps' nanosleep calls were cut short and still recorded.
