@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scalemalnet/scalemalnet/classifiers/fusion/fusiontest"
 	"github.com/scalemalnet/scalemalnet/internal/vmtest"
 	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
 	"github.com/scalemalnet/scalemalnet/orchestrator/report"
@@ -45,7 +46,7 @@ func TestPluginFailuresInReport(t *testing.T) {
 
 	// A fusion model over the working and the failing classifiers: the
 	// verdict must come from the working one alone.
-	fusionModel := fusionModelFile(t, "syscall-heuristic", []string{"crash-classifier", "hang-classifier"}, "")
+	fusionModel := fusiontest.ModelFile(t, "syscall-heuristic", []string{"crash-classifier", "hang-classifier"}, "")
 	td := startDaemonWith(t, imageDir, 1, func(c *Config) {
 		c.PluginDir = pluginDir
 		c.PluginCallTimeout = 3 * time.Second

@@ -17,6 +17,7 @@ import (
 
 	"github.com/scalemalnet/scalemalnet/classifiers/fusion"
 	"github.com/scalemalnet/scalemalnet/featurizers/features"
+	"github.com/scalemalnet/scalemalnet/featurizers/signatures"
 	"github.com/scalemalnet/scalemalnet/orchestrator/jobs"
 	"github.com/scalemalnet/scalemalnet/orchestrator/report"
 	"github.com/scalemalnet/scalemalnet/plugins"
@@ -107,7 +108,7 @@ func Decide(v *report.Verdict, sigs []report.Signature, min int) {
 		if s.Severity < min {
 			continue
 		}
-		line := s.ID + " (" + signatureSeverity(s.Severity)
+		line := s.ID + " (" + signatures.SeverityName(s.Severity)
 		if len(s.Techniques) > 0 {
 			line += "; " + strings.Join(s.Techniques, ", ")
 		}
@@ -116,18 +117,4 @@ func Decide(v *report.Verdict, sigs []report.Signature, min int) {
 	if len(v.DecidedBy) > 0 {
 		v.Label, v.Error = report.VerdictMalware, ""
 	}
-}
-
-func signatureSeverity(s int) string {
-	switch s {
-	case 5:
-		return "critical"
-	case 4:
-		return "high"
-	case 3:
-		return "medium"
-	case 2:
-		return "low"
-	}
-	return "info"
 }

@@ -1,4 +1,6 @@
-package daemon
+// Package fusiontest makes fusion model files for tests: a soft-vote model
+// fitted on synthetic votes, written to a test's temporary directory.
+package fusiontest
 
 import (
 	"math/rand/v2"
@@ -9,9 +11,9 @@ import (
 	"github.com/scalemalnet/scalemalnet/classifiers/fusion"
 )
 
-// fusionModelFile fits a soft-vote model on a separating detection
+// ModelFile fits a soft-vote model on a separating detection
 // classifier good, barely separating ones weak and a family classifier fam.
-func fusionModelFile(t *testing.T, good string, weak []string, fam string) string {
+func ModelFile(t *testing.T, good string, weak []string, fam string) string {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(1, 2))
 	var recs []fusion.Record
